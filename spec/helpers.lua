@@ -1,0 +1,188 @@
+-- The one import of every spec: runs the built astro binary, makes throw-away config homes,
+-- and starts/stops the sandbox API (spec/support/sandbox.py) bound to 127.0.0.1.
+local M = {}
+
+M.root = os.getenv("ASTRO_SOURCE_DIR") or "."
+M.astro = os.getenv("ASTRO_BIN") or (M.root .. "/build/astro")
+M.python = os.getenv("ASTRO_PYTHON") or "/usr/bin/python3"
+
+local function shell_quote(s)
+  s = tostring(s)
+  if s:match("^[%w%._/:=@,+-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+M.shell_quote = shell_quote
+
+--- Reads a whole file, or nil when it does not exist.
+function M.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+--- Writes data to path, creating or truncating it.
+function M.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  f:close()
+end
+
+--- Runs a shell command and returns its exit status (integer).
+function M.sh(cmd)
+  local ok, how, code = os.execute(cmd)
+  if how == "signal" then return 128 + code end
+  return code or (ok and 0 or 1)
+end
+
+--- Runs a shell command and returns its standard output.
+function M.capture(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+local tmp_dirs = {}
+
+--- Makes a fresh temporary directory, removed by M.cleanup().
+function M.tmpdir()
+  local dir = M.capture("mktemp -d /tmp/astro-spec.XXXXXX"):gsub("%s+$", "")
+  tmp_dirs[#tmp_dirs + 1] = dir
+  return dir
+end
+
+--- Removes every temporary directory made by M.tmpdir().
+function M.cleanup()
+  for _, dir in ipairs(tmp_dirs) do M.sh("rm -rf " .. shell_quote(dir)) end
+  tmp_dirs = {}
+end
+
+--- Runs the astro binary.
+-- opts.env: table of environment variables to set (false to unset);
+-- opts.stdin: text fed to standard input (default: empty, i.e. /dev/null);
+-- opts.home: an ASTRO_HOME directory. Returns { code, stdout, stderr }.
+function M.run(args, opts)
+  opts = opts or {}
+  local dir = M.tmpdir()
+  local parts = { "env", "-u", "ASTRO_API_TOKEN", "-u", "ASTRO_DOMAIN", "-u", "ASTRO_DEBUG",
+                  "-u", "ASTRO_LUA_DIR", "NO_COLOR=" }
+  parts[#parts + 1] = "HOME=" .. shell_quote(opts.home or dir)
+  if opts.home then parts[#parts + 1] = "ASTRO_HOME=" .. shell_quote(opts.home) end
+  for k, v in pairs(opts.env or {}) do
+    if v == false then
+      table.insert(parts, 2, "-u " .. k)
+    else
+      parts[#parts + 1] = k .. "=" .. shell_quote(v)
+    end
+  end
+  parts[#parts + 1] = shell_quote(opts.bin or M.astro)
+  for _, a in ipairs(args) do parts[#parts + 1] = shell_quote(a) end
+  local stdin = "/dev/null"
+  if opts.stdin then
+    stdin = dir .. "/stdin"
+    M.write_file(stdin, opts.stdin)
+  end
+  local cmd = table.concat(parts, " ") .. " <" .. stdin .. " >" .. dir .. "/stdout 2>" .. dir .. "/stderr"
+  local code = M.sh(cmd)
+  return { code = code, stdout = M.read_file(dir .. "/stdout"), stderr = M.read_file(dir .. "/stderr") }
+end
+
+--- Splits a string into lines (without the newlines).
+function M.lines(s)
+  local out = {}
+  for line in (s or ""):gmatch("([^\n]*)\n") do out[#out + 1] = line end
+  return out
+end
+
+-- Sandbox ---------------------------------------------------------------------------------
+
+local Sandbox = {}
+Sandbox.__index = Sandbox
+
+--- Sends a control request to the sandbox with curl(1) and returns the decoded JSON answer.
+function Sandbox:control(method, path, body)
+  local cmd = "curl -s -X " .. method .. " " .. shell_quote(self.url .. path)
+  if body then
+    cmd = cmd .. " -H 'Content-Type: application/json' --data-binary " ..
+          shell_quote(require("astro.json").encode(body))
+  end
+  local out = M.capture(cmd)
+  return require("astro.json").decode(out)
+end
+
+--- Every request the sandbox recorded, in arrival order.
+function Sandbox:requests() return self:control("GET", "/_sandbox/requests") end
+--- Clears the request record.
+function Sandbox:reset_requests() return self:control("POST", "/_sandbox/reset-requests") end
+--- Changes the fault settings (see docs/sandbox.md).
+function Sandbox:faults(t) return self:control("POST", "/_sandbox/faults", t) end
+--- The sandbox's whole state (organizations, users, workspaces).
+function Sandbox:state() return self:control("GET", "/_sandbox/state") end
+
+--- Writes an ASTRO_HOME whose current context "localhost" points at this sandbox and returns
+-- its path. opts: token (default "test-token", written with its "Bearer " prefix),
+-- organization (default: the first organization of the sandbox), extra (YAML text appended).
+function Sandbox:home(opts)
+  opts = opts or {}
+  local home = M.tmpdir()
+  local org = opts.organization
+  if not org then org = self:state().organizations[1].id end
+  M.sh("mkdir -p " .. shell_quote(home .. "/.astro") .. " && chmod 700 " .. shell_quote(home .. "/.astro"))
+  local text = table.concat({
+    "context: localhost",
+    "contexts:",
+    "  localhost:",
+    "    domain: localhost",
+    '    expiresin: "' .. (opts.expiresin or "2099-01-01T00:00:00Z") .. '"',
+    '    last_used_workspace: ""',
+    "    organization: " .. org,
+    "    organization_product: HOSTED",
+    "    refreshtoken: " .. (opts.refreshtoken or "sandbox-refresh-token"),
+    "    token: Bearer " .. (opts.token or "test-token"),
+    "    user_email: jane.doe@acme.io",
+    '    workspace: ""',
+    "local:",
+    "  core: " .. self.url,
+    "  platform: cloud",
+    "",
+  }, "\n") .. (opts.extra or "")
+  local path = home .. "/.astro/config.yaml"
+  M.write_file(path, text)
+  M.sh("chmod 600 " .. shell_quote(path))
+  return home
+end
+
+--- Stops the sandbox process.
+function Sandbox:stop()
+  if self.pid then M.sh("kill " .. self.pid .. " 2>/dev/null") end
+  self.pid = nil
+end
+
+--- Starts the sandbox on a free port with the given command-line flags and waits until it
+-- is ready. Returns a Sandbox with url, port, log (path) and the methods above.
+function M.sandbox(flags)
+  local dir = M.tmpdir()
+  local port_file = dir .. "/port"
+  local cmd = shell_quote(M.python) .. " " .. shell_quote(M.root .. "/spec/support/sandbox.py") ..
+              " --port 0 --port-file " .. port_file
+  for _, f in ipairs(flags or {}) do cmd = cmd .. " " .. shell_quote(f) end
+  local log = dir .. "/sandbox.log"
+  local pid = M.capture(cmd .. " >" .. log .. " 2>&1 & echo $!"):gsub("%s+$", "")
+  local sys = require("astro.core.sys")
+  local deadline = sys.now() + 15
+  local port
+  repeat
+    port = M.read_file(port_file)
+    if port and port:match("^%d+") then break end
+    sys.sleep(0.02)
+  until sys.now() > deadline
+  assert(port and port:match("^%d+"), "sandbox did not start: " .. (M.read_file(log) or ""))
+  port = port:match("^%d+")
+  local sb = setmetatable({ pid = pid, port = tonumber(port), log = log,
+                            url = "http://127.0.0.1:" .. port, dir = dir }, Sandbox)
+  return sb
+end
+
+return M

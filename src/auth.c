@@ -1,0 +1,10 @@
+/* "astro.core.auth": placeholder until the primitive lands. */
+#include <lauxlib.h>
+#include "astro/core.h"
+
+static const luaL_Reg funcs[] = {{NULL, NULL}};
+
+int luaopen_astro_core_auth(lua_State *L) {
+    luaL_newlib(L, funcs);
+    return 1;
+}

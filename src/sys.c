@@ -1,0 +1,115 @@
+/*
+ * "astro.core.sys": the few operating-system services Lua's standard library lacks: a
+ * monotonic clock, an interruptible sleep, terminal detection and the interrupt flag that
+ * SIGINT/SIGTERM set.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "astro/core.h"
+
+/* Process-wide: set once by the signal handler, read by transfers and sleeps. */
+static volatile sig_atomic_t interrupted_by = 0;
+
+/* Records the signal and restores the default action, so a second signal ends the process. */
+static void on_signal(int sig) {
+    interrupted_by = sig;
+    signal(sig, SIG_DFL);
+}
+
+void astro_interrupt_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);   /* a closed pipe is reported as a write error instead */
+}
+
+int astro_interrupted(void) {
+    return (int)interrupted_by;
+}
+
+/* Returns seconds from the given clock as a float. */
+static double clock_seconds(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* sys.now() -> seconds on a monotonic clock (for durations and pacing). */
+static int sys_now(lua_State *L) {
+    lua_pushnumber(L, clock_seconds(CLOCK_MONOTONIC));
+    return 1;
+}
+
+/* sys.time() -> wall-clock seconds since the epoch, with a fraction. */
+static int sys_time(lua_State *L) {
+    lua_pushnumber(L, clock_seconds(CLOCK_REALTIME));
+    return 1;
+}
+
+/* sys.sleep(seconds) -> true, or nil, "interrupted", "interrupted" when a signal arrived. */
+static int sys_sleep(lua_State *L) {
+    double secs = luaL_checknumber(L, 1);
+    luaL_argcheck(L, secs >= 0, 1, "negative duration");
+    double end = clock_seconds(CLOCK_MONOTONIC) + secs;
+    for (;;) {
+        if (interrupted_by) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "interrupted");
+            lua_pushliteral(L, "interrupted");
+            return 3;
+        }
+        double left = end - clock_seconds(CLOCK_MONOTONIC);
+        if (left <= 0) break;
+        if (left > 0.05) left = 0.05;   /* wake up regularly to notice a signal */
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* sys.isatty(fd) -> boolean; fd is 0, 1 or 2 (or "stdin", "stdout", "stderr"). */
+static int sys_isatty(lua_State *L) {
+    static const char *const names[] = {"stdin", "stdout", "stderr", NULL};
+    int fd = lua_type(L, 1) == LUA_TSTRING ? luaL_checkoption(L, 1, NULL, names)
+                                           : (int)luaL_checkinteger(L, 1);
+    lua_pushboolean(L, isatty(fd));
+    return 1;
+}
+
+/* sys.interrupted() -> the signal number that interrupted the process, or false. */
+static int sys_interrupted(lua_State *L) {
+    if (interrupted_by) lua_pushinteger(L, interrupted_by);
+    else lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* sys.getpid() -> the process id (for temporary names and logs). */
+static int sys_getpid(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+static const luaL_Reg sys_funcs[] = {
+    {"now", sys_now},
+    {"time", sys_time},
+    {"sleep", sys_sleep},
+    {"isatty", sys_isatty},
+    {"interrupted", sys_interrupted},
+    {"getpid", sys_getpid},
+    {NULL, NULL}
+};
+
+int luaopen_astro_core_sys(lua_State *L) {
+    luaL_newlib(L, sys_funcs);
+    return 1;
+}
