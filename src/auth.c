@@ -1,10 +1,144 @@
-/* "astro.core.auth": placeholder until the primitive lands. */
+/*
+ * "astro.core.auth": the credential for a request and the claims of a JWT.
+ *   auth.resolve(context_token) -> header value, source | nil, message, "missing"
+ *   auth.jwt_decode(token)      -> header JSON text, payload JSON text | nil, message, "malformed"
+ * The signature is never verified: the claims only tell the tool when a token expires and
+ * which organization it belongs to; the API decides what the token may do.
+ * No message produced here contains the token.
+ */
+#include <stdlib.h>
+#include <string.h>
+
 #include <lauxlib.h>
+
+#include "astro/auth.h"
 #include "astro/core.h"
 
-static const luaL_Reg funcs[] = {{NULL, NULL}};
+#define BEARER "Bearer "
+#define BEARER_LEN (sizeof BEARER - 1)
+#define MAX_TOKEN_LEN (64 * 1024)
+
+/* Returns the 6-bit value of a base64url character, or -1. */
+static int b64url_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+int astro_b64url_decode(const char *in, size_t len, unsigned char *out, size_t *outlen) {
+    while (len > 0 && in[len - 1] == '=') len--;
+    if (len % 4 == 1) return -1;
+    size_t o = 0;
+    unsigned int acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_value((unsigned char)in[i]);
+        if (v < 0) return -1;
+        acc = (acc << 6) | (unsigned int)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)((acc >> bits) & 0xFFu);
+        }
+    }
+    *outlen = o;
+    return 0;
+}
+
+int astro_jwt_split(const char *tok, size_t len, size_t *hdr_off, size_t *hdr_len,
+                    size_t *pay_off, size_t *pay_len) {
+    size_t start = 0;
+    if (len >= BEARER_LEN && memcmp(tok, BEARER, BEARER_LEN) == 0) start = BEARER_LEN;
+    const char *p = tok + start;
+    size_t n = len - start;
+    const char *d1 = memchr(p, '.', n);
+    if (d1 == NULL) return -1;
+    const char *d2 = memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - p));
+    if (d2 == NULL) return -1;
+    if (memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - p)) != NULL) return -1;
+    if (d1 == p || d2 == d1 + 1 || d2 + 1 == p + n) return -1;
+    *hdr_off = start;
+    *hdr_len = (size_t)(d1 - p);
+    *pay_off = start + (size_t)(d1 + 1 - p);
+    *pay_len = (size_t)(d2 - d1 - 1);
+    return 0;
+}
+
+/* Decodes one base64url segment and pushes it as a string; returns 0 or -1 (nothing pushed). */
+static int push_segment(lua_State *L, const char *seg, size_t len) {
+    luaL_Buffer b;
+    unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, (len / 4 + 1) * 3);
+    size_t outlen = 0;
+    if (astro_b64url_decode(seg, len, out, &outlen) != 0) {
+        luaL_pushresultsize(&b, 0);
+        lua_pop(L, 1);
+        return -1;
+    }
+    luaL_pushresultsize(&b, outlen);
+    return 0;
+}
+
+/* Pushes nil, message, "malformed" and returns 3. */
+static int malformed(lua_State *L, const char *why) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "the token is not a valid JWT (%s)", why);
+    lua_pushliteral(L, "malformed");
+    return 3;
+}
+
+/* auth.jwt_decode(token) -> header JSON text, payload JSON text | nil, message, "malformed". */
+static int auth_jwt_decode(lua_State *L) {
+    size_t len;
+    const char *tok = luaL_checklstring(L, 1, &len);
+    size_t ho, hl, po, pl;
+    if (len > MAX_TOKEN_LEN) return malformed(L, "too long");
+    if (astro_jwt_split(tok, len, &ho, &hl, &po, &pl) != 0)
+        return malformed(L, "expected three dot-separated parts");
+    if (push_segment(L, tok + ho, hl) != 0) return malformed(L, "header is not base64url");
+    if (push_segment(L, tok + po, pl) != 0) return malformed(L, "payload is not base64url");
+    return 2;
+}
+
+/* auth.resolve([context_token]) -> "Bearer <token>", source | nil, message, "missing".
+ * ASTRO_API_TOKEN wins (source "ASTRO_API_TOKEN"; a value already starting with "Bearer " is
+ * kept as it is); else the context's token, which already carries "Bearer " (source "config"). */
+static int auth_resolve(lua_State *L) {
+    const char *env = getenv("ASTRO_API_TOKEN");
+    if (env != NULL && env[0] != '\0') {
+        if (strncmp(env, BEARER, BEARER_LEN) == 0) lua_pushstring(L, env);
+        else lua_pushfstring(L, BEARER "%s", env);
+        lua_pushliteral(L, "ASTRO_API_TOKEN");
+        return 2;
+    }
+    size_t len = 0;
+    const char *ctx = luaL_optlstring(L, 1, "", &len);
+    const char *bare = ctx;
+    if (strncmp(ctx, BEARER, BEARER_LEN) == 0) bare = ctx + BEARER_LEN;
+    while (*bare == ' ') bare++;
+    if (*bare == '\0') {
+        lua_pushnil(L);
+        lua_pushliteral(L, "no credentials: set ASTRO_API_TOKEN to an Astro API token, "
+                           "or log in with the astro CLI (astro login) so that the current "
+                           "context holds a token");
+        lua_pushliteral(L, "missing");
+        return 3;
+    }
+    if (bare == ctx) lua_pushfstring(L, BEARER "%s", ctx);   /* a token saved without prefix */
+    else lua_pushvalue(L, 1);
+    lua_pushliteral(L, "config");
+    return 2;
+}
+
+static const luaL_Reg auth_funcs[] = {
+    {"jwt_decode", auth_jwt_decode},
+    {"resolve", auth_resolve},
+    {NULL, NULL}
+};
 
 int luaopen_astro_core_auth(lua_State *L) {
-    luaL_newlib(L, funcs);
+    luaL_newlib(L, auth_funcs);
     return 1;
 }

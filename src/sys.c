@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -99,7 +100,21 @@ static int sys_getpid(lua_State *L) {
     return 1;
 }
 
+/* sys.uname() -> sysname, machine (e.g. "Linux", "x86_64"). */
+static int sys_uname(lua_State *L) {
+    struct utsname u;
+    if (uname(&u) != 0) {
+        lua_pushliteral(L, "unknown");
+        lua_pushliteral(L, "unknown");
+    } else {
+        lua_pushstring(L, u.sysname);
+        lua_pushstring(L, u.machine);
+    }
+    return 2;
+}
+
 static const luaL_Reg sys_funcs[] = {
+    {"uname", sys_uname},
     {"now", sys_now},
     {"time", sys_time},
     {"sleep", sys_sleep},

@@ -1,0 +1,283 @@
+--- The Astro API v1 client used by the commands (and by users' scripts): base URL and token
+-- from the current context, the astro CLI's headers, JSON bodies, errors as values carrying
+-- the API's `message`, `status` and `requestId`, and listing across pages.
+local http = require("astro.http")
+local json = require("astro.json")
+local errors = require("astro.errors")
+local sys = require("astro.core.sys")
+
+local M = {}
+
+--- The astro CLI version whose use of the API this client matches (sent as client version).
+M.CLIENT_VERSION = "1.45.0"
+--- The largest page the API allows on its list endpoints.
+M.MAX_PAGE_SIZE = 1000
+--- Safety cap on the number of pages one listing may fetch.
+M.MAX_PAGES = 10000
+
+local Client = {}
+Client.__index = Client
+
+local function _os_identifier()
+  local sysname, machine = sys.uname()
+  local arch = ({ x86_64 = "amd64", aarch64 = "arm64", arm64 = "arm64", i686 = "386" })[machine] or machine
+  return sysname:lower() .. "-" .. arch
+end
+
+local function _client_identifier()
+  if os.getenv("GITHUB_ACTIONS") == "true" then
+    if os.getenv("DEPLOY_ACTION") == "true" then return "deploy-action", os.getenv("DEPLOY_ACTION_VERSION") end
+    return "github-action"
+  end
+  return "cli"
+end
+
+--- Makes a client.
+---@param opts {base_url: string, authorization: string, organization?: string, domain?: string, config?: table, context?: table, source?: string}
+function M.new(opts)
+  if type(opts) ~= "table" or type(opts.base_url) ~= "string" then
+    error("api.new needs opts.base_url", 2)
+  end
+  local ident, ident_version = _client_identifier()
+  local c = setmetatable({
+    base_url = opts.base_url:gsub("/+$", ""),
+    organization = opts.organization,
+    domain = opts.domain,
+    config = opts.config,
+    context = opts.context,
+    source = opts.source,
+    _headers = {
+      ["Authorization"] = opts.authorization or "",
+      ["X-Astro-Client-Identifier"] = ident,
+      ["X-Astro-Client-Version"] = ident_version or M.CLIENT_VERSION,
+      ["X-Client-Os-Identifier"] = _os_identifier(),
+      ["User-Agent"] = "astro-cli/" .. M.CLIENT_VERSION .. " astro-lua/" .. require("astro.core.host").version,
+    },
+  }, Client)
+  return c
+end
+
+--- Builds a client for the current context of the config file: its base URL, its credential
+-- (refreshing an expired login token), its organization. Returns client or nil, err.
+---@param opts? {debug?: boolean, stderr?: file*, config_path?: string}
+function M.from_config(opts)
+  opts = opts or {}
+  if opts.debug then
+    local stderr = opts.stderr or io.stderr
+    http.trace = function(line) stderr:write(line, "\n") end
+  end
+  local config = require("astro.config")
+  local cfg, err = config.load(opts.config_path)
+  if not cfg then return nil, err end
+  local ctx
+  ctx, err = cfg:current_context()
+  if not ctx then return nil, err end
+  if not config.is_cloud(ctx.domain, cfg:get("local.platform")) then
+    return nil, errors.new(string.format(
+      'the current context "%s" is not an Astro context: organization commands work only with Astro (astronomer.io) contexts',
+      ctx.domain), { code = "config" })
+  end
+  local cred
+  cred, err = require("astro.auth").credential(cfg, ctx)
+  if not cred then return nil, err end
+  local org = cred.organization
+  if org == nil or org == "" then org = ctx.organization end
+  return M.new({
+    base_url = cfg:base_url(ctx.domain), authorization = cred.header, organization = org,
+    domain = ctx.domain, config = cfg, context = ctx, source = cred.source,
+  })
+end
+
+local function _escape(s, keep)
+  return (tostring(s):gsub("[^%w%-._~" .. (keep or "") .. "]", function(ch)
+    return string.format("%%%02X", ch:byte())
+  end))
+end
+
+--- Escapes one path segment (space -> %20, "/" -> %2F).
+function M.escape_path(s) return _escape(s) end
+
+--- Encodes a query table as the astro CLI does: keys sorted, values URL-encoded (space as +),
+-- arrays repeat their key, booleans as true/false. Returns "" for no parameters.
+---@param q table|nil
+function M.query_string(q)
+  if not q then return "" end
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  local function add(k, v)
+    if type(v) == "boolean" then v = v and "true" or "false" end
+    if math.type(v) == "float" and math.tointeger(v) then v = math.tointeger(v) end
+    parts[#parts + 1] = _escape(k) .. "=" .. (_escape(v, " "):gsub(" ", "+"))
+  end
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if type(v) == "table" then
+      for _, x in ipairs(v) do add(k, x) end
+    else
+      add(k, v)
+    end
+  end
+  return table.concat(parts, "&")
+end
+
+--- The path of the client's organization plus a suffix, or nil, err when no organization is set.
+function Client:org_path(suffix)
+  if not self.organization or self.organization == "" then
+    return nil, errors.new("no organization is selected in the current context: run astro organization switch",
+      { code = "config" })
+  end
+  return "/organizations/" .. M.escape_path(self.organization) .. (suffix or "")
+end
+
+--- Builds the request table for a call (for http.request / http.batch).
+---@param method string
+---@param path string path under /v1, e.g. "/organizations"
+---@param opts? {query?: table, body?: any, headers?: table, timeout?: number}
+function Client:build(method, path, opts)
+  opts = opts or {}
+  local qs = M.query_string(opts.query)
+  local headers = {}
+  for k, v in pairs(self._headers) do headers[k] = v end
+  for k, v in pairs(opts.headers or {}) do headers[k] = v end
+  local body
+  if opts.body ~= nil then
+    body = type(opts.body) == "string" and opts.body or json.encode(opts.body)
+    headers["Content-Type"] = headers["Content-Type"] or "application/json"
+  end
+  return {
+    method = method,
+    url = self.base_url .. path .. (qs ~= "" and ("?" .. qs) or ""),
+    headers = headers,
+    body = body,
+    timeout = opts.timeout,
+  }
+end
+
+--- Turns an HTTP response into data or an error, per the API's conventions: 200 and 204 are
+-- success; anything else is an error whose message is the body's `message`.
+---@return any data decoded body (true for an empty success), or nil
+---@return table res_or_err the response, or the error
+function M.decode_response(res)
+  local rid = res.headers and res.headers["x-request-id"]
+  if res.status == 200 or res.status == 204 then
+    if res.body == nil or res.body == "" then return true, res end
+    local ctype = res.headers and res.headers["content-type"] or ""
+    if not ctype:lower():find("json", 1, true) then
+      return nil, errors.new(string.format("the API answered %d with a %s body instead of JSON",
+        res.status, ctype ~= "" and ctype or "untyped"), { status = res.status, requestId = rid, code = "api" })
+    end
+    local data, derr = json.decode(res.body)
+    if data == nil then
+      return nil, errors.new("the API answered with malformed JSON: " .. tostring(derr),
+        { status = res.status, requestId = rid, code = "api" })
+    end
+    return data, res
+  end
+  local data = json.decode(res.body or "")
+  if type(data) == "table" and type(data.message) == "string" then
+    local msg = data.message
+    if msg == "" then msg = string.format("the API answered %d without a message", res.status) end
+    return nil, errors.new(msg, {
+      status = res.status, code = "api", fieldErrors = data.fieldErrors,
+      requestId = type(data.requestId) == "string" and data.requestId or rid,
+    })
+  end
+  return nil, errors.new("failed to perform request, status " .. res.status,
+    { status = res.status, requestId = rid, code = "api" })
+end
+
+--- Calls the API. Returns data, response or nil, err.
+---@param method string
+---@param path string
+---@param opts? {query?: table, body?: any, headers?: table, timeout?: number}
+function Client:request(method, path, opts)
+  local res, err = http.request(self:build(method, path, opts))
+  if not res then return nil, err end
+  return M.decode_response(res)
+end
+
+--- GET path?query. Returns data, response or nil, err.
+function Client:get(path, query) return self:request("GET", path, { query = query }) end
+
+--- POST a JSON body. Returns data, response or nil, err.
+function Client:post(path, body) return self:request("POST", path, { body = body or json.object() }) end
+
+local function _page_items(data, key, offset)
+  if type(data) ~= "table" or type(data[key]) ~= "table" then
+    return nil, errors.new(string.format("the API answered a page (offset %d) without a %q list", offset, key),
+      { code = "api" })
+  end
+  return data[key]
+end
+
+--- Lists every item of a paginated endpoint: asks for the largest page, learns totalCount
+-- from the first page, then fetches the remaining pages concurrently and returns the items in
+-- API order. Returns items, totalCount or nil, err.
+---@param path string
+---@param key string the list's field in the page, e.g. "users"
+---@param opts? {query?: table, page_size?: integer, concurrency?: integer, max_pages?: integer}
+function Client:list(path, key, opts)
+  opts = opts or {}
+  local size = opts.page_size or M.MAX_PAGE_SIZE
+  local function query(offset)
+    local q = {}
+    for k, v in pairs(opts.query or {}) do q[k] = v end
+    q.limit, q.offset = size, offset
+    return q
+  end
+  local data, err = self:get(path, query(0))
+  if not data then return nil, err end
+  local first
+  first, err = _page_items(data, key, 0)
+  if not first then return nil, err end
+  local items = json.array({})
+  table.move(first, 1, #first, 1, items)
+  local total = math.tointeger(data.totalCount) or #first
+  local step = #first
+  local pages = 1
+  local max_pages = opts.max_pages or M.MAX_PAGES
+  -- Pages the first one tells us about, fetched concurrently.
+  if step > 0 and #items < total then
+    local reqs, offsets = {}, {}
+    for offset = step, total - 1, step do
+      if pages + #reqs >= max_pages then break end
+      offsets[#offsets + 1] = offset
+      reqs[#reqs + 1] = self:build("GET", path, { query = query(offset) })
+    end
+    local results = http.batch(reqs, { concurrency = opts.concurrency })
+    for i, r in ipairs(results) do
+      if r.error then return nil, r.error end
+      local page
+      page, err = M.decode_response(r)
+      if not page then return nil, err end
+      local list
+      list, err = _page_items(page, key, offsets[i])
+      if not list then return nil, err end
+      table.move(list, 1, #list, #items + 1, items)
+      pages = pages + 1
+      if #list == 0 then break end
+    end
+  end
+  -- If the list grew meanwhile, go on one page at a time from what we have.
+  while step > 0 and #items < total and pages < max_pages do
+    local page
+    page, err = self:get(path, query(#items))
+    if not page then return nil, err end
+    local list
+    list, err = _page_items(page, key, #items)
+    if not list then return nil, err end
+    if #list == 0 then break end
+    table.move(list, 1, #list, #items + 1, items)
+    total = math.tointeger(page.totalCount) or total
+    pages = pages + 1
+  end
+  if pages >= max_pages and #items < total then
+    return nil, errors.new(string.format("aborted listing %s after %d pages", key, pages), { code = "api" })
+  end
+  return items, total
+end
+
+M.Client = Client
+return M

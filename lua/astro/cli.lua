@@ -1,0 +1,371 @@
+--- The command line: builds the command tree from the command modules (astro.commands.*),
+-- parses arguments the way the astro CLI (cobra/pflag) does, prints help, and runs a command.
+--
+-- A command module returns a table:
+--   use      "switch [organization name/id]"  (first word is the command's name)
+--   aliases  { "sw" }
+--   short, long, example   help texts
+--   flags    { { name = "role", short = "r", type = "string"|"bool", default = ..., help = ... } }
+--   args     { max = 1 }            (positional arguments accepted; default 0)
+--   run      function(opts, ctx) -> nil | true | exit code | nil, err
+-- A module without `run` is a group: it only holds subcommands and prints its help.
+-- opts holds each flag under its name with "-" turned into "_", plus opts.args (positionals).
+local errors = require("astro.errors")
+
+local M = {}
+
+M.ROOT_SPEC = {
+  use = "astro",
+  short = "Manage Astro Organizations from the command line",
+  long = "astro manages the users of an Astronomer Astro Organization.\n" ..
+         "Commands are Lua scripts you can read, wrap and extend.",
+}
+
+--- Flags every command accepts.
+M.GLOBAL_FLAGS = {
+  { name = "verbosity", type = "string", default = "warning",
+    help = "Log level (debug, info, warn, error, fatal, panic" },
+}
+
+local HELP_FLAG = { name = "help", short = "h", type = "bool" }
+
+local function _name_of(spec)
+  return (spec.use or ""):match("^(%S+)") or ""
+end
+
+local function _new_node(spec, parent, module)
+  local node = { spec = spec, name = _name_of(spec), parent = parent, module = module,
+                 children = {}, by_name = {} }
+  return node
+end
+
+--- Adds a child node under parent; a name or alias taken twice is a programming error.
+local function _add_child(parent, child)
+  for _, key in ipairs({ child.name, table.unpack(child.spec.aliases or {}) }) do
+    if parent.by_name[key] then
+      error(string.format("command %q is declared twice under %q (%s and %s)", key,
+        M.path(parent), parent.by_name[key].module or "?", child.module or "?"), 0)
+    end
+    parent.by_name[key] = child
+  end
+  parent.children[#parent.children + 1] = child
+  table.sort(parent.children, function(a, b) return a.name < b.name end)
+end
+
+--- Builds the command tree from module names such as "astro.commands.organization.list".
+-- `load(modname)` returns the command table (default: require).
+---@param modules string[]
+---@param load? fun(name: string): table
+---@return table root
+function M.build_tree(modules, load)
+  load = load or require
+  local root = _new_node(M.ROOT_SPEC, nil, "astro.cli")
+  local names = {}
+  for _, m in ipairs(modules) do
+    if m:match("^astro%.commands%.") then names[#names + 1] = m end
+  end
+  -- Parents sort before their children ("a.b" < "a.b.c").
+  table.sort(names)
+  local nodes = {}
+  for _, m in ipairs(names) do
+    local rel = m:sub(#"astro.commands." + 1)
+    local parent_rel, last = rel:match("^(.*)%.([^.]+)$")
+    local parent = root
+    if parent_rel then
+      parent = nodes[parent_rel]
+      if not parent then error("command module " .. m .. " has no parent group module", 0) end
+    else
+      last = rel
+    end
+    local spec = load(m)
+    if type(spec) ~= "table" then error("command module " .. m .. " did not return a table", 0) end
+    local node = _new_node(spec, parent, m)
+    if node.name ~= last then
+      error(string.format("command module %s declares use %q; its name must be %q", m, node.name, last), 0)
+    end
+    _add_child(parent, node)
+    nodes[rel] = node
+  end
+  return root
+end
+
+--- The full command path of a node, e.g. "astro organization list".
+function M.path(node)
+  local parts = {}
+  while node do
+    table.insert(parts, 1, node.name)
+    node = node.parent
+  end
+  return table.concat(parts, " ")
+end
+
+local function _flags_of(node)
+  local list = {}
+  for _, f in ipairs(node.spec.flags or {}) do list[#list + 1] = f end
+  return list
+end
+
+local function _find_flag(node, name, short)
+  local sets = { node.spec.flags or {}, M.GLOBAL_FLAGS, { HELP_FLAG } }
+  for _, set in ipairs(sets) do
+    for _, f in ipairs(set) do
+      if (name and f.name == name) or (short and f.short == short) then return f end
+    end
+  end
+  return nil
+end
+
+local function _parse_bool(s)
+  if s == "true" or s == "1" or s == "t" or s == "T" or s == "TRUE" or s == "True" then return true end
+  if s == "false" or s == "0" or s == "f" or s == "F" or s == "FALSE" or s == "False" then return false end
+  return nil
+end
+
+local function _set_flag(opts, f, value, shown)
+  if f.type == "bool" then
+    local b = true
+    if value ~= nil then
+      b = _parse_bool(value)
+      if b == nil then
+        return errors.usage(string.format('invalid argument "%s" for "%s" flag: not a boolean (true or false)',
+          value, shown))
+      end
+    end
+    opts[f.name:gsub("-", "_")] = b
+  else
+    opts[f.name:gsub("-", "_")] = value
+  end
+  return nil
+end
+
+local function _flag_label(f)
+  return (f.short and ("-" .. f.short .. ", ") or "") .. "--" .. f.name
+end
+
+--- Parses args against the tree. Returns node, opts, or nil, err, node (a usage error).
+---@param root table
+---@param args string[]
+function M.parse(root, args)
+  local node = root
+  local i, n = 1, #args
+  local flag_tokens, positional = {}, {}
+  local done_flags = false
+  -- Pass 1: walk the command words; keep flag tokens (with their values) for pass 2.
+  while i <= n do
+    local a = args[i]
+    if done_flags then
+      positional[#positional + 1] = a
+    elseif a == "--" then
+      done_flags = true
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      flag_tokens[#flag_tokens + 1] = a
+      -- A known value flag in "--name value" or "-x value" form consumes the next word.
+      local long = a:match("^%-%-([^=]+)$")
+      local short = (not a:find("^%-%-")) and a:match("^%-(.)$")
+      local f = (long and _find_flag(node, long)) or (short and _find_flag(node, nil, short))
+      if f and f.type ~= "bool" and i < n then
+        i = i + 1
+        flag_tokens[#flag_tokens + 1] = { value = args[i] }
+      end
+    elseif #positional == 0 and node.by_name[a] then
+      node = node.by_name[a]
+    elseif not node.spec.run and #positional == 0 and #node.children > 0 then
+      return nil, errors.usage(string.format('unknown command "%s" for "%s"', a, M.path(node))), node
+    else
+      positional[#positional + 1] = a
+    end
+    i = i + 1
+  end
+  -- Pass 2: flags against the command that was found.
+  local opts = {}
+  for _, f in ipairs(_flags_of(node)) do
+    if f.default ~= nil then opts[f.name:gsub("-", "_")] = f.default end
+  end
+  for _, f in ipairs(M.GLOBAL_FLAGS) do opts[f.name:gsub("-", "_")] = f.default end
+  local k = 1
+  while k <= #flag_tokens do
+    local tok = flag_tokens[k]
+    local nxt = flag_tokens[k + 1]
+    local has_next = type(nxt) == "table"
+    local long, value = tok:match("^%-%-([^=]+)=(.*)$")
+    if not long then long = tok:match("^%-%-(.+)$") end
+    if long then
+      local f = _find_flag(node, long)
+      if not f then return nil, errors.usage("unknown flag: --" .. long), node end
+      if f.type ~= "bool" and value == nil then
+        if not has_next then return nil, errors.usage("flag needs an argument: --" .. long), node end
+        value = nxt.value
+        k = k + 1
+      end
+      local err = _set_flag(opts, f, value, _flag_label(f))
+      if err then return nil, err, node end
+    else
+      -- Short flags: -abc (bools), -ovalue, -o=value, -o value.
+      local body = tok:sub(2)
+      local j = 1
+      while j <= #body do
+        local c = body:sub(j, j)
+        local f = _find_flag(node, nil, c)
+        if not f then
+          return nil, errors.usage(string.format("unknown shorthand flag: '%s' in %s", c, tok)), node
+        end
+        if f.type == "bool" then
+          local err = _set_flag(opts, f, nil, _flag_label(f))
+          if err then return nil, err, node end
+          j = j + 1
+        else
+          local rest = body:sub(j + 1)
+          if rest:sub(1, 1) == "=" then rest = rest:sub(2) end
+          if rest == "" then
+            if not has_next then
+              return nil, errors.usage(string.format("flag needs an argument: '%s' in %s", c, tok)), node
+            end
+            rest = nxt.value
+            k = k + 1
+          end
+          _set_flag(opts, f, rest, _flag_label(f))
+          break
+        end
+      end
+    end
+    k = k + 1
+  end
+  opts.args = positional
+  return node, opts
+end
+
+-- Help ------------------------------------------------------------------------------------
+
+local function _flag_lines(flags, help_for)
+  local rows = {}
+  for _, f in ipairs(flags) do
+    local left = (f.short and ("  -" .. f.short .. ", ") or "      ") .. "--" .. f.name
+    if f.type ~= "bool" then left = left .. " " .. (f.type or "string") end
+    local help = f.help or ""
+    if f.name == "help" then help = "help for " .. help_for end
+    if f.type ~= "bool" and f.default ~= nil and f.default ~= "" then
+      help = help .. string.format(' (default "%s")', tostring(f.default))
+    end
+    rows[#rows + 1] = { left, help }
+  end
+  local w = 0
+  for _, r in ipairs(rows) do w = math.max(w, #r[1]) end
+  local out = {}
+  for _, r in ipairs(rows) do out[#out + 1] = r[1] .. string.rep(" ", w - #r[1] + 3) .. r[2] end
+  return table.concat(out, "\n")
+end
+
+--- The usage block of a node (what follows the description in help, and follows usage errors).
+function M.usage(node)
+  local spec = node.spec
+  local path = M.path(node)
+  local out = { "Usage:" }
+  if spec.run then
+    local rest = (spec.use or ""):match("^%S+%s+(.*)$")
+    out[#out + 1] = "  " .. path .. (rest and (" " .. rest) or "") .. " [flags]"
+  end
+  if #node.children > 0 then out[#out + 1] = "  " .. path .. " [command]" end
+  if spec.aliases and #spec.aliases > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = "Aliases:"
+    out[#out + 1] = "  " .. table.concat({ node.name, table.unpack(spec.aliases) }, ", ")
+  end
+  if spec.example and spec.example ~= "" then
+    out[#out + 1] = ""
+    out[#out + 1] = "Examples:"
+    out[#out + 1] = spec.example
+  end
+  if #node.children > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = "Available Commands:"
+    local w = 11
+    for _, c in ipairs(node.children) do w = math.max(w, #c.name + 1) end
+    for _, c in ipairs(node.children) do
+      out[#out + 1] = "  " .. c.name .. string.rep(" ", w - #c.name) .. (c.spec.short or "")
+    end
+  end
+  local flags = _flags_of(node)
+  table.insert(flags, 1, HELP_FLAG)
+  out[#out + 1] = ""
+  out[#out + 1] = "Flags:"
+  out[#out + 1] = _flag_lines(flags, node.name)
+  out[#out + 1] = ""
+  out[#out + 1] = "Global Flags:"
+  out[#out + 1] = _flag_lines(M.GLOBAL_FLAGS, node.name)
+  if #node.children > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = string.format('Use "%s [command] --help" for more information about a command.', path)
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+--- The whole help text of a node.
+function M.help(node)
+  local spec = node.spec
+  local text = spec.long or spec.short or ""
+  return text .. "\n\nCurrent Context: Astro\n\n" .. M.usage(node)
+end
+
+-- Running ---------------------------------------------------------------------------------
+
+--- Prints an error as "Error: <message>" on stderr; a usage error is followed by the usage.
+local function _report(ctx, err, node)
+  err = errors.wrap(err)
+  ctx.stderr:write("Error: ", err.message, "\n")
+  if err.code == "usage" and node then ctx.stderr:write(M.usage(node)) end
+  return err.exit or 1
+end
+
+--- Makes the context a command's run function receives: streams, the command, and lazily
+-- built services (the API client).
+function M.context(node, opts)
+  local ctx = {
+    stdout = io.stdout, stderr = io.stderr, stdin = io.stdin,
+    command = node, path = M.path(node),
+  }
+  ctx.debug = opts.verbosity == "debug" or (os.getenv("ASTRO_DEBUG") or "") ~= ""
+  --- The API client for the current context (built once), or nil, err.
+  function ctx.api()
+    if ctx._api then return ctx._api end
+    local client, err = require("astro.api").from_config({ debug = ctx.debug, stderr = ctx.stderr })
+    if not client then return nil, err end
+    ctx._api = client
+    return client
+  end
+  return ctx
+end
+
+--- Runs a parsed command. Returns the exit status.
+function M.execute(node, opts, ctx)
+  local res, err = node.spec.run(opts, ctx)
+  if res == nil and err ~= nil then return _report(ctx, err, node) end
+  if math.type(res) == "integer" then return res end
+  if res == false then return 1 end
+  return 0
+end
+
+--- Entry point: parses args, prints help or runs the command. Returns the exit status.
+---@param args string[]
+---@return integer
+function M.main(args)
+  local root = M.build_tree(require("astro.core.host").modules())
+  local node, opts, at = M.parse(root, args)
+  if not node then return _report({ stderr = io.stderr }, opts, at) end
+  if opts.help or not node.spec.run then
+    if not opts.help and #opts.args > 0 then
+      return _report({ stderr = io.stderr },
+        errors.usage(string.format('unknown command "%s" for "%s"', opts.args[1], M.path(node))), node)
+    end
+    io.stdout:write(M.help(node))
+    return 0
+  end
+  local max = (node.spec.args and node.spec.args.max) or 0
+  if #opts.args > max then
+    return _report({ stderr = io.stderr },
+      errors.usage(string.format("accepts at most %d arg(s), received %d", max, #opts.args)), node)
+  end
+  local ctx = M.context(node, opts)
+  return M.execute(node, opts, ctx)
+end
+
+return M

@@ -1,0 +1,7 @@
+-- `astro organization`: the group of organization commands.
+return {
+  use = "organization",
+  aliases = { "org" },
+  short = "Manage Astronomer Organizations",
+  long = "Manage your Astro Organizations. These commands are for users in more than one Organization",
+}

@@ -1,0 +1,46 @@
+-- `astro organization list`: every organization the credential can see, the current one marked.
+local output = require("astro.output")
+local errors = require("astro.errors")
+
+local CONNECT_HINT = "cannot connect to Astronomer. Try to log in with astro login or check your internet " ..
+  "connection and user permissions. If you are using an API Key or Token make sure your context is correct.\n\nDetails: "
+
+return {
+  use = "list",
+  aliases = { "ls" },
+  short = "List all Organizations you have access to",
+  long = "List all Astro Organizations you have access to.",
+  example = "astro organization list\nastro organization list --json",
+  flags = {
+    { name = "json", type = "bool", help = "Output as JSON" },
+    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json)" },
+  },
+  run = function(opts, ctx)
+    local format, ferr = output.format(opts)
+    if not format then return nil, ferr end
+    local client, err = ctx.api()
+    if not client then return nil, err end
+    local orgs
+    orgs, err = client:list("/organizations", "organizations")
+    if not orgs then
+      return nil, errors.new(CONNECT_HINT .. err.message, { status = err.status, requestId = err.requestId })
+    end
+    local current = client.organization
+    if format == "json" then
+      local list = {}
+      for i, o in ipairs(orgs) do
+        list[i] = { name = o.name or "", id = o.id or "", isCurrent = (o.id == current) }
+      end
+      ctx.stdout:write(output.json({ organizations = require("astro.json").array(list) },
+        { "organizations", "name", "id", "isCurrent" }))
+      return true
+    end
+    local rows = {}
+    for i, o in ipairs(orgs) do rows[i] = { o.name or "", o.id or "" } end
+    ctx.stdout:write(output.table({ "NAME", "ID" }, rows, {
+      color = output.color_enabled("stdout"),
+      highlight = function(row) return row[2] == current end,
+    }))
+    return true
+  end,
+}

@@ -1,0 +1,147 @@
+--- The astro CLI's own config file (~/.astro/config.yaml or $ASTRO_HOME/.astro/config.yaml),
+-- read and written through astro.core.config: contexts keyed by domain with "." turned into
+-- "_", the current `context` (ASTRO_DOMAIN overrides it), plain keys such as `local.core`.
+-- Writes go through update(), which locks, re-reads, applies and renames atomically.
+local core = require("astro.core.config")
+local errors = require("astro.errors")
+
+local M = {}
+
+--- Defaults of the plain keys the organization commands read.
+M.DEFAULTS = {
+  ["local.core"] = "http://localhost:8888",
+  ["local.platform"] = "cloud",
+  ["cloud.api.protocol"] = "https",
+}
+
+local Config = {}
+Config.__index = Config
+
+--- Loads the config file. Returns a Config, or nil, err (an astro error, code "config").
+---@param path? string default: the astro CLI's location
+function M.load(path)
+  local err
+  if not path then
+    path, err = core.path()
+    if not path then return nil, errors.new(err, { code = "config" }) end
+  end
+  local tree, exists_or_err = core.read(path)
+  if not tree then return nil, errors.new(exists_or_err, { code = "config" }) end
+  return setmetatable({ path = path, tree = tree, exists = exists_or_err }, Config)
+end
+
+local function _split(dotted)
+  local parts = {}
+  for p in dotted:gmatch("[^.]+") do parts[#parts + 1] = p end
+  return parts
+end
+
+--- Value at a dotted path (e.g. "local.core"), else the default of M.DEFAULTS, else nil.
+---@param dotted string
+function Config:get(dotted)
+  local v = self.tree
+  for _, p in ipairs(_split(dotted)) do
+    if type(v) ~= "table" then v = nil break end
+    v = v[p]
+  end
+  if v == nil or v == "" then return M.DEFAULTS[dotted] end
+  return v
+end
+
+--- The key of a domain's context: "astronomer.io" -> "astronomer_io".
+function M.context_key(domain)
+  return (domain:gsub("%.", "_"))
+end
+
+--- The current context: a table of its keys plus `key` (its name under contexts), or nil, err.
+-- ASTRO_DOMAIN overrides the `context` key. With ASTRO_API_TOKEN set and no context at all, a
+-- context for ASTRO_DOMAIN or astronomer.io is made up in memory (never written).
+function Config:current_context()
+  local domain = os.getenv("ASTRO_DOMAIN")
+  if domain == nil or domain == "" then domain = self.tree.context end
+  local api_token = (os.getenv("ASTRO_API_TOKEN") or "") ~= ""
+  if type(domain) ~= "string" or domain == "" then
+    if api_token then
+      return { key = "astronomer_io", domain = "astronomer.io", virtual = true }
+    end
+    return nil, errors.new("no context set, have you authenticated to Astro or APC? Run astro login and try again",
+      { code = "config" })
+  end
+  local key = M.context_key(domain)
+  local contexts = type(self.tree.contexts) == "table" and self.tree.contexts or {}
+  local c = contexts[key]
+  if type(c) ~= "table" then
+    if api_token then return { key = key, domain = domain, virtual = true } end
+    return nil, errors.new("not connected, have you authenticated to Astro? Run astro login and try again",
+      { code = "config" })
+  end
+  local ctx = { key = key }
+  for k, v in pairs(c) do ctx[k] = v end
+  if ctx.domain == nil or ctx.domain == "" then ctx.domain = domain end
+  return ctx
+end
+
+--- Applies changes to the file under its lock: a map of dotted path -> value (nil deletes
+-- is not expressible in a map; use update_list). Reloads the tree afterwards.
+---@param values table<string, string|boolean|number>
+function Config:update(values)
+  local list = {}
+  for k, v in pairs(values) do list[#list + 1] = { path = k, value = v } end
+  table.sort(list, function(a, b) return a.path < b.path end)
+  return self:update_list(list)
+end
+
+--- Applies a list of { path = dotted, value = v|nil } changes atomically under the lock.
+-- Returns true or nil, err (code "config").
+function Config:update_list(list)
+  local ok, err = core.update(self.path, list)
+  if not ok then return nil, errors.new(err, { code = "config" }) end
+  local tree = core.read(self.path)
+  if tree then self.tree = tree end
+  return true
+end
+
+--- Sets keys of the given context (e.g. { organization = id }) atomically.
+function Config:set_context(ctx_key, values)
+  local mapped = {}
+  for k, v in pairs(values) do mapped["contexts." .. ctx_key .. "." .. k] = v end
+  return self:update(mapped)
+end
+
+--- Tells whether a domain is an Astro (cloud) domain, as the astro CLI decides.
+function M.is_cloud(domain, platform)
+  if domain:find("localhost", 1, true) then return (platform or "cloud") == "cloud" end
+  local d = domain:gsub("^https://", ""):gsub("/$", "")
+  d = d:gsub("^pr%d%d%d%d%d?%d?%.", ""):gsub("^cloud%.", "")
+  for _, env in ipairs({ "", "-dev", "-stage", "-perf" }) do
+    if d == "astronomer" .. env .. ".io" then return true end
+  end
+  return false
+end
+
+--- The API v1 base URL of a context, per the astro CLI's rules.
+---@param domain string
+---@return string
+function Config:base_url(domain)
+  if domain == "localhost" then
+    return (self:get("local.core"):gsub("/+$", "")) .. "/v1"
+  end
+  local proto = self:get("cloud.api.protocol")
+  if domain == "" then domain = "astronomer.io" end
+  if domain:find("cloud", 1, true) then
+    domain = domain:gsub("cloud%.", "", 1):gsub("https://", "", 1):gsub("/+$", "")
+  end
+  local pr, rest = domain:match("^(pr%d%d%d%d%d?%d?)%.(astronomer%-dev%.io)$")
+  if pr then return string.format("%s://%s.api.%s/v1", proto, pr, rest) end
+  return string.format("%s://api.%s/v1", proto, domain)
+end
+
+--- The URL of the auth-config endpoint used for a token refresh. For "localhost" the astro CLI
+-- hard-codes port 8888; we use local.core's origin so the sandbox can serve it.
+function Config:auth_config_url(domain)
+  local base = self:base_url(domain)
+  return (base:gsub("/v1$", "")) .. "/private/v1alpha1/cli/auth-config"
+end
+
+M.Config = Config
+return M

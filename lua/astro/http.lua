@@ -1,0 +1,214 @@
+--- HTTP for astro: the C session (astro.core.http) plus the retry policy, pacing-free batches
+-- and the debug trace. Everything a user may want to change lives in M.policy.
+--
+-- Retry rules (curl's and the API's): a request is retried only when doing so cannot repeat a
+-- change the server already made:
+--   * any method: on 429 (the API did not process it) and when the connection could not be
+--     made at all (code "connect": nothing was sent);
+--   * idempotent methods (GET, HEAD): also on 502, 503, 504 and on transport failures after
+--     sending ("recv", "send", "timeout");
+--   * anything else (a POST that timed out, a 500) is returned to the caller as it is.
+-- The delay is the server's Retry-After when given (capped by policy.max_retry_after), else an
+-- exponential backoff with jitter capped by policy.max_delay.
+local core = require("astro.core.http")
+local sys = require("astro.core.sys")
+local errors = require("astro.errors")
+
+local M = {}
+
+--- The retry and timeout defaults. Change them from Lua (e.g. in a plugin or a script).
+M.policy = {
+  max_attempts = 4,          -- attempts per request, the first one included
+  base_delay = 0.5,          -- seconds before the first retry without Retry-After
+  max_delay = 8,             -- cap on any backoff delay
+  max_retry_after = 60,      -- a longer Retry-After makes the request fail instead of waiting
+  retry_statuses = { [429] = true, [502] = true, [503] = true, [504] = true },
+  idempotent = { GET = true, HEAD = true },
+  timeout = 60,              -- seconds for a whole request (0 = none)
+  connect_timeout = 10,      -- seconds to establish a connection
+  concurrency = 8,           -- transfers in flight in a batch
+}
+
+--- Debug trace sink: a function(line) or nil. Set by the CLI for --verbosity debug.
+M.trace = nil
+
+local session
+
+--- The process's shared HTTP session (one connection pool), created on first use.
+function M.session()
+  if not session then session = core.session() end
+  return session
+end
+
+local SECRET_FIELDS = { "access_token", "refresh_token", "id_token", "token", "client_secret" }
+
+--- Hides secrets in text meant for a trace: JSON fields and form fields that hold tokens,
+-- and any literal secret passed in.
+---@param text string
+---@param secrets? string[]
+function M.redact(text, secrets)
+  if not text or text == "" then return text end
+  for _, s in ipairs(secrets or {}) do
+    if s and #s >= 4 then
+      local i = 1
+      repeat
+        local a, b = text:find(s, i, true)
+        if a then text = text:sub(1, a - 1) .. "<redacted>" .. text:sub(b + 1); i = a + 10 end
+      until not a
+    end
+  end
+  for _, f in ipairs(SECRET_FIELDS) do
+    text = text:gsub('("' .. f .. '"%s*:%s*")[^"]*"', '%1<redacted>"')
+    text = text:gsub("([?&]?" .. f .. "=)[^&%s]*", "%1<redacted>")
+  end
+  return text
+end
+
+local function _trace_request(req)
+  if not M.trace then return end
+  M.trace(string.format("> %s %s", req.method or "GET", req.url))
+  local secrets = {}
+  for name, value in pairs(req.headers or {}) do
+    if type(name) == "number" then name, value = value[1], value[2] end
+    if name:lower() == "authorization" then
+      secrets[#secrets + 1] = value
+      value = "<redacted>"
+    end
+    M.trace(string.format("> %s: %s", name, value))
+  end
+  if req.body and req.body ~= "" then M.trace("> " .. M.redact(req.body, secrets)) end
+end
+
+local function _trace_response(req, res, err)
+  if not M.trace then return end
+  if res then
+    M.trace(string.format("< %d %s %s (%.0f ms)", res.status, req.method or "GET", req.url,
+      (res.time or 0) * 1000))
+    local body = M.redact(res.body or "")
+    if #body > 2048 then body = body:sub(1, 2048) .. "... (" .. #res.body .. " bytes)" end
+    if body ~= "" then M.trace("< " .. body) end
+  else
+    M.trace(string.format("< failed %s %s: %s", req.method or "GET", req.url, tostring(err)))
+  end
+end
+
+--- Decides whether to retry after an attempt; returns the delay in seconds or nil.
+---@param method string
+---@param res table|nil the response, or nil on a transport failure
+---@param code string|nil the transport failure code
+---@param attempt integer the attempt that just ended (1-based)
+---@param policy table
+function M.retry_delay(method, res, code, attempt, policy)
+  policy = policy or M.policy
+  if attempt >= policy.max_attempts then return nil end
+  local idempotent = policy.idempotent[method or "GET"]
+  local retry
+  if res then
+    retry = policy.retry_statuses[res.status] and (res.status == 429 or idempotent)
+  else
+    retry = code == "connect" or (idempotent and (code == "recv" or code == "send" or code == "timeout"))
+  end
+  if not retry then return nil end
+  if res and res.headers and res.headers["retry-after"] then
+    local secs = core.parse_retry_after(res.headers["retry-after"], sys.time())
+    if secs then
+      if secs > policy.max_retry_after then return nil end
+      return secs
+    end
+  end
+  local d = math.min(policy.max_delay, policy.base_delay * 2 ^ (attempt - 1))
+  return d / 2 + math.random() * d / 2
+end
+
+local function _prepare(req, policy)
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  r.method = r.method or "GET"
+  if r.timeout == nil then r.timeout = policy.timeout end
+  if r.connect_timeout == nil then r.connect_timeout = policy.connect_timeout end
+  return r
+end
+
+local function _transport_error(req, msg, code)
+  local text = msg
+  if code == "recv" and not (req.method == "GET" or req.method == "HEAD") then
+    text = msg .. " (the request was sent; whether it took effect is unknown)"
+  end
+  return errors.new(text, { code = code == "interrupted" and "interrupted" or "transport",
+                            transport = code })
+end
+
+--- Sends one request with the retry policy. Returns the response table
+-- ({status, headers, body, time, attempts}) or nil, err (an astro error with code
+-- "transport" or "interrupted"). HTTP error statuses are responses, not errors.
+---@param req table {method, url, headers, body, timeout, connect_timeout}
+---@param policy? table overrides M.policy
+function M.request(req, policy)
+  policy = policy or M.policy
+  local r = _prepare(req, policy)
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    _trace_request(r)
+    local res, msg, code = M.session():request(r)
+    _trace_response(r, res, msg)
+    if code == "interrupted" then return nil, _transport_error(r, msg, code) end
+    local delay = M.retry_delay(r.method, res, code, attempt, policy)
+    if not delay then
+      if not res then return nil, _transport_error(r, msg, code) end
+      res.attempts = attempt
+      return res
+    end
+    if M.trace then M.trace(string.format("  retrying in %.2f s (attempt %d)", delay, attempt + 1)) end
+    local ok = sys.sleep(delay)
+    if not ok then return nil, errors.new("interrupted", { code = "interrupted" }) end
+  end
+end
+
+--- Sends many requests concurrently with the retry policy; returns a list in the same order,
+-- each entry a response table or { error = err } (an astro error).
+---@param reqs table[]
+---@param opts? {concurrency?: integer, policy?: table}
+function M.batch(reqs, opts)
+  opts = opts or {}
+  local policy = opts.policy or M.policy
+  local results, pending = {}, {}
+  for i, req in ipairs(reqs) do pending[#pending + 1] = { index = i, req = _prepare(req, policy), attempt = 0 } end
+  while #pending > 0 do
+    local wave = {}
+    for j, p in ipairs(pending) do
+      p.attempt = p.attempt + 1
+      _trace_request(p.req)
+      wave[j] = p.req
+    end
+    local out = M.session():batch(wave, { concurrency = opts.concurrency or policy.concurrency })
+    local again, wait = {}, 0
+    for j, p in ipairs(pending) do
+      local o = out[j]
+      local res = o.status and o or nil
+      _trace_response(p.req, res, o.error)
+      local delay = (o.code ~= "interrupted") and M.retry_delay(p.req.method, res, o.code, p.attempt, policy)
+      if delay then
+        again[#again + 1] = p
+        if delay > wait then wait = delay end
+      elseif res then
+        res.attempts = p.attempt
+        results[p.index] = res
+      else
+        results[p.index] = { error = _transport_error(p.req, o.error, o.code) }
+      end
+    end
+    pending = again
+    if #pending > 0 then
+      if not sys.sleep(wait) then
+        for _, p in ipairs(pending) do
+          results[p.index] = { error = errors.new("interrupted", { code = "interrupted" }) }
+        end
+        break
+      end
+    end
+  end
+  return results
+end
+
+return M

@@ -1,0 +1,234 @@
+--- JSON for astro: lua-cjson's fast decoder with its 2.1.0 quirks fixed, and an encoder of our own.
+--
+-- * Decoding: integral numbers come back as Lua integers (lua-cjson 2.1.0 gives floats); an
+--   empty JSON object decodes to a table marked with json.object(), so it encodes back as {}.
+--   Errors are values: json.decode(text) -> value | nil, message.
+-- * Encoding: an empty table, or a sequence, encodes as an array (`[]`); tables marked with
+--   json.object() or with string keys encode as objects. `/` is never escaped. Object keys come
+--   out in a stable order: those listed in opts.order first (in that order), then the rest sorted.
+--   opts.indent (e.g. "  ") pretty-prints like Go's json.MarshalIndent.
+local cjson = require("cjson.safe")
+
+local M = {}
+
+--- The JSON null value (decoded `null` inside arrays and objects is this value).
+M.null = cjson.null
+
+local object_mt = { __name = "astro.json.object" }
+local array_mt = { __name = "astro.json.array" }
+
+--- Marks a table so it encodes as a JSON object, even when empty. Returns the table.
+---@param t table|nil
+---@return table
+function M.object(t) return setmetatable(t or {}, object_mt) end
+
+--- Marks a table so it encodes as a JSON array, even when empty. Returns the table.
+---@param t table|nil
+---@return table
+function M.array(t) return setmetatable(t or {}, array_mt) end
+
+--- Tells whether a table was marked as (or decoded from) a JSON object.
+function M.is_object(t) return getmetatable(t) == object_mt end
+
+local EMPTY_OBJECT_KEY = "\1astro-empty-object"
+local EMPTY_OBJECT_TOKEN = '{"\\u0001astro-empty-object":0}'
+
+-- Replaces each empty object `{}` outside strings by a token that survives decoding, so it
+-- can be told from an empty array afterwards. Quotes are tracked only up to each match.
+local function _mark_empty_objects(text)
+  if not text:find("{%s*}") then return text end
+  local out, last = {}, 1          -- text before `last` is already copied to out
+  local scan, in_string = 1, false -- string state is known for text before `scan`
+  local pos = 1
+  while true do
+    local s, e = text:find("{%s*}", pos)
+    if not s then break end
+    while scan < s do
+      local q = text:find('["\\]', scan)
+      if not q or q >= s then scan = s break end
+      if text:byte(q) == 92 then
+        scan = in_string and q + 2 or q + 1
+      else
+        in_string, scan = not in_string, q + 1
+      end
+    end
+    if scan == s and not in_string then
+      out[#out + 1] = text:sub(last, s - 1)
+      out[#out + 1] = EMPTY_OBJECT_TOKEN
+      last, scan, pos = e + 1, e + 1, e + 1
+    else
+      pos = s + 1
+    end
+  end
+  if #out == 0 then return text end
+  out[#out + 1] = text:sub(last)
+  return table.concat(out)
+end
+
+local tointeger, mtype = math.tointeger, math.type
+
+-- Converts integral floats to integers and restores marked empty objects, in place.
+local function _fix(v)
+  for k, x in pairs(v) do
+    if type(x) == "table" then
+      if x[EMPTY_OBJECT_KEY] ~= nil and next(x, next(x)) == nil then
+        v[k] = setmetatable({}, object_mt)
+      else
+        _fix(x)
+      end
+    elseif mtype(x) == "float" then
+      local i = tointeger(x)
+      if i and x > -9007199254740992 and x < 9007199254740992 then v[k] = i end
+    end
+  end
+end
+
+--- Decodes JSON text.
+---@param text string
+---@return any value decoded value, or nil on error
+---@return string|nil message why the text is not valid JSON
+function M.decode(text)
+  if type(text) ~= "string" then
+    error("json.decode expects a string, got " .. type(text), 2)
+  end
+  local ok, value = pcall(cjson.decode, _mark_empty_objects(text))
+  if not ok or (value == nil and text:match("^%s*null%s*$") == nil) then
+    local msg = ok and "invalid JSON" or tostring(value)
+    local _, err = cjson.decode(text)
+    return nil, err or msg
+  end
+  if type(value) == "table" then
+    if value[EMPTY_OBJECT_KEY] ~= nil and next(value, next(value)) == nil then
+      return setmetatable({}, object_mt)
+    end
+    _fix(value)
+  elseif mtype(value) == "float" then
+    value = tointeger(value) or value
+  end
+  return value
+end
+
+-- Encoder ---------------------------------------------------------------------------------
+
+local escapes = {
+  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+}
+for i = 0, 31 do
+  local c = string.char(i)
+  if not escapes[c] then escapes[c] = string.format("\\u%04x", i) end
+end
+escapes["\127"] = "\\u007f"
+
+local function _quote(s)
+  return '"' .. s:gsub('[%c"\\]', escapes) .. '"'
+end
+M.quote = _quote
+
+local function _number(n)
+  if mtype(n) == "integer" then return string.format("%d", n) end
+  if n ~= n or n == math.huge or n == -math.huge then
+    error("cannot encode " .. tostring(n) .. " as JSON", 0)
+  end
+  local i = tointeger(n)
+  if i and n > -1e15 and n < 1e15 then return string.format("%d", i) end
+  for p = 15, 17 do
+    local s = string.format("%." .. p .. "g", n)
+    if tonumber(s) == n then return s end
+  end
+  return string.format("%.17g", n)
+end
+
+local function _is_array(t)
+  local mt = getmetatable(t)
+  if mt == array_mt then return true end
+  if mt == object_mt then return false end
+  local n = #t
+  if n == 0 then return next(t) == nil end
+  local count = 0
+  for _ in pairs(t) do count = count + 1 end
+  return count == n
+end
+
+local function _sorted_keys(t, rank)
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) ~= "string" then
+      error("cannot encode a table with a " .. type(k) .. " key as a JSON object", 0)
+    end
+    keys[#keys + 1] = k
+  end
+  table.sort(keys, function(a, b)
+    local ra, rb = rank[a], rank[b]
+    if ra and rb then return ra < rb end
+    if ra or rb then return ra ~= nil end
+    return a < b
+  end)
+  return keys
+end
+
+local function _encode(v, buf, indent, depth, rank, seen)
+  local t = type(v)
+  if t == "string" then
+    buf[#buf + 1] = _quote(v)
+  elseif t == "number" then
+    buf[#buf + 1] = _number(v)
+  elseif t == "boolean" then
+    buf[#buf + 1] = v and "true" or "false"
+  elseif v == nil or v == M.null then
+    buf[#buf + 1] = "null"
+  elseif t == "table" then
+    if seen[v] then error("cannot encode a table that contains itself as JSON", 0) end
+    if depth > 100 then error("cannot encode JSON nested deeper than 100 levels", 0) end
+    seen[v] = true
+    local nl = indent and ("\n" .. indent:rep(depth + 1)) or ""
+    local close_nl = indent and ("\n" .. indent:rep(depth)) or ""
+    if _is_array(v) then
+      if #v == 0 then
+        buf[#buf + 1] = "[]"
+      else
+        buf[#buf + 1] = "["
+        for i = 1, #v do
+          if i > 1 then buf[#buf + 1] = "," end
+          buf[#buf + 1] = nl
+          _encode(v[i], buf, indent, depth + 1, rank, seen)
+        end
+        buf[#buf + 1] = close_nl .. "]"
+      end
+    else
+      local keys = _sorted_keys(v, rank)
+      if #keys == 0 then
+        buf[#buf + 1] = "{}"
+      else
+        local sep = indent and '": ' or '":'
+        buf[#buf + 1] = "{"
+        for i, k in ipairs(keys) do
+          if i > 1 then buf[#buf + 1] = "," end
+          buf[#buf + 1] = nl .. _quote(k):sub(1, -2) .. sep
+          _encode(v[k], buf, indent, depth + 1, rank, seen)
+        end
+        buf[#buf + 1] = close_nl .. "}"
+      end
+    end
+    seen[v] = nil
+  else
+    error("cannot encode a " .. t .. " value as JSON", 0)
+  end
+end
+
+--- Encodes a Lua value as JSON text. Raises on values JSON cannot hold (functions, cycles,
+-- NaN): those are programming mistakes.
+---@param value any
+---@param opts? {indent?: string, order?: string[]}
+---@return string
+function M.encode(value, opts)
+  opts = opts or {}
+  local rank = {}
+  for i, k in ipairs(opts.order or {}) do rank[k] = i end
+  local buf = {}
+  local ok, err = pcall(_encode, value, buf, opts.indent, 0, rank, {})
+  if not ok then error(err, 2) end
+  return table.concat(buf)
+end
+
+return M

@@ -1,0 +1,83 @@
+--- Output helpers shared by the commands: tables in the astro CLI's layout, JSON, colour rules.
+local json = require("astro.json")
+local sys = require("astro.core.sys")
+
+local M = {}
+
+M.GREEN_BOLD = "\27[1;32m"
+M.RESET = "\27[0m"
+
+--- Tells whether colour escapes may be written to the given stream ("stdout" or "stderr"):
+-- only to a terminal, and never when NO_COLOR is set (to anything) or TERM is "dumb".
+---@param stream? string
+---@return boolean
+function M.color_enabled(stream)
+  if os.getenv("NO_COLOR") ~= nil and os.getenv("NO_COLOR") ~= "" then return false end
+  if os.getenv("TERM") == "dumb" then return false end
+  return sys.isatty(stream or "stdout")
+end
+
+local function _width(s)
+  return utf8.len(s) or #s
+end
+
+--- Renders rows as the astro CLI's tables: each column as wide as its widest cell plus 5,
+-- one leading space, cells left-justified (padded by characters, so non-ASCII text lines up),
+-- header first. opts.highlight(row, index) -> true wraps that line in green bold when
+-- opts.color is true.
+---@param headers string[]
+---@param rows string[][]
+---@param opts? {highlight?: fun(row: string[], i: integer): boolean, color?: boolean}
+---@return string
+function M.table(headers, rows, opts)
+  opts = opts or {}
+  local widths = {}
+  for c, h in ipairs(headers) do widths[c] = _width(h) end
+  for _, row in ipairs(rows) do
+    for c = 1, #headers do
+      local w = _width(tostring(row[c] or ""))
+      if w > widths[c] then widths[c] = w end
+    end
+  end
+  local function line(cells)
+    local parts = { " " }
+    for c = 1, #headers do
+      local cell = tostring(cells[c] or "")
+      parts[#parts + 1] = cell .. string.rep(" ", widths[c] + 5 - _width(cell))
+    end
+    return table.concat(parts)
+  end
+  local out = { line(headers) }
+  for i, row in ipairs(rows) do
+    local text = line(row)
+    if opts.color and opts.highlight and opts.highlight(row, i) then
+      text = M.GREEN_BOLD .. text .. M.RESET
+    end
+    out[#out + 1] = text
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+--- Encodes a value as indented JSON with a trailing newline, keys in the given order first.
+---@param value any
+---@param order? string[]
+---@return string
+function M.json(value, order)
+  return json.encode(value, { indent = "  ", order = order }) .. "\n"
+end
+
+--- Checks an output-format choice from --json / -o. Returns "table" or "json", or nil and a
+-- usage error.
+function M.format(opts)
+  local o = opts.output or ""
+  if opts.json and o ~= "" then
+    return nil, require("astro.errors").usage(
+      "if any flags in the group [json output] are set none of the others can be; [json output] were all set")
+  end
+  if opts.json or o == "json" then return "json" end
+  if o == "" or o == "table" then return "table" end
+  return nil, require("astro.errors").usage(
+    string.format('invalid format "%s" (must be table or json)', o))
+end
+
+return M
