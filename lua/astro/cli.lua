@@ -142,6 +142,16 @@ local function _flag_label(f)
   return (f.short and ("-" .. f.short .. ", ") or "") .. "--" .. f.name
 end
 
+-- For a short-flag token body ("fr" of "-fr"), the value flag that takes the next word, if any.
+local function _short_wants_next(node, body)
+  for j = 1, #body do
+    local f = _find_flag(node, nil, body:sub(j, j))
+    if not f then return nil end
+    if f.type ~= "bool" then return j == #body and f or nil end
+  end
+  return nil
+end
+
 --- Parses args against the tree. Returns node, opts, or nil, err, node (a usage error).
 ---@param root table
 ---@param args string[]
@@ -161,8 +171,8 @@ function M.parse(root, args)
       flag_tokens[#flag_tokens + 1] = a
       -- A known value flag in "--name value" or "-x value" form consumes the next word.
       local long = a:match("^%-%-([^=]+)$")
-      local short = (not a:find("^%-%-")) and a:match("^%-(.)$")
-      local f = (long and _find_flag(node, long)) or (short and _find_flag(node, nil, short))
+      local f = long and _find_flag(node, long)
+      if not a:find("^%-%-") then f = _short_wants_next(node, a:sub(2)) end
       if f and f.type ~= "bool" and i < n then
         i = i + 1
         flag_tokens[#flag_tokens + 1] = { value = args[i] }

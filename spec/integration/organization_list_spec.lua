@@ -1,0 +1,154 @@
+-- `astro organization list` against the sandbox API.
+local h = require("spec.helpers")
+local json = require("astro.json")
+
+local ACME = "clt0acme000010bhys38c6ryb"
+
+describe("astro organization list", function()
+  local sb, home
+
+  lazy_setup(function()
+    sb = h.sandbox()
+    home = sb:home()
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  before_each(function() sb:reset_requests() end)
+
+  it("prints the table of the reference, current organization first in API order", function()
+    local r = h.run({ "organization", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(
+      " NAME                   ID                            \n" ..
+      " Acme Data Platform     clt0acme000010bhys38c6ryb     \n" ..
+      " Globex                 clu7glbx000020j7zc6npf32j     \n" ..
+      " Initech Sandbox        clv2init000030es9qjsmo8nu     \n", r.stdout)
+    assert.are.equal("", r.stderr)
+  end)
+
+  it("answers to the aliases org ls", function()
+    local r = h.run({ "org", "ls" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("Acme Data Platform", r.stdout)
+  end)
+
+  it("prints JSON in the reference's shape with --json and -o json", function()
+    local expected = table.concat({
+      "{",
+      '  "organizations": [',
+      "    {",
+      '      "name": "Acme Data Platform",',
+      '      "id": "clt0acme000010bhys38c6ryb",',
+      '      "isCurrent": true',
+      "    },",
+      "    {",
+      '      "name": "Globex",',
+      '      "id": "clu7glbx000020j7zc6npf32j",',
+      '      "isCurrent": false',
+      "    },",
+      "    {",
+      '      "name": "Initech Sandbox",',
+      '      "id": "clv2init000030es9qjsmo8nu",',
+      '      "isCurrent": false',
+      "    }",
+      "  ]",
+      "}",
+      "" }, "\n")
+    local r = h.run({ "organization", "list", "--json" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(expected, r.stdout)
+    r = h.run({ "organization", "list", "-o", "json" }, { home = home })
+    assert.are.equal(expected, r.stdout)
+  end)
+
+  it("sends one GET with the largest page, the token and the client headers", function()
+    local r = h.run({ "organization", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    local reqs = sb:requests()
+    assert.are.equal(1, #reqs)
+    assert.are.equal("GET", reqs[1].method)
+    assert.are.equal("/v1/organizations", reqs[1].path)
+    assert.are.equal("limit=1000&offset=0", reqs[1].query)
+    assert.are.equal("Bearer test-token", reqs[1].headers.Authorization)
+    assert.are.equal("cli", reqs[1].headers["X-Astro-Client-Identifier"])
+  end)
+
+  it("never colours rows when stdout is not a terminal", function()
+    local r = h.run({ "organization", "list" }, { home = home })
+    assert.is_nil(r.stdout:find("\27", 1, true))
+  end)
+
+  it("refuses --json together with --output, before any request", function()
+    local r = h.run({ "organization", "list", "--json", "-o", "table" }, { home = home })
+    assert.are.equal(2, r.code)
+    assert.matches("^Error: if any flags in the group %[json output%]", r.stderr)
+    assert.are.equal(0, #sb:requests())
+  end)
+
+  it("refuses an unknown output format with usage and exit 2", function()
+    local r = h.run({ "organization", "list", "-o", "yaml" }, { home = home })
+    assert.are.equal(2, r.code)
+    assert.matches('^Error: invalid format "yaml"', r.stderr)
+    assert.matches("Usage:", r.stderr)
+  end)
+
+  it("shows the API's message as Error: with exit 1 when the token is refused", function()
+    local bad = sb:home({ token = "wrong-token" })
+    local r = h.run({ "organization", "list" }, { home = bad })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.matches("^Error: cannot connect to Astronomer%..*Details: Unauthorized\n$", r.stderr)
+    assert.is_nil(r.stderr:find("wrong-token", 1, true))
+  end)
+
+  it("explains a missing config instead of failing obscurely", function()
+    local empty = h.tmpdir()
+    local r = h.run({ "organization", "list" }, { home = empty })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: no context set, have you authenticated to Astro or APC? Run astro login and try again\n",
+      r.stderr)
+  end)
+
+  it("reports a server that cannot be reached as one Error line", function()
+    local dead = sb:home()
+    local cfgp = dead .. "/.astro/config.yaml"
+    h.write_file(cfgp, (h.read_file(cfgp):gsub("core: http://127.0.0.1:%d+", "core: http://127.0.0.1:9")))
+    local r = h.run({ "organization", "list" }, { home = dead })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: cannot connect to Astronomer.*Details: .*127%.0%.0%.1:9", r.stderr)
+    assert.is_nil(r.stderr:find("traceback", 1, true))
+  end)
+end)
+
+describe("astro organization list with many organizations", function()
+  local sb, home
+
+  lazy_setup(function()
+    sb = h.sandbox({ "--orgs", "2500" })
+    home = sb:home({ organization = ACME })
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  it("fetches every page and prints them in API order", function()
+    local r = h.run({ "organization", "list", "--json" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    local data = assert(json.decode(r.stdout))
+    local state = sb:state()
+    assert.are.equal(#state.organizations, #data.organizations)
+    for i, o in ipairs(state.organizations) do
+      assert.are.equal(o.id, data.organizations[i].id)
+    end
+    local offsets = {}
+    for _, req in ipairs(sb:requests()) do offsets[#offsets + 1] = req.query end
+    table.sort(offsets)
+    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, offsets)
+  end)
+end)

@@ -1,0 +1,79 @@
+-- astro.json: lua-cjson's decoder with its 2.1.0 quirks fixed, and our encoder.
+local json = require("astro.json")
+
+describe("astro.json", function()
+  describe("decode", function()
+    it("gives integers as Lua integers and keeps fractions as floats", function()
+      local v = assert(json.decode('{"n":42,"big":9007199254740991,"neg":-3,"f":1.5,"list":[1,2]}'))
+      assert.are.equal("integer", math.type(v.n))
+      assert.are.equal("42", tostring(v.n))
+      assert.are.equal(9007199254740991, v.big)
+      assert.are.equal("integer", math.type(v.neg))
+      assert.are.equal("float", math.type(v.f))
+      assert.are.equal("integer", math.type(v.list[2]))
+    end)
+
+    it("returns nil and a message for invalid JSON instead of raising", function()
+      local v, err = json.decode('{"a":')
+      assert.is_nil(v)
+      assert.is_string(err)
+      v, err = json.decode("")
+      assert.is_nil(v)
+      assert.is_string(err)
+    end)
+
+    it("tells an empty object from an empty array, so both round-trip", function()
+      local v = assert(json.decode('{"o":{},"a":[],"nested":[{},{"x":{ }}]}'))
+      assert.is_true(json.is_object(v.o))
+      assert.are.equal('{"a":[],"nested":[{},{"x":{}}],"o":{}}', json.encode(v))
+    end)
+
+    it("leaves braces inside strings alone", function()
+      local v = assert(json.decode('{"s":"a {} b","t":"q\\"{}","u":"\\\\","w":{}}'))
+      assert.are.equal("a {} b", v.s)
+      assert.are.equal('q"{}', v.t)
+      assert.are.equal("\\", v.u)
+      assert.is_true(json.is_object(v.w))
+    end)
+  end)
+
+  describe("encode", function()
+    it("encodes an empty table as [] and a marked one as {}", function()
+      assert.are.equal("[]", json.encode({}))
+      assert.are.equal("{}", json.encode(json.object()))
+      assert.are.equal('{"roles":[]}', json.encode({ roles = {} }))
+    end)
+
+    it("does not escape /", function()
+      assert.are.equal('"https://api.astronomer.io/v1"', json.encode("https://api.astronomer.io/v1"))
+    end)
+
+    it("escapes quotes, backslashes and control characters", function()
+      assert.are.equal('"a\\"b\\\\c\\n\\u0001"', json.encode('a"b\\c\n\1'))
+    end)
+
+    it("writes integers exactly, beyond 2^53 too", function()
+      assert.are.equal("9007199254740993", json.encode(9007199254740993))
+      assert.are.equal("0.1", json.encode(0.1))
+      assert.are.equal("3", json.encode(3.0))
+    end)
+
+    it("orders keys: the given order first, then sorted", function()
+      assert.are.equal('{"name":"a","id":"b","x":1,"y":2}',
+        json.encode({ y = 2, x = 1, id = "b", name = "a" }, { order = { "name", "id" } }))
+    end)
+
+    it("pretty-prints with Go's MarshalIndent layout", function()
+      assert.are.equal('{\n  "a": [\n    1,\n    2\n  ],\n  "b": {}\n}',
+        json.encode({ a = { 1, 2 }, b = json.object() }, { indent = "  " }))
+    end)
+
+    it("raises on values JSON cannot hold", function()
+      assert.has_error(function() json.encode({ f = print }) end)
+      assert.has_error(function() json.encode(0 / 0) end)
+      local t = {}
+      t.self = t
+      assert.has_error(function() json.encode(t) end)
+    end)
+  end)
+end)
