@@ -3,24 +3,7 @@ local core = require("astro.core.auth")
 local auth = require("astro.auth")
 local h = require("spec.helpers")
 
-local function b64url(s)
-  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
-    for k = 1, chars do
-      local idx = (n >> (18 - 6 * (k - 1))) & 63
-      out[#out + 1] = alphabet:sub(idx + 1, idx + 1)
-    end
-  end
-  return table.concat(out)
-end
-
-local function jwt(claims)
-  return b64url('{"alg":"none","typ":"JWT"}') .. "." .. b64url(require("astro.json").encode(claims)) .. ".sig"
-end
+local jwt = require("spec.support.jwt").make
 
 describe("astro.core.auth", function()
   it("decodes a JWT's header and payload, with or without the Bearer prefix", function()
