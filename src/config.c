@@ -1,10 +1,1059 @@
-/* "astro.core.config": placeholder until the primitive lands. */
-#include <lauxlib.h>
-#include "astro/core.h"
+/*
+ * "astro.core.config": the astro CLI's YAML config file (~/.astro/config.yaml), read into a
+ * Lua tree and updated in place with libyaml's document API, so that every untouched key keeps
+ * its order and scalar style (comments are lost: libyaml cannot keep them).
+ *
+ * An update takes the same flock on "<file>.lock" as Astronomer's astro CLI, re-reads the file
+ * under the lock, applies the changes, writes a temporary file beside the target and renames it
+ * over the target (mode 0600). Every resource of a read or an update lives in a Job userdata
+ * whose __gc releases it, so a Lua error never leaks; normal paths release it at once.
+ *
+ * Hostile input is bounded: ASTRO_YAML_MAX_BYTES of file, ASTRO_YAML_MAX_NODES nodes (counted
+ * per alias expansion, which defeats "billion laughs") and ASTRO_YAML_MAX_DEPTH levels.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-static const luaL_Reg funcs[] = {{NULL, NULL}};
+#include <lauxlib.h>
+#include <yaml.h>
+
+#include "astro/core.h"
+#include "astro/yamlconf.h"
+
+#define JOB_TYPE "astro.config.Job"
+#define LOCK_POLL_SECONDS 0.01
+#define DEFAULT_LOCK_TIMEOUT 10.0
+#define MAX_LINKS 40
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+typedef struct {          /* one key of a change path */
+    const char *s;
+    size_t len;
+} Seg;
+
+/* Everything a read or an update holds. */
+typedef struct {
+    Buf in;                /* the file's bytes */
+    Buf out;               /* the emitted document */
+    yaml_document_t doc;
+    int has_doc;
+    int *refs;             /* refs[i]: edges pointing at node i+1 (an over-estimate is safe) */
+    size_t nrefs;
+    int lock_fd;
+    char *target;          /* the file an update replaces (symbolic links resolved) */
+    const char *code;      /* kind of the recorded failure */
+    char msg[PATH_MAX + 512];
+} Job;
+
+/* ---------------------------------------------------------------- job */
+
+/* Frees everything the job holds and closes the lock; safe to call twice. */
+static void job_release(Job *j) {
+    free(j->in.data);
+    free(j->out.data);
+    memset(&j->in, 0, sizeof j->in);
+    memset(&j->out, 0, sizeof j->out);
+    if (j->has_doc) yaml_document_delete(&j->doc);
+    j->has_doc = 0;
+    free(j->refs);
+    j->refs = NULL;
+    j->nrefs = 0;
+    free(j->target);
+    j->target = NULL;
+    if (j->lock_fd >= 0) close(j->lock_fd);
+    j->lock_fd = -1;
+}
+
+static int job_gc(lua_State *L) {
+    job_release((Job *)luaL_checkudata(L, 1, JOB_TYPE));
+    return 0;
+}
+
+/* Pushes a new empty Job userdata and returns it. */
+static Job *job_new(lua_State *L) {
+    Job *j = (Job *)lua_newuserdatauv(L, sizeof(Job), 0);
+    memset(j, 0, sizeof *j);
+    j->lock_fd = -1;
+    j->code = "io";
+    if (luaL_newmetatable(L, JOB_TYPE)) {
+        lua_pushcfunction(L, job_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return j;
+}
+
+/* Records a failure of the given kind with a formatted message; returns -1. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int job_fail(Job *j, const char *code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->msg, sizeof j->msg, fmt, ap);
+    va_end(ap);
+    j->code = code;
+    return -1;
+}
+
+/* Releases the job (and the lock) and returns nil, message, code to Lua. */
+static int job_push_failure(lua_State *L, Job *j) {
+    job_release(j);
+    luaL_pushfail(L);
+    lua_pushstring(L, j->msg);
+    lua_pushstring(L, j->code);
+    return 3;
+}
+
+/* ---------------------------------------------------------------- files */
+
+/* Reads the file at path into j->in. Returns 1 when read, 0 when it does not exist, -1 on
+ * failure (recorded; name is the path shown in messages). */
+static int file_slurp(Job *j, const char *path, const char *name) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        return job_fail(j, "io", "%s: %s", name, strerror(errno));
+    }
+    for (;;) {
+        if (j->in.cap - j->in.len < 4096) {
+            size_t cap = j->in.cap ? j->in.cap * 2 : 8192;
+            char *p = realloc(j->in.data, cap);
+            if (p == NULL) {
+                close(fd);
+                return job_fail(j, "memory", "%s: not enough memory to read the file", name);
+            }
+            j->in.data = p;
+            j->in.cap = cap;
+        }
+        ssize_t n = read(fd, j->in.data + j->in.len, j->in.cap - j->in.len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            return job_fail(j, "io", "%s: %s", name, strerror(err));
+        }
+        if (n == 0) break;
+        j->in.len += (size_t)n;
+        if (j->in.len > ASTRO_YAML_MAX_BYTES) {
+            close(fd);
+            return job_fail(j, "yaml", "%s: not an astro config file (larger than %u MiB)", name,
+                            ASTRO_YAML_MAX_BYTES >> 20);
+        }
+    }
+    close(fd);
+    return 1;
+}
+
+/* Creates the directory that holds file, with its parents, mode 0700. Returns 0 or -1. */
+static int dir_create_for(Job *j, const char *file) {
+    char dir[PATH_MAX];
+    size_t len = strlen(file);
+    if (len >= sizeof dir) return job_fail(j, "io", "%s: %s", file, strerror(ENAMETOOLONG));
+    memcpy(dir, file, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir) return 0;
+    *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) == 0) return 0;
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return job_fail(j, "io", "cannot create directory %s: %s", dir, strerror(errno));
+        *p = c;
+        if (c == '\0') return 0;
+    }
+}
+
+/* Follows a chain of symbolic links from path to a file that does not exist yet; sets
+ * j->target. Returns 0 or -1. */
+static int link_follow_dangling(Job *j, const char *path) {
+    char cur[PATH_MAX], link[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof cur) return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
+    memcpy(cur, path, len + 1);
+    for (int hops = 0;; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0) {
+            if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
+            break;                                               /* the missing target */
+        }
+        if (!S_ISLNK(st.st_mode)) break;                         /* appeared meanwhile */
+        if (hops == MAX_LINKS) return job_fail(j, "io", "%s: %s", path, strerror(ELOOP));
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0 || (size_t)n >= sizeof link - 1)
+            return job_fail(j, "io", "%s: %s", path, strerror(n < 0 ? errno : ENAMETOOLONG));
+        link[n] = '\0';
+        char *slash = strrchr(cur, '/');
+        size_t keep = (link[0] == '/' || slash == NULL) ? 0 : (size_t)(slash - cur) + 1;
+        if (keep + (size_t)n >= sizeof cur)
+            return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
+        memcpy(cur + keep, link, (size_t)n + 1);
+    }
+    j->target = strdup(cur);
+    return j->target ? 0 : job_fail(j, "memory", "not enough memory");
+}
+
+/* Sets j->target to the file an update of path must replace: path itself, or the file a
+ * symbolic link at path leads to (even a missing one). Returns 0 or -1. */
+static int target_resolve(Job *j, const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
+        st.st_mode = 0;                                          /* missing: created */
+    }
+    if (!S_ISLNK(st.st_mode)) {
+        j->target = strdup(path);
+        return j->target ? 0 : job_fail(j, "memory", "not enough memory");
+    }
+    j->target = realpath(path, NULL);
+    if (j->target != NULL) return 0;
+    if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
+    return link_follow_dangling(j, path);
+}
+
+/* Writes len bytes to fd, retrying short writes. Returns 0 or -1 with errno set. */
+static int write_all(int fd, const char *p, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Flushes the directory entry of file to disk; best effort (the rename already happened). */
+static void dir_sync(const char *file) {
+    char dir[PATH_MAX];
+    size_t len = strlen(file);
+    if (len >= sizeof dir) return;
+    memcpy(dir, file, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+/* Replaces target atomically with j->out: temporary file beside it, mode 0600, fsync, rename,
+ * directory fsync. On failure the temporary file is removed and target is untouched. */
+static int file_replace(Job *j, const char *target) {
+    char tmp[PATH_MAX + 16];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target) >= (int)sizeof tmp)
+        return job_fail(j, "io", "cannot write %s: %s", target, strerror(ENAMETOOLONG));
+    int fd = mkstemp(tmp);
+    if (fd < 0) return job_fail(j, "io", "cannot write %s: %s", target, strerror(errno));
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int err = 0;
+    if (fchmod(fd, 0600) != 0 || write_all(fd, j->out.data, j->out.len) != 0 || fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && err == 0) err = errno;
+    if (err == 0 && rename(tmp, target) != 0) err = errno;
+    if (err != 0) {
+        unlink(tmp);
+        return job_fail(j, "io", "cannot write %s: %s", target, strerror(err));
+    }
+    dir_sync(target);
+    return 0;
+}
+
+/* Returns the monotonic clock in seconds. */
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Takes an exclusive flock on "<path>.lock" (created 0600), polling until timeout seconds have
+ * passed or a signal arrives. The descriptor is kept in j->lock_fd. Returns 0 or -1. */
+static int lock_acquire(Job *j, const char *path, double timeout) {
+    char lock[PATH_MAX + 8];
+    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
+        return job_fail(j, "io", "%s.lock: %s", path, strerror(ENAMETOOLONG));
+    j->lock_fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (j->lock_fd < 0) return job_fail(j, "io", "%s: %s", lock, strerror(errno));
+    double deadline = now_seconds() + timeout;
+    for (;;) {
+        if (flock(j->lock_fd, LOCK_EX | LOCK_NB) == 0) return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return job_fail(j, "io", "%s: %s", lock, strerror(errno));
+        if (astro_interrupted()) return job_fail(j, "interrupted", "interrupted");
+        double left = deadline - now_seconds();
+        if (left <= 0)
+            return job_fail(j, "lock",
+                            "timed out after %gs waiting for config lock %s: another astro "
+                            "process is holding it; wait for it to finish or kill it",
+                            timeout, lock);
+        if (left > LOCK_POLL_SECONDS) left = LOCK_POLL_SECONDS;
+        struct timespec ts = {0, (long)(left * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+/* Records the parser's error as a "not valid YAML" failure located in buf. */
+static int fail_parser(Job *j, const yaml_parser_t *p, const char *buf, const char *name) {
+    if (p->error == YAML_MEMORY_ERROR)
+        return job_fail(j, "memory", "%s: not enough memory to parse the file", name);
+    size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
+    if (p->error == YAML_READER_ERROR) {  /* only a byte offset is known */
+        line = 1;
+        col = 1;
+        for (size_t i = 0; i < p->problem_offset; i++) {
+            if (buf[i] == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+    }
+    return job_fail(j, "yaml",
+                    "%s:%zu: not valid YAML (%s, column %zu); fix or move the file and try again",
+                    name, line, p->problem ? p->problem : "syntax error", col);
+}
+
+/* Records a limit or shape failure at a 0-based mark. */
+static int fail_shape(Job *j, const char *name, yaml_mark_t mark, const char *what) {
+    return job_fail(j, "yaml", "%s:%zu: not an astro config file (%s, column %zu)", name,
+                    mark.line + 1, what, mark.column + 1);
+}
+
+/* Scans the event stream once, cheaply, before any tree is built: syntax errors, more than
+ * one document, too many nodes or too deep nesting fail here. Returns 0 or -1. */
+static int stream_precheck(Job *j, const char *buf, size_t len, const char *name) {
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return job_fail(j, "memory", "%s: not enough memory to parse the file", name);
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+    int depth = 0, docs = 0, nodes = 0, rc = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            rc = fail_parser(j, &p, buf, name);
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        yaml_mark_t mark = ev.start_mark;
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT) break;
+        if (t == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
+            rc = fail_shape(j, name, mark, "more than one YAML document");
+            break;
+        }
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > ASTRO_YAML_MAX_DEPTH) {
+                rc = fail_shape(j, name, mark, "nested deeper than 64 levels");
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        if ((t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT || t == YAML_SEQUENCE_START_EVENT ||
+             t == YAML_MAPPING_START_EVENT) && ++nodes > ASTRO_YAML_MAX_NODES) {
+            rc = fail_shape(j, name, mark, "more than 100000 nodes");
+            break;
+        }
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+/* Parses buf into j->doc after the precheck. Returns 0 or -1. */
+static int doc_parse(Job *j, const char *buf, size_t len, const char *name) {
+    if (buf == NULL) buf = "";
+    if (stream_precheck(j, buf, len, name) != 0) return -1;
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return job_fail(j, "memory", "%s: not enough memory to parse the file", name);
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+    int rc = 0;
+    if (yaml_parser_load(&p, &j->doc)) j->has_doc = 1;
+    else rc = fail_parser(j, &p, buf, name);
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+/* Returns 1 for a plain scalar that YAML reads as null: empty, "~" or null/Null/NULL. */
+static int node_is_null(const yaml_node_t *n) {
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+    const char *v = (const char *)n->data.scalar.value;
+    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+typedef struct {
+    Job *j;
+    const char *name;
+    int nodes;             /* nodes pushed so far, aliases expanded */
+} Walk;
+
+static int walk_push(lua_State *L, Walk *w, int index, int depth);
+
+/* Pushes a mapping node as a table; a non-string or repeated key fails. */
+static int walk_mapping(lua_State *L, Walk *w, const yaml_node_t *n, int depth) {
+    const yaml_node_pair_t *start = n->data.mapping.pairs.start;
+    const yaml_node_pair_t *top = n->data.mapping.pairs.top;
+    lua_createtable(L, 0, (int)(top - start));
+    for (const yaml_node_pair_t *pair = start; pair < top; pair++) {
+        const yaml_node_t *key = yaml_document_get_node(&w->j->doc, pair->key);
+        if (key->type != YAML_SCALAR_NODE)
+            return fail_shape(w->j, w->name, key->start_mark, "a mapping key is not a string");
+        lua_pushlstring(L, (const char *)key->data.scalar.value, key->data.scalar.length);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, -3) != LUA_TNIL) {
+            return job_fail(w->j, "yaml",
+                            "%s:%zu: not valid YAML (duplicate key \"%.60s\", column %zu); "
+                            "fix or move the file and try again",
+                            w->name, key->start_mark.line + 1,
+                            (const char *)key->data.scalar.value, key->start_mark.column + 1);
+        }
+        lua_pop(L, 1);
+        if (walk_push(L, w, pair->value, depth + 1) != 0) return -1;
+        lua_rawset(L, -3);
+    }
+    return 0;
+}
+
+/* Pushes the node at index (1-based) as a Lua value, expanding aliases within the limits.
+ * On failure returns -1 with the failure recorded; the caller resets the stack. */
+static int walk_push(lua_State *L, Walk *w, int index, int depth) {
+    const yaml_node_t *n = yaml_document_get_node(&w->j->doc, index);
+    if (++w->nodes > ASTRO_YAML_MAX_NODES)
+        return job_fail(w->j, "yaml",
+                        "%s: not an astro config file (more than 100000 nodes once aliases are "
+                        "expanded)", w->name);
+    if (n->type == YAML_SCALAR_NODE) {
+        if (node_is_null(n)) lua_pushliteral(L, "");
+        else lua_pushlstring(L, (const char *)n->data.scalar.value, n->data.scalar.length);
+        return 0;
+    }
+    if (depth > ASTRO_YAML_MAX_DEPTH)
+        return fail_shape(w->j, w->name, n->start_mark, "nested deeper than 64 levels");
+    luaL_checkstack(L, 4, "config file nested too deeply");
+    if (n->type == YAML_MAPPING_NODE) return walk_mapping(L, w, n, depth);
+    const yaml_node_item_t *start = n->data.sequence.items.start;
+    const yaml_node_item_t *top = n->data.sequence.items.top;
+    lua_createtable(L, (int)(top - start), 0);
+    for (const yaml_node_item_t *item = start; item < top; item++) {
+        if (walk_push(L, w, *item, depth + 1) != 0) return -1;
+        lua_rawseti(L, -2, item - start + 1);
+    }
+    return 0;
+}
+
+/* Parses buf and pushes its Lua tree ({} for an empty or null document). Returns 0, or -1 with
+ * the failure recorded and nothing pushed. j->doc stays loaded for an update. */
+static int config_load(lua_State *L, Job *j, const char *buf, size_t len, const char *name) {
+    if (len > ASTRO_YAML_MAX_BYTES)
+        return job_fail(j, "yaml", "%s: not an astro config file (larger than %u MiB)", name,
+                        ASTRO_YAML_MAX_BYTES >> 20);
+    if (doc_parse(j, buf, len, name) != 0) return -1;
+    const yaml_node_t *root = yaml_document_get_root_node(&j->doc);
+    if (root == NULL || node_is_null(root)) {
+        lua_newtable(L);
+        return 0;
+    }
+    if (root->type != YAML_MAPPING_NODE)
+        return job_fail(j, "yaml", "%s: not an astro config file (top level is not a mapping)",
+                        name);
+    int top = lua_gettop(L);
+    Walk w = {j, name, 0};
+    if (walk_push(L, &w, 1, 1) != 0) {
+        lua_settop(L, top);
+        return -1;
+    }
+    return 0;
+}
+
+int astro_yaml_load(lua_State *L, const char *buf, size_t len, const char *name) {
+    Job *j = job_new(L);                                         /* [job] */
+    if (config_load(L, j, buf, len, name) != 0) {
+        job_push_failure(L, j);                                  /* [job, nil, msg, code] */
+        lua_rotate(L, -4, -1);
+        lua_pop(L, 1);
+        return 3;
+    }
+    job_release(j);                                              /* [job, tree] */
+    lua_remove(L, -2);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- scalars */
+
+/* Returns 1 when s is strictly valid UTF-8 (no overlongs, surrogates or values past
+ * U+10FFFF), which the YAML reader requires of the file it reads back. */
+static int utf8_valid(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        size_t width = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (width == 0 || (size_t)(end - p) < width) return 0;
+        unsigned v = width == 1 ? c : width == 2 ? (c & 0x1F) : width == 3 ? (c & 0x0F)
+                   : (c & 0x07);
+        for (size_t k = 1; k < width; k++) {
+            if ((p[k] & 0xC0) != 0x80) return 0;
+            v = (v << 6) | (p[k] & 0x3F);
+        }
+        if ((width == 2 && v < 0x80) || (width == 3 && v < 0x800) || (width == 4 && v < 0x10000) ||
+            (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
+            return 0;
+        p += width;
+    }
+    return 1;
+}
+
+/* Returns 1 when s would be read as a YAML 1.1/1.2 boolean or null. */
+static int looks_bool_or_null(const char *s, size_t len) {
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "y", "n",
+                                        "null", "~", NULL};
+    for (int i = 0; words[i] != NULL; i++)
+        if (strlen(words[i]) == len && strncasecmp(s, words[i], len) == 0) return 1;
+    return 0;
+}
+
+/* Returns 1 when s might be read as a number (int, float, hex, octal, binary, base 60, .inf,
+ * .nan, or a date); errs on the side of quoting. Full timestamps (with 'T') stay plain. */
+static int looks_numeric(const char *s, size_t len) {
+    size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
+    const char *r = s + i;
+    size_t n = len - i;
+    if (n == 0) return 0;
+    if (n == 4 && (strncasecmp(r, ".inf", 4) == 0 || strncasecmp(r, ".nan", 4) == 0)) return 1;
+    int digit0 = r[0] >= '0' && r[0] <= '9';
+    if (!digit0 && !(r[0] == '.' && n > 1 && r[1] >= '0' && r[1] <= '9')) return 0;
+    for (size_t k = 0; k < n; k++)
+        if (r[k] == '\0' || strchr("0123456789abcdefABCDEFxXoO_.:+-", r[k]) == NULL) return 0;
+    return 1;
+}
+
+/* Returns 1 when s, written as a plain scalar, would not read back as the same string. */
+static int scalar_needs_quotes(const char *s, size_t len) {
+    if (len == 0) return 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) return 1;
+        if (c == ':' && (i + 1 == len || s[i + 1] == ' ')) return 1;
+        if (c == '#' && i > 0 && s[i - 1] == ' ') return 1;
+    }
+    if (s[0] == ' ' || s[len - 1] == ' ') return 1;
+    if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) != NULL) return 1;
+    return looks_bool_or_null(s, len) || looks_numeric(s, len);
+}
+
+/* Formats a Lua number as YAML text into buf (at least 64 bytes): integers as is, floats in
+ * their shortest round-trip form with a ".0" when integral, inf/nan as .inf/-.inf/.nan. */
+static void number_format(lua_State *L, int idx, char *buf, size_t size) {
+    if (lua_isinteger(L, idx)) {
+        snprintf(buf, size, "%lld", (long long)lua_tointeger(L, idx));
+        return;
+    }
+    double v = (double)lua_tonumber(L, idx);
+    if (isnan(v)) {
+        snprintf(buf, size, ".nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, v > 0 ? ".inf" : "-.inf");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    if (strpbrk(buf, ".en") == NULL) strncat(buf, ".0", size - strlen(buf) - 1);
+}
+
+/* ---------------------------------------------------------------- document edits */
+
+/* Makes refs cover node index idx (1-based), new entries zero. Returns 0 or -1. */
+static int refs_reserve(Job *j, int idx) {
+    if ((size_t)idx <= j->nrefs) return 0;
+    size_t n = j->nrefs * 2 > (size_t)idx ? j->nrefs * 2 : (size_t)idx + 16;
+    int *p = realloc(j->refs, n * sizeof *p);
+    if (p == NULL) return job_fail(j, "memory", "not enough memory");
+    memset(p + j->nrefs, 0, (n - j->nrefs) * sizeof *p);
+    j->refs = p;
+    j->nrefs = n;
+    return 0;
+}
+
+static yaml_node_t *node_at(Job *j, int idx) {
+    return yaml_document_get_node(&j->doc, idx);
+}
+
+/* Counts the edges pointing at every node (the document's own reference to the root too). */
+static int refs_init(Job *j) {
+    int count = (int)(j->doc.nodes.top - j->doc.nodes.start);
+    if (refs_reserve(j, count) != 0) return -1;
+    j->refs[0]++;
+    for (int i = 1; i <= count; i++) {
+        const yaml_node_t *n = node_at(j, i);
+        if (n->type == YAML_MAPPING_NODE) {
+            for (const yaml_node_pair_t *p = n->data.mapping.pairs.start;
+                 p < n->data.mapping.pairs.top; p++) {
+                j->refs[p->key - 1]++;
+                j->refs[p->value - 1]++;
+            }
+        } else if (n->type == YAML_SEQUENCE_NODE) {
+            for (const yaml_node_item_t *it = n->data.sequence.items.start;
+                 it < n->data.sequence.items.top; it++)
+                j->refs[*it - 1]++;
+        }
+    }
+    return 0;
+}
+
+/* Makes the document's root a mapping: an empty or null document becomes {}. */
+static int doc_prepare_root(Job *j) {
+    const yaml_node_t *root = yaml_document_get_root_node(&j->doc);
+    if (root != NULL && root->type == YAML_MAPPING_NODE) return 0;
+    yaml_document_delete(&j->doc);
+    j->has_doc = 0;
+    if (!yaml_document_initialize(&j->doc, NULL, NULL, NULL, 1, 1))
+        return job_fail(j, "memory", "not enough memory");
+    j->has_doc = 1;
+    if (!yaml_document_add_mapping(&j->doc, NULL, YAML_BLOCK_MAPPING_STYLE))
+        return job_fail(j, "memory", "not enough memory");
+    return 0;
+}
+
+/* Adds a scalar node (default tag); returns its index or 0 (failure recorded). */
+static int node_add_scalar(Job *j, const yaml_char_t *tag, const char *s, size_t len,
+                           yaml_scalar_style_t style) {
+    int idx = yaml_document_add_scalar(&j->doc, tag, (const yaml_char_t *)s, (int)len, style);
+    if (idx == 0 || refs_reserve(j, idx) != 0) {
+        job_fail(j, "memory", "not enough memory");
+        return 0;
+    }
+    return idx;
+}
+
+/* Adds a string scalar for a key or value: plain when it reads back unchanged, else quoted. */
+static int node_add_string(Job *j, const char *s, size_t len) {
+    return node_add_scalar(j, NULL, s, len, scalar_needs_quotes(s, len)
+                                                ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                                : YAML_PLAIN_SCALAR_STYLE);
+}
+
+/* Adds an empty mapping node; returns its index or 0. */
+static int node_add_mapping(Job *j, const yaml_char_t *tag, yaml_mapping_style_t style) {
+    int idx = yaml_document_add_mapping(&j->doc, tag, style);
+    if (idx == 0 || refs_reserve(j, idx) != 0) {
+        job_fail(j, "memory", "not enough memory");
+        return 0;
+    }
+    return idx;
+}
+
+/* Appends key: value to mapping map. */
+static int map_append(Job *j, int map, int key, int value) {
+    if (!yaml_document_append_mapping_pair(&j->doc, map, key, value))
+        return job_fail(j, "memory", "not enough memory");
+    j->refs[key - 1]++;
+    j->refs[value - 1]++;
+    return 0;
+}
+
+/* Points pair i of mapping map at node value. */
+static void map_set_value(Job *j, int map, size_t i, int value) {
+    yaml_node_pair_t *p = node_at(j, map)->data.mapping.pairs.start + i;
+    j->refs[p->value - 1]--;
+    p->value = value;
+    j->refs[value - 1]++;
+}
+
+/* Removes pair i of mapping map, keeping the order of the others. */
+static void map_remove(Job *j, int map, size_t i) {
+    yaml_node_t *m = node_at(j, map);
+    yaml_node_pair_t *p = m->data.mapping.pairs.start + i;
+    j->refs[p->key - 1]--;
+    j->refs[p->value - 1]--;
+    memmove(p, p + 1, (size_t)(m->data.mapping.pairs.top - p - 1) * sizeof *p);
+    m->data.mapping.pairs.top--;
+}
+
+/* Returns the index of the pair whose key is seg in mapping map, or -1. */
+static long map_find(Job *j, int map, Seg seg) {
+    const yaml_node_t *m = node_at(j, map);
+    for (const yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *k = node_at(j, p->key);
+        if (k->type == YAML_SCALAR_NODE && k->data.scalar.length == seg.len &&
+            memcmp(k->data.scalar.value, seg.s, seg.len) == 0)
+            return (long)(p - m->data.mapping.pairs.start);
+    }
+    return -1;
+}
+
+/* Appends a new key (text seg) with value to mapping map; an empty flow mapping ("{}") turns
+ * block so the file does not grow one long line. */
+static int map_append_new(Job *j, int map, Seg seg, int value) {
+    yaml_node_t *m = node_at(j, map);
+    if (m->data.mapping.pairs.top == m->data.mapping.pairs.start)
+        m->data.mapping.style = YAML_BLOCK_MAPPING_STYLE;
+    int key = node_add_string(j, seg.s, seg.len);
+    return key == 0 ? -1 : map_append(j, map, key, value);
+}
+
+/* Returns a node usable in a copied mapping: a copy of a scalar, the same collection. */
+static int node_copy_scalar(Job *j, int idx) {
+    const yaml_node_t *n = node_at(j, idx);
+    if (n->type != YAML_SCALAR_NODE) return idx;
+    return node_add_scalar(j, n->tag, (const char *)n->data.scalar.value, n->data.scalar.length,
+                           n->data.scalar.style);
+}
+
+/* Replaces the mapping at pair i of parent, which an alias shares, by a private copy so an
+ * edit does not show up at the other places. Returns the copy's index or 0. */
+static int map_unshare(Job *j, int parent, size_t i) {
+    int orig = node_at(j, parent)->data.mapping.pairs.start[i].value;
+    const yaml_node_t *o = node_at(j, orig);
+    int copy = node_add_mapping(j, o->tag, o->data.mapping.style);
+    if (copy == 0) return 0;
+    size_t n = (size_t)(node_at(j, orig)->data.mapping.pairs.top -
+                        node_at(j, orig)->data.mapping.pairs.start);
+    for (size_t k = 0; k < n; k++) {
+        yaml_node_pair_t p = node_at(j, orig)->data.mapping.pairs.start[k];
+        int key = node_copy_scalar(j, p.key);
+        int value = key ? node_copy_scalar(j, p.value) : 0;
+        if (value == 0 || map_append(j, copy, key, value) != 0) return 0;
+    }
+    map_set_value(j, parent, i, copy);
+    return copy;
+}
+
+/* Writes segs joined by "." into out (truncated to size). */
+static void segs_join(char *out, size_t size, const Seg *segs, int n) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int k = 0; k < n && len + 1 < size; k++) {
+        int w = snprintf(out + len, size - len, "%s%.*s", k ? "." : "", (int)segs[k].len,
+                         segs[k].s);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+}
+
+/* Adds the scalar node for the Lua value at vi (string, boolean or number). Returns its index
+ * or 0. */
+static int node_add_value(lua_State *L, Job *j, int vi) {
+    char num[64];
+    if (lua_type(L, vi) == LUA_TBOOLEAN) {
+        const char *s = lua_toboolean(L, vi) ? "true" : "false";
+        return node_add_scalar(j, NULL, s, strlen(s), YAML_PLAIN_SCALAR_STYLE);
+    }
+    if (lua_type(L, vi) == LUA_TNUMBER) {
+        number_format(L, vi, num, sizeof num);
+        return node_add_scalar(j, NULL, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
+    }
+    size_t len;
+    const char *s = lua_tolstring(L, vi, &len);
+    return node_add_string(j, s, len);
+}
+
+/* Finds or makes the mapping under key seg of map for a set (nil-valued changes never create
+ * anything: *map becomes 0). Returns 0 or -1; fails with "path" when a non-null non-mapping
+ * is in the way. */
+static int change_descend(Job *j, int *map, const Seg *segs, int k, int n, int is_delete,
+                          const char *name) {
+    long i = map_find(j, *map, segs[k]);
+    int child = i < 0 ? 0 : node_at(j, *map)->data.mapping.pairs.start[i].value;
+    const yaml_node_t *c = child ? node_at(j, child) : NULL;
+    if (c != NULL && c->type == YAML_MAPPING_NODE) {
+        if (j->refs[child - 1] > 1) child = map_unshare(j, *map, (size_t)i);
+        *map = child;
+        return child ? 0 : -1;
+    }
+    if (is_delete) {
+        *map = 0;
+        return 0;
+    }
+    if (c != NULL && !node_is_null(c)) {
+        char full[1024], prefix[1024];
+        segs_join(full, sizeof full, segs, n);
+        segs_join(prefix, sizeof prefix, segs, k + 1);
+        return job_fail(j, "path", "%s: cannot set %s: %s is not a mapping", name, full, prefix);
+    }
+    int fresh = node_add_mapping(j, NULL, YAML_BLOCK_MAPPING_STYLE);
+    if (fresh == 0) return -1;
+    if (i >= 0) {
+        map_set_value(j, *map, (size_t)i, fresh);
+    } else {
+        if (map_append_new(j, *map, segs[k], fresh) != 0) return -1;
+    }
+    *map = fresh;
+    return 0;
+}
+
+/* Applies one change (key path segs[0..n), value at Lua index vi, nil deletes) to j->doc.
+ * Returns 0 or -1. */
+static int change_apply(lua_State *L, Job *j, const Seg *segs, int n, int vi, const char *name) {
+    int is_delete = lua_isnil(L, vi);
+    int map = 1;
+    for (int k = 0; k < n - 1; k++) {
+        if (change_descend(j, &map, segs, k, n, is_delete, name) != 0) return -1;
+        if (map == 0) return 0;       /* nothing to delete */
+    }
+    long i = map_find(j, map, segs[n - 1]);
+    if (is_delete) {
+        if (i >= 0) map_remove(j, map, (size_t)i);
+        return 0;
+    }
+    int value = node_add_value(L, j, vi);
+    if (value == 0) return -1;
+    if (i >= 0) {
+        map_set_value(j, map, (size_t)i, value);
+        return 0;
+    }
+    return map_append_new(j, map, segs[n - 1], value);
+}
+
+/* Emitter output callback: appends to a Buf. */
+static int out_write(void *data, unsigned char *bytes, size_t size) {
+    Buf *b = (Buf *)data;
+    if (b->cap - b->len < size) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < size) cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL) return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, bytes, size);
+    b->len += size;
+    return 1;
+}
+
+/* Emits j->doc into j->out (UTF-8, LF, 2-space indent, no line folding). The emitter consumes
+ * the document whether or not it succeeds. Returns 0 or -1. */
+static int doc_emit(Job *j, const char *name) {
+    yaml_emitter_t e;
+    if (!yaml_emitter_initialize(&e)) return job_fail(j, "memory", "not enough memory");
+    yaml_emitter_set_output(&e, out_write, &j->out);
+    yaml_emitter_set_encoding(&e, YAML_UTF8_ENCODING);
+    yaml_emitter_set_unicode(&e, 1);
+    yaml_emitter_set_width(&e, -1);
+    yaml_emitter_set_indent(&e, 2);
+    yaml_emitter_set_break(&e, YAML_LN_BREAK);
+    int ok = yaml_emitter_open(&e);
+    if (ok) {
+        ok = yaml_emitter_dump(&e, &j->doc);
+        j->has_doc = 0;
+    }
+    if (ok) ok = yaml_emitter_close(&e);
+    if (ok) ok = yaml_emitter_flush(&e);
+    const char *problem = e.problem ? e.problem : "out of memory";
+    int rc = ok ? 0 : job_fail(j, "io", "cannot write %s: YAML emitter failed (%s)", name, problem);
+    yaml_emitter_delete(&e);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- Lua arguments */
+
+/* Splits a dotted path into segs. Returns NULL or a problem text. */
+static const char *segs_split(const char *s, size_t len, Seg *segs, int *n) {
+    *n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && s[i] != '.') continue;
+        if (i == start) return "empty key in the path";
+        if (*n == ASTRO_YAML_MAX_DEPTH) return "path has more than 64 keys";
+        segs[(*n)++] = (Seg){s + start, i - start};
+        start = i + 1;
+    }
+    return NULL;
+}
+
+/* Reads the key path at Lua index pi (dotted string or array of strings) into segs; the
+ * strings stay owned by that value. Returns NULL or a problem text. */
+static const char *segs_read(lua_State *L, int pi, Seg *segs, int *n) {
+    size_t len;
+    if (lua_type(L, pi) == LUA_TSTRING) {
+        const char *s = lua_tolstring(L, pi, &len);
+        const char *problem = segs_split(s, len, segs, n);
+        if (problem == NULL && !utf8_valid(s, len)) return "path is not valid UTF-8";
+        return problem;
+    }
+    if (lua_type(L, pi) != LUA_TTABLE) return "path must be a string or an array of strings";
+    lua_Unsigned count = lua_rawlen(L, pi);
+    if (count == 0) return "path is empty";
+    if (count > ASTRO_YAML_MAX_DEPTH) return "path has more than 64 keys";
+    *n = (int)count;
+    for (int k = 0; k < *n; k++) {
+        int t = lua_rawgeti(L, pi, k + 1);
+        const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        lua_pop(L, 1);
+        if (s == NULL) return "path must be a string or an array of strings";
+        if (len == 0) return "empty key in the path";
+        if (!utf8_valid(s, len)) return "path is not valid UTF-8";
+        segs[k] = (Seg){s, len};
+    }
+    return NULL;
+}
+
+/* Checks the changes array at idx before anything is locked; raises on misuse. */
+static void changes_check(lua_State *L, int idx) {
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    lua_pushliteral(L, "path");
+    if (n == 0 && lua_rawget(L, idx) != LUA_TNIL)
+        luaL_argerror(L, idx, "expected an array of changes, got a single change");
+    lua_pop(L, 1);                                           /* "path" or changes.path */
+    for (lua_Integer i = 1; i <= n; i++) {
+        Seg segs[ASTRO_YAML_MAX_DEPTH];
+        int nsegs;
+        if (lua_rawgeti(L, idx, i) != LUA_TTABLE)                /* [change] */
+            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I] is not a table", i));
+        lua_pushliteral(L, "path");
+        lua_rawget(L, -2);                                       /* [change, path] */
+        const char *problem = segs_read(L, lua_gettop(L), segs, &nsegs);
+        if (problem != NULL)
+            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].path: %s", i, problem));
+        lua_pushliteral(L, "value");
+        int t = lua_rawget(L, -3);                               /* [change, path, value] */
+        size_t len = 0;
+        const char *text = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (text != NULL && !utf8_valid(text, len))
+            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value is not valid UTF-8", i));
+        if (t != LUA_TNIL && t != LUA_TSTRING && t != LUA_TBOOLEAN && t != LUA_TNUMBER)
+            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value: a %s cannot be stored",
+                                                  i, lua_typename(L, t)));
+        lua_pop(L, 3);
+    }
+}
+
+/* Applies every change of the (checked) array at idx to j->doc. Returns 0 or -1. */
+static int changes_apply(lua_State *L, Job *j, int idx, const char *name) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        Seg segs[ASTRO_YAML_MAX_DEPTH];
+        int nsegs = 0;
+        lua_rawgeti(L, idx, i);                                  /* [change] */
+        lua_pushliteral(L, "path");
+        lua_rawget(L, -2);                                       /* [change, path] */
+        segs_read(L, lua_gettop(L), segs, &nsegs);
+        lua_pushliteral(L, "value");
+        lua_rawget(L, -3);                                       /* [change, path, value] */
+        int rc = change_apply(L, j, segs, nsegs, lua_gettop(L), name);
+        lua_pop(L, 3);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* Reads opts.lock_timeout from the options table at idx (default 10 s); raises on misuse. */
+static double opt_lock_timeout(lua_State *L, int idx) {
+    double timeout = DEFAULT_LOCK_TIMEOUT;
+    if (lua_isnoneornil(L, idx)) return timeout;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {                              /* [key, value] */
+        if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "lock_timeout") != 0)
+            luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'",
+                                                  luaL_tolstring(L, -2, NULL)));
+        int isnum;
+        timeout = (double)lua_tonumberx(L, -1, &isnum);
+        if (!isnum || lua_type(L, -1) != LUA_TNUMBER || !(timeout >= 0) || timeout > 1e6)
+            luaL_argerror(L, idx, "lock_timeout must be a number of seconds >= 0");
+        lua_pop(L, 1);
+    }
+    return timeout;
+}
+
+/* ---------------------------------------------------------------- module functions */
+
+/* config.path() -> "$ASTRO_HOME/.astro/config.yaml" or "$HOME/.astro/config.yaml", or nil,
+ * message, "env" when neither is set. */
+static int config_path(lua_State *L) {
+    const char *home = getenv("ASTRO_HOME");
+    if (home == NULL || home[0] == '\0') home = getenv("HOME");
+    if (home == NULL || home[0] == '\0') {
+        luaL_pushfail(L);
+        lua_pushliteral(L, "cannot find the config file: set HOME or ASTRO_HOME");
+        lua_pushliteral(L, "env");
+        return 3;
+    }
+    size_t len = strlen(home);
+    while (len > 0 && home[len - 1] == '/') len--;               /* "/x/" -> "/x", "/" -> "" */
+    lua_pushlstring(L, home, len);
+    lua_pushliteral(L, "/.astro/config.yaml");
+    lua_concat(L, 2);
+    return 1;
+}
+
+/* config.read(path) -> tree, exists | nil, message, code. A missing file is {}, false. */
+static int config_read(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    Job *j = job_new(L);                                         /* [path, job] */
+    int found = file_slurp(j, path, path);
+    if (found < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
+        return job_push_failure(L, j);
+    job_release(j);                                              /* [path, job, tree] */
+    lua_pushboolean(L, found);
+    return 2;
+}
+
+/* The locked part of config.update: arguments at 1 (path) and 2 (changes). Returns 0 or -1. */
+static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
+    if (dir_create_for(j, path) != 0 || lock_acquire(j, path, timeout) != 0 ||
+        target_resolve(j, path) != 0 || file_slurp(j, j->target, path) < 0 ||
+        config_load(L, j, j->in.data, j->in.len, path) != 0)
+        return -1;
+    lua_pop(L, 1);                                               /* the tree only validated */
+    if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(L, j, 2, path) != 0 ||
+        doc_emit(j, path) != 0 || dir_create_for(j, j->target) != 0)
+        return -1;
+    return file_replace(j, j->target);
+}
+
+/* config.update(path, changes [, opts]) -> true | nil, message, code. */
+static int config_update(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    luaL_argcheck(L, path[0] != '\0', 1, "empty path");
+    double timeout = opt_lock_timeout(L, 3);
+    changes_check(L, 2);
+    lua_settop(L, 3);
+    Job *j = job_new(L);                                         /* [path, changes, opts, job] */
+    if (update_locked(L, j, path, timeout) != 0) return job_push_failure(L, j);
+    job_release(j);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const luaL_Reg config_funcs[] = {
+    {"path", config_path},
+    {"read", config_read},
+    {"update", config_update},
+    {NULL, NULL}
+};
 
 int luaopen_astro_core_config(lua_State *L) {
-    luaL_newlib(L, funcs);
+    luaL_newlib(L, config_funcs);
     return 1;
 }
