@@ -28,6 +28,7 @@
 #include <lauxlib.h>
 
 #include "astro/core.h"
+#include "astro/http.h"
 
 #ifndef ASTRO_VERSION
 #define ASTRO_VERSION "0.0.0"
@@ -45,10 +46,6 @@
 #define MAX_HEADER_BYTES ((size_t)1024 * 1024) /* limit for one response's header block */
 #define POLL_MS 100                          /* longest wait before the interrupt flag is read */
 #define RETRY_AFTER_MAX 86400.0              /* longer Retry-After waits count as garbage */
-
-/* Parses a Retry-After value (buf, len bytes, no terminator needed) against now (epoch
- * seconds); on success stores the wait in seconds (>= 0) in *out and returns 1, else 0. */
-int astro_http_parse_retry_after(const char *buf, size_t len, double now, double *out);
 
 /* ---------------------------------------------------------------------------------------
  * Retry-After: delta-seconds or an HTTP-date (IMF-fixdate, RFC 850, asctime). Pure C,

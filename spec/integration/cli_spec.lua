@@ -1,0 +1,82 @@
+-- The command line as a user meets it: help at every level, usage errors, exit codes.
+local h = require("spec.helpers")
+
+describe("astro command line", function()
+  lazy_teardown(function() h.cleanup() end)
+
+  it("prints help on stdout with exit 0 at every level", function()
+    for _, args in ipairs({ {}, { "--help" }, { "organization" }, { "org", "--help" },
+                            { "organization", "list", "--help" }, { "org", "ls", "-h" } }) do
+      local r = h.run(args)
+      assert.are.equal(0, r.code, table.concat(args, " "))
+      assert.matches("Usage:", r.stdout)
+      assert.are.equal("", r.stderr)
+    end
+    local r = h.run({ "organization", "--help" })
+    assert.matches("Available Commands:\n  list +List all Organizations you have access to", r.stdout)
+    assert.matches("^Manage your Astro Organizations%. These commands are for users in more than one Organization\n", r.stdout)
+  end)
+
+  it("rejects an unknown command with usage on stderr and exit 2", function()
+    local r = h.run({ "organisation" })
+    assert.are.equal(2, r.code)
+    assert.matches('^Error: unknown command "organisation" for "astro"\nUsage:', r.stderr)
+    assert.are.equal("", r.stdout)
+    r = h.run({ "organization", "lst" })
+    assert.are.equal(2, r.code)
+    assert.matches('^Error: unknown command "lst" for "astro organization"', r.stderr)
+  end)
+
+  it("rejects an unknown flag and a missing flag value with exit 2", function()
+    local r = h.run({ "organization", "list", "--nope" })
+    assert.are.equal(2, r.code)
+    assert.matches("^Error: unknown flag: %-%-nope\n", r.stderr)
+    r = h.run({ "organization", "list", "-o" })
+    assert.are.equal(2, r.code)
+    assert.matches("^Error: flag needs an argument: 'o' in %-o\n", r.stderr)
+  end)
+
+  it("refuses extra arguments", function()
+    local r = h.run({ "organization", "list", "extra" })
+    assert.are.equal(2, r.code)
+    assert.matches("^Error: accepts at most 0 arg%(s%), received 1\n", r.stderr)
+  end)
+
+  it("names the file and line of a config that is not valid YAML, and leaves it alone", function()
+    local home = h.tmpdir()
+    h.sh("mkdir -p " .. home .. "/.astro")
+    local path = home .. "/.astro/config.yaml"
+    local text = "context: localhost\ncontexts:\n  localhost: {domain: localhost\n  token: x\n"
+    h.write_file(path, text)
+    local r = h.run({ "organization", "list" }, { home = home })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: " .. path:gsub("%p", "%%%0") .. ":%d+: not valid YAML", r.stderr)
+    assert.are.equal(text, h.read_file(path))
+  end)
+
+  it("runs a Lua file inside the host with its arguments", function()
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/s.lua", "print(arg[0] ~= nil, select('#', ...), ...)\nos.exit(3)")
+    local r = h.run({ "--lua", dir .. "/s.lua", "a", "b c" })
+    assert.are.equal(3, r.code)
+    assert.are.equal("true\t2\ta\tb c\n", r.stdout)
+  end)
+
+  it("reports an error raised in a script as one Error line, the traceback only with ASTRO_DEBUG", function()
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/boom.lua", "local function f() error('boom') end\nf()")
+    local r = h.run({ "--lua", dir .. "/boom.lua" })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: .*boom.lua:1: boom\n$", r.stderr)
+    r = h.run({ "--lua", dir .. "/boom.lua" }, { env = { ASTRO_DEBUG = "1" } })
+    assert.matches("stack traceback:", r.stderr)
+  end)
+
+  it("refuses to load precompiled Lua in script mode", function()
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/b.lua", string.dump(function() print("x") end))
+    local r = h.run({ "--lua", dir .. "/b.lua" })
+    assert.are.equal(1, r.code)
+    assert.matches("attempt to load a binary chunk", r.stderr)
+  end)
+end)
