@@ -28,6 +28,7 @@
 #include <lauxlib.h>
 #include <yaml.h>
 
+#include "astro/buf.h"
 #include "astro/core.h"
 #include "astro/yamlconf.h"
 
@@ -36,10 +37,7 @@
 #define DEFAULT_LOCK_TIMEOUT 10.0
 #define MAX_LINKS 40
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-} Buf;
+typedef astro_buf Buf;
 
 typedef struct {          /* one key of a change path */
     const char *s;
@@ -64,8 +62,8 @@ typedef struct {
 
 /* Frees everything the job holds and closes the lock; safe to call twice. */
 static void job_release(Job *j) {
-    free(j->in.data);
-    free(j->out.data);
+    astro_buf_free(&j->in);
+    astro_buf_free(&j->out);
     memset(&j->in, 0, sizeof j->in);
     memset(&j->out, 0, sizeof j->out);
     if (j->has_doc) yaml_document_delete(&j->doc);
@@ -131,15 +129,9 @@ static int file_slurp(Job *j, const char *path, const char *name) {
         return job_fail(j, "io", "%s: %s", name, strerror(errno));
     }
     for (;;) {
-        if (j->in.cap - j->in.len < 4096) {
-            size_t cap = j->in.cap ? j->in.cap * 2 : 8192;
-            char *p = realloc(j->in.data, cap);
-            if (p == NULL) {
-                close(fd);
-                return job_fail(j, "memory", "%s: not enough memory to read the file", name);
-            }
-            j->in.data = p;
-            j->in.cap = cap;
+        if (!astro_buf_reserve(&j->in, 4096)) {
+            close(fd);
+            return job_fail(j, "memory", "%s: not enough memory to read the file", name);
         }
         ssize_t n = read(fd, j->in.data + j->in.len, j->in.cap - j->in.len);
         if (n < 0 && errno == EINTR) continue;
@@ -835,18 +827,7 @@ static int change_apply(lua_State *L, Job *j, const Seg *segs, int n, int vi, co
 
 /* Emitter output callback: appends to a Buf. */
 static int out_write(void *data, unsigned char *bytes, size_t size) {
-    Buf *b = (Buf *)data;
-    if (b->cap - b->len < size) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len < size) cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL) return 0;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, bytes, size);
-    b->len += size;
-    return 1;
+    return astro_buf_add((Buf *)data, bytes, size);
 }
 
 /* Emits j->doc into j->out (UTF-8, LF, 2-space indent, no line folding). The emitter consumes

@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 #include <lauxlib.h>
 
+#include "astro/buf.h"
 #include "astro/core.h"
 #include "astro/http.h"
 
@@ -246,11 +247,7 @@ typedef struct http_session {
     int busy;                  /* a request or batch is running on it */
 } http_session;
 
-/* A growable byte buffer (response body or header block). */
-typedef struct membuf {
-    char *data;
-    size_t len, cap;
-} membuf;
+typedef astro_buf membuf;   /* a response body or header block */
 
 /* One validated request, ready for curl. The strings are Lua strings anchored for the
  * duration of the call; headers is owned and freed by batch_cleanup. */
@@ -353,30 +350,6 @@ static long field_millis(lua_State *L, int t, const char *k, double def, const a
     return (v > 0 && ms == 0) ? 1 : ms;
 }
 
-/* Appends n bytes to b; returns 0 when memory runs out. */
-static int membuf_add(membuf *b, const char *p, size_t n) {
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap - b->len < n) {
-            if (cap > SIZE_MAX / 2) return 0;
-            cap *= 2;
-        }
-        char *d = realloc(b->data, cap);
-        if (d == NULL) return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 1;
-}
-
-/* Frees b's memory and empties it. */
-static void membuf_free(membuf *b) {
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 /* Writes "host:port" of url into out, for messages: never path, query or credentials. */
 static void url_hostport(const char *url, char *out, size_t size) {
@@ -563,7 +536,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
         x->too_large = 1;
         return 0;
     }
-    if (!membuf_add(&x->body, data, n)) {
+    if (!astro_buf_add(&x->body, data, n)) {
         x->no_memory = 1;
         return 0;
     }
@@ -583,7 +556,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud) {
         x->too_large = 2;
         return 0;
     }
-    if (!membuf_add(&x->head, data, n)) {
+    if (!astro_buf_add(&x->head, data, n)) {
         x->no_memory = 1;
         return 0;
     }
@@ -669,8 +642,8 @@ static void xfer_release(http_batch *b, http_xfer *x) {
         session_release(b->s, x->easy);
         x->easy = NULL;
     }
-    membuf_free(&x->body);
-    membuf_free(&x->head);
+    astro_buf_free(&x->body);
+    astro_buf_free(&x->head);
 }
 
 /* Returns 1 when curl got past connecting and may have sent the request. */
