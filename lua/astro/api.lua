@@ -279,5 +279,50 @@ function Client:list(path, key, opts)
   return items, total
 end
 
+-- Organization operations ---------------------------------------------------------------
+
+--- Every organization the credential can see. Returns a list or nil, err.
+function Client:organizations()
+  return self:list("/organizations", "organizations")
+end
+
+--- One organization by id. Returns it or nil, err.
+function Client:get_organization(id)
+  return self:get("/organizations/" .. M.escape_path(id))
+end
+
+--- Every user of the client's organization, in API order. Returns a list or nil, err.
+function Client:users()
+  local path, err = self:org_path("/users")
+  if not path then return nil, err end
+  return self:list(path, "users")
+end
+
+--- Invites a person to the client's organization with an organization role.
+-- Returns the Invite or nil, err. The caller validates the email and role first.
+function Client:invite(email, role)
+  local path, err = self:org_path("/invites")
+  if not path then return nil, err end
+  return self:post(path, { inviteeEmail = email, role = role })
+end
+
+--- Sets a user's organization role (and nothing else). Returns the SubjectRoles or nil, err.
+function Client:update_user_role(user_id, role)
+  local path, err = self:org_path("/users/" .. M.escape_path(user_id) .. "/roles")
+  if not path then return nil, err end
+  return self:post(path, { organizationRole = role })
+end
+
+--- The user the credential belongs to (GET /users/self?createIfNotExist=true).
+function Client:self_user()
+  return self:get("/users/self", { createIfNotExist = true })
+end
+
+--- Every workspace of an organization, sorted by name. Returns a list or nil, err.
+function Client:workspaces(org_id)
+  return self:list("/organizations/" .. M.escape_path(org_id) .. "/workspaces", "workspaces",
+    { query = { sorts = { "name:asc" } } })
+end
+
 M.Client = Client
 return M

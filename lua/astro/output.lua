@@ -66,6 +66,27 @@ function M.json(value, order)
   return json.encode(value, { indent = "  ", order = order }) .. "\n"
 end
 
+--- Re-formats an RFC 3339 timestamp as the astro CLI prints it: the original UTC offset kept
+-- ("Z" for a zero offset); fractional seconds dropped, or with fraction = true kept with
+-- trailing zeros trimmed. An absent value prints as Go's zero time; text that is not a
+-- timestamp is returned as it is.
+---@param s string|nil
+---@param fraction? boolean
+---@return string
+function M.rfc3339(s, fraction)
+  if s == nil or s == "" then return "0001-01-01T00:00:00Z" end
+  local base, frac, zone = tostring(s):match("^(%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d)(%.?%d*)(.*)$")
+  if not base then return s end
+  if zone == "z" or zone == "+00:00" or zone == "-00:00" then zone = "Z" end
+  if zone ~= "Z" and not zone:match("^[+-]%d%d:%d%d$") then return s end
+  local f = ""
+  if fraction and #frac > 1 then
+    f = frac:gsub("0+$", "")
+    if f == "." then f = "" end
+  end
+  return base .. f .. zone
+end
+
 --- Checks an output-format choice from --json / -o. Returns "table" or "json", or nil and a
 -- usage error.
 function M.format(opts)

@@ -1,0 +1,151 @@
+-- `astro organization switch [name or id]`: makes another organization the current context's.
+-- Everything is resolved first (the organization, the session check, the workspace); the
+-- config file is then written once, atomically, so a failure leaves it as it was.
+local errors = require("astro.errors")
+local output = require("astro.output")
+local prompt = require("astro.prompt")
+
+local CUID = "^c" .. string.rep("[0-9a-z]", 24) .. "$"
+local NO_DEFAULT_WORKSPACE = "\nNo default workspace detected, you can list workspaces with \n\tastro workspace list\n" ..
+  "and set your default workspace with \n\tastro workspace switch [WORKSPACEID]\n\n"
+
+--- Picks the target organization: by id, by exact name, or from the menu. Returns org or nil, err.
+local function _target(client, arg, ctx)
+  if arg and arg:match(CUID) then
+    return client:get_organization(arg)
+  end
+  local orgs, err = client:organizations()
+  if not orgs then return nil, err end
+  if arg then
+    for _, o in ipairs(orgs) do
+      if o.name == arg then return o end
+    end
+    return nil, errors.new("invalid organization name")
+  end
+  local rows = {}
+  for i, o in ipairs(orgs) do rows[i] = { o.name or "", o.id or "" } end
+  local n
+  n, err = prompt.menu(ctx, { "NAME", "ID" }, rows, {
+    invalid = "invalid organization selection", missing = "organization choice",
+    hint = "pass the organization's name or id as an argument",
+    highlight = function(row) return row[2] == client.organization end,
+  })
+  if not n then return nil, err end
+  return orgs[n]
+end
+
+--- The workspace named or numbered by --workspace-id among ws (last match wins), or nil, err.
+local function _workspace_by_flag(ws, wanted)
+  local found
+  for _, w in ipairs(ws) do
+    if w.id == wanted or w.name == wanted then found = w end
+  end
+  if not found then return nil, errors.new("workspace id/name could not be found") end
+  return found
+end
+
+--- The default workspace after a switch (reference §6.6): sets values.workspace (and
+-- last_used_workspace when chosen) and returns the notice to print, if any.
+local function _default_workspace(ws, values, last_used, ctx, current_ws)
+  if #ws == 0 then
+    values.workspace = ""
+    return nil
+  end
+  local chosen
+  if #ws == 1 then
+    chosen = ws[1]
+    values.last_used_workspace = chosen.id
+  else
+    for _, w in ipairs(ws) do
+      if w.id == last_used then chosen = w end
+    end
+  end
+  if chosen then
+    values.workspace = chosen.id
+    return string.format('"%s" Workspace found. This is your default Workspace.\n', chosen.name or "")
+  end
+  ctx.stderr:write("\nPlease choose a workspace:\n")
+  local rows = {}
+  for i, w in ipairs(ws) do rows[i] = { w.name or "", w.id or "" } end
+  local n = prompt.menu(ctx, { "NAME", "ID" }, rows, {
+    invalid = "invalid workspace selection", missing = "workspace choice",
+    highlight = function(row) return row[2] == current_ws end,
+  })
+  if not n then
+    values.workspace = ""
+    return NO_DEFAULT_WORKSPACE
+  end
+  values.workspace, values.last_used_workspace = ws[n].id, ws[n].id
+  return nil
+end
+
+local function _context_table(domain, workspace)
+  return string.format(" %-36s%-36s\n %-36s%-36s\n", "CONTROLPLANE", "WORKSPACE", domain,
+    (workspace == nil or workspace == "") and "N/A" or workspace)
+end
+
+return {
+  use = "switch [organization name/id]",
+  aliases = { "sw" },
+  short = "Switch to a different Organization",
+  long = "Switch your active Organization and reset your Workspace context. After switching, your " ..
+         "active Workspace is cleared unless you specify one with --workspace-id.",
+  example = "\n  $ astro organization switch\n  $ astro organization switch my-organization\n" ..
+            "  $ astro organization switch my-organization --workspace-id ws123456",
+  flags = {
+    { name = "workspace-id", short = "w", type = "string", default = "", help = "The Workspace's unique identifier" },
+    { name = "login-link", short = "l", type = "bool",
+      help = "Not supported: this tool does not log in (kept so that scripts get a clear error)" },
+  },
+  args = { max = 1 },
+  run = function(opts, ctx)
+    if opts.login_link then
+      return nil, errors.new("--login-link is not supported: this tool does not log in; " ..
+        "log in with the astro CLI (astro login) on the other device")
+    end
+    if (os.getenv("ASTRO_API_TOKEN") or "") ~= "" then
+      return nil, errors.new("cannot switch organization while ASTRO_API_TOKEN is set: an API token " ..
+        "belongs to one organization; unset ASTRO_API_TOKEN to switch the logged-in context")
+    end
+    local client, err = ctx.api()
+    if not client then return nil, err end
+    local cfg, cctx = client.config, client.context
+    local org
+    org, err = _target(client, opts.args[1], ctx)
+    if not org then return nil, err end
+    local wanted_ws = opts.workspace_id ~= "" and opts.workspace_id or nil
+    local values, notice = {}, nil
+    local same = org.id == client.organization
+    if not same then
+      local ok
+      ok, err = client:self_user()
+      if not ok then return nil, err end
+      values.organization = org.id
+      values.organization_product = (org.product ~= nil and org.product ~= "") and org.product or "HYBRID"
+    end
+    if not same or wanted_ws then
+      local ws
+      ws, err = client:workspaces(org.id)
+      if not ws then return nil, err end
+      if wanted_ws then
+        local w
+        w, err = _workspace_by_flag(ws, wanted_ws)
+        if not w then return nil, err end
+        values.workspace, values.last_used_workspace = w.id, w.id
+      else
+        notice = _default_workspace(ws, values, cctx.last_used_workspace, ctx, cctx.workspace)
+      end
+      local ok
+      ok, err = cfg:set_context(cctx.key, values)
+      if not ok then return nil, err end
+    end
+    if same then
+      ctx.stdout:write("You selected the same organization as the current one. No switch was made\n")
+    else
+      if notice then ctx.stderr:write(notice) end
+      ctx.stdout:write("\nSuccessfully switched organization\n")
+    end
+    if wanted_ws then ctx.stdout:write(_context_table(cctx.domain, values.workspace)) end
+    return true
+  end,
+}

@@ -1,0 +1,7 @@
+-- `astro organization user`: the group of user commands.
+return {
+  use = "user",
+  aliases = { "us", "users" },
+  short = "Manage users in your Astro Organization",
+  long = "Manage users in your Astro Organization.",
+}

@@ -1,0 +1,44 @@
+-- `astro organization user invite [email] --role ROLE`: invites a person to the organization.
+local errors = require("astro.errors")
+local roles = require("astro.roles")
+local email = require("astro.email")
+local prompt = require("astro.prompt")
+
+return {
+  use = "invite [email]",
+  aliases = { "inv" },
+  short = "Invite a user to your Astro Organization",
+  long = "Invite a user to your Astro Organization\n$astro user invite [email] --role " ..
+         "[ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, ORGANIZATION_OWNER].",
+  example = "\n  $ astro organization user invite user@company.com\n" ..
+            "  $ astro organization user invite user@company.com --role ORGANIZATION_BILLING_ADMIN",
+  flags = {
+    { name = "role", short = "r", type = "string", default = roles.DEFAULT,
+      help = "The role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
+  },
+  args = { max = 1 },
+  run = function(opts, ctx)
+    local address, err = opts.args[1], nil
+    if address == nil then
+      address, err = prompt.ask(ctx, "enter email address to invite a user: ", "email address",
+        "pass it as an argument: astro organization user invite EMAIL")
+      if not address then return nil, err end
+    end
+    if address:match("^%s*$") then
+      return nil, errors.new("no email provided for the invite. Retry with a valid email address")
+    end
+    address, err = email.normalize(address)
+    if not address then return nil, err end
+    local role
+    role, err = roles.validate(opts.role)
+    if not role then return nil, err end
+    local client
+    client, err = ctx.api()
+    if not client then return nil, err end
+    local ok
+    ok, err = client:invite(address, role)
+    if not ok then return nil, err end
+    ctx.stdout:write(string.format("invite for %s with role %s created\n", address, role))
+    return true
+  end,
+}

@@ -1,0 +1,67 @@
+-- `astro organization user update [email] --role ROLE`: changes a user's organization role.
+local errors = require("astro.errors")
+local roles = require("astro.roles")
+local email = require("astro.email")
+local prompt = require("astro.prompt")
+local user_list = require("astro.commands.organization.user.list")
+
+return {
+  use = "update [email]",
+  aliases = { "up" },
+  short = "Update the role of a user your in Astro Organization",
+  long = "Update the role of a user in your Astro Organization\n$astro user update [email] --role " ..
+         "[ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, ORGANIZATION_OWNER].",
+  example = "\n  $ astro organization user update user@company.com --role ORGANIZATION_OWNER\n" ..
+            "  $ astro organization user update user@company.com --role ORGANIZATION_MEMBER",
+  flags = {
+    { name = "role", short = "r", type = "string", default = "",
+      help = "The new role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
+  },
+  args = { max = 1 },
+  run = function(opts, ctx)
+    local role, err = opts.role, nil
+    if role == "" then
+      role, err = prompt.ask(ctx,
+        "enter a user Organization role(ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, ORGANIZATION_OWNER) to update user: ",
+        "role", "pass it with --role")
+      if not role then return nil, err end
+    end
+    role, err = roles.validate(role)
+    if not role then return nil, err end
+    local address = opts.args[1]
+    if address ~= nil then
+      address, err = email.normalize(address)
+      if not address then return nil, err end
+    end
+    local client
+    client, err = ctx.api()
+    if not client then return nil, err end
+    local users
+    users, err = client:users()
+    if not users then return nil, err end
+    local user
+    if address then
+      for _, u in ipairs(users) do
+        if type(u.username) == "string" and u.username:lower() == address then user = u end
+      end
+      if not user then return nil, errors.new("no user was found for the email you provided") end
+    else
+      if #users == 0 then return nil, errors.new("no users found in your organization") end
+      ctx.stderr:write("\nPlease select the user:\n")
+      local rows = {}
+      for i, u in ipairs(users) do rows[i] = user_list.row(u) end
+      local n
+      n, err = prompt.menu(ctx, user_list.HEADERS, rows, {
+        invalid = "invalid User selected", missing = "user choice",
+        hint = "pass the user's email as an argument",
+      })
+      if not n then return nil, err end
+      user = users[n]
+    end
+    local ok
+    ok, err = client:update_user_role(user.id, role)
+    if not ok then return nil, err end
+    ctx.stdout:write(string.format("The user %s role was successfully updated to %s\n", user.username, role))
+    return true
+  end,
+}
