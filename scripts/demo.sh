@@ -23,3 +23,9 @@ unset ASTRO_API_TOKEN ASTRO_DOMAIN
 run() { echo "\$ astro $*"; build/astro "$@"; echo; }
 run organization list
 run organization list --json
+run organization user list
+run organization user invite new.hire@acme.io --role ORGANIZATION_BILLING_ADMIN
+run organization user update new.hire@acme.io --role ORGANIZATION_MEMBER
+run organization user list --json
+run organization switch Globex
+run organization list
