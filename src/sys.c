@@ -3,10 +3,13 @@
  * monotonic clock, an interruptible sleep, terminal detection and the interrupt flag that
  * SIGINT/SIGTERM set.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -113,7 +116,99 @@ static int sys_uname(lua_State *L) {
     return 2;
 }
 
+/* Pushes nil, "<path>: <strerror(err)>", "io" and returns 3. */
+static int push_errno(lua_State *L, const char *path, int err) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(err));
+    lua_pushliteral(L, "io");
+    return 3;
+}
+
+/* sys.stat(path [, follow=true]) -> { type = "file"|"directory"|"link"|"other", mode = perm bits,
+ * uid = owner, size = bytes } | nil, message, "io". With follow = false a link is not followed. */
+static int sys_stat(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    int follow = lua_isnone(L, 2) || lua_toboolean(L, 2);
+    struct stat st;
+    if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return push_errno(L, path, errno);
+    lua_createtable(L, 0, 4);
+    const char *type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory"
+                     : S_ISLNK(st.st_mode) ? "link" : "other";
+    lua_pushstring(L, type);
+    lua_setfield(L, -2, "type");
+    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+    lua_setfield(L, -2, "mode");
+    lua_pushinteger(L, (lua_Integer)st.st_uid);
+    lua_setfield(L, -2, "uid");
+    lua_pushinteger(L, (lua_Integer)st.st_size);
+    lua_setfield(L, -2, "size");
+    return 1;
+}
+
+/* Compares two C strings for qsort. */
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+#define DIR_MT "astro.sys.Dir"
+
+/* __gc of a directory box: closes the DIR if still open, so a Lua error never leaks it. */
+static int dir_gc(lua_State *L) {
+    DIR **box = luaL_checkudata(L, 1, DIR_MT);
+    if (*box != NULL) {
+        closedir(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+/* sys.listdir(path) -> sorted list of entry names (without "." and "..") | nil, message, "io". */
+static int sys_listdir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    DIR **box = lua_newuserdatauv(L, sizeof *box, 0);      /* [box] */
+    *box = NULL;
+    if (luaL_newmetatable(L, DIR_MT)) {
+        lua_pushcfunction(L, dir_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    *box = opendir(path);
+    if (*box == NULL) return push_errno(L, path, errno);
+    lua_newtable(L);                                        /* [box, names] */
+    lua_Integer n = 0;
+    struct dirent *e;
+    while ((e = readdir(*box)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, -2, ++n);
+    }
+    closedir(*box);
+    *box = NULL;
+    const char **names = lua_newuserdatauv(L, (size_t)n * sizeof *names + 1, 0); /* [box, names, arr] */
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -2, i);
+        names[i - 1] = lua_tostring(L, -1);                 /* anchored by the names table */
+        lua_pop(L, 1);
+    }
+    qsort(names, (size_t)n, sizeof *names, compare_names);
+    lua_createtable(L, (int)n, 0);                          /* [box, names, arr, sorted] */
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_pushstring(L, names[i - 1]);
+        lua_rawseti(L, -2, i);
+    }
+    return 1;
+}
+
+/* sys.geteuid() -> the effective user id. */
+static int sys_geteuid(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)geteuid());
+    return 1;
+}
+
 static const luaL_Reg sys_funcs[] = {
+    {"stat", sys_stat},
+    {"listdir", sys_listdir},
+    {"geteuid", sys_geteuid},
     {"uname", sys_uname},
     {"now", sys_now},
     {"time", sys_time},

@@ -17,6 +17,11 @@ M.MAX_PAGES = 10000
 
 local Client = {}
 Client.__index = Client
+Client.__name = "astro.api.Client"
+
+-- Each client's Authorization value, kept out of the client table so that no script can read
+-- it from there (only the request builder does).
+local secrets = setmetatable({}, { __mode = "k" })
 
 local function _os_identifier()
   local sysname, machine = sys.uname()
@@ -33,7 +38,7 @@ local function _client_identifier()
 end
 
 --- Makes a client.
----@param opts {base_url: string, authorization: string, organization?: string, domain?: string, config?: table, context?: table, source?: string}
+---@param opts {base_url: string, authorization: string, organization?: string, domain?: string, config?: table, context?: table, source?: string, dry_run?: boolean, plan?: file*}
 function M.new(opts)
   if type(opts) ~= "table" or type(opts.base_url) ~= "string" then
     error("api.new needs opts.base_url", 2)
@@ -46,20 +51,22 @@ function M.new(opts)
     config = opts.config,
     context = opts.context,
     source = opts.source,
+    dry_run = opts.dry_run or false,
+    plan = opts.plan or io.stdout,
     _headers = {
-      ["Authorization"] = opts.authorization or "",
       ["X-Astro-Client-Identifier"] = ident,
       ["X-Astro-Client-Version"] = ident_version or M.CLIENT_VERSION,
       ["X-Client-Os-Identifier"] = _os_identifier(),
       ["User-Agent"] = "astro-cli/" .. M.CLIENT_VERSION .. " astro-lua/" .. require("astro.core.host").version,
     },
   }, Client)
+  secrets[c] = opts.authorization or ""
   return c
 end
 
 --- Builds a client for the current context of the config file: its base URL, its credential
 -- (refreshing an expired login token), its organization. Returns client or nil, err.
----@param opts? {debug?: boolean, stderr?: file*, config_path?: string}
+---@param opts? {debug?: boolean, stderr?: file*, config_path?: string, dry_run?: boolean, plan?: file*}
 function M.from_config(opts)
   opts = opts or {}
   if opts.debug then
@@ -85,6 +92,7 @@ function M.from_config(opts)
   return M.new({
     base_url = cfg:base_url(ctx.domain), authorization = cred.header, organization = org,
     domain = ctx.domain, config = cfg, context = ctx, source = cred.source,
+    dry_run = opts.dry_run, plan = opts.plan,
   })
 end
 
@@ -131,7 +139,32 @@ function Client:org_path(suffix)
   return "/organizations/" .. M.escape_path(self.organization) .. (suffix or "")
 end
 
---- Builds the request table for a call (for http.request / http.batch).
+-- A copy of req carrying the client's Authorization header.
+local function _authorized(client, req)
+  local r, h = {}, { Authorization = secrets[client] }
+  for k, v in pairs(req) do r[k] = v end
+  for k, v in pairs(req.headers or {}) do h[k] = v end
+  r.headers = h
+  return r
+end
+
+--- Sends a request built with Client:build, with the retry policy. Returns the raw response
+-- or nil, err (transport failures only; use api.decode_response for the API's errors).
+function Client:send(req)
+  return http.request(_authorized(self, req))
+end
+
+--- Sends many built requests concurrently; results in order, each a response or { error = err }.
+---@param reqs table[]
+---@param opts? {concurrency?: integer}
+function Client:send_batch(reqs, opts)
+  local list = {}
+  for i, r in ipairs(reqs) do list[i] = _authorized(self, r) end
+  return http.batch(list, opts)
+end
+
+--- Builds the request table for a call (for Client:send / Client:send_batch); the
+-- Authorization header is added only when it is sent.
 ---@param method string
 ---@param path string path under /v1, e.g. "/organizations"
 ---@param opts? {query?: table, body?: any, headers?: table, timeout?: number}
@@ -193,9 +226,27 @@ end
 ---@param path string
 ---@param opts? {query?: table, body?: any, headers?: table, timeout?: number}
 function Client:request(method, path, opts)
-  local res, err = http.request(self:build(method, path, opts))
+  if self.dry_run and M.is_mutating(method) then return self:_plan(method, path, opts) end
+  local res, err = self:send(self:build(method, path, opts))
   if not res then return nil, err end
   return M.decode_response(res)
+end
+
+--- Tells whether a method changes something on the server (what --dry-run holds back).
+function M.is_mutating(method)
+  return not (method == "GET" or method == "HEAD" or method == "OPTIONS")
+end
+
+--- In dry-run mode: writes the request that would be sent (method, path, body; never the
+-- token) to the plan stream and answers as if it had succeeded.
+function Client:_plan(method, path, opts)
+  opts = opts or {}
+  local qs = M.query_string(opts.query)
+  local body = opts.body
+  if body ~= nil and type(body) ~= "string" then body = json.encode(body) end
+  self.plan:write(string.format("dry run: %s %s%s%s\n", method, path, qs ~= "" and ("?" .. qs) or "",
+    body and (" " .. body) or ""))
+  return json.object({ dry_run = true }), { status = 200, headers = {}, body = "", dry_run = true }
 end
 
 --- GET path?query. Returns data, response or nil, err.
@@ -246,7 +297,7 @@ function Client:list(path, key, opts)
       offsets[#offsets + 1] = offset
       reqs[#reqs + 1] = self:build("GET", path, { query = query(offset) })
     end
-    local results = http.batch(reqs, { concurrency = opts.concurrency })
+    local results = self:send_batch(reqs, { concurrency = opts.concurrency })
     for i, r in ipairs(results) do
       if r.error then return nil, r.error end
       local page
@@ -311,17 +362,6 @@ function Client:update_user_role(user_id, role)
   local path, err = self:org_path("/users/" .. M.escape_path(user_id) .. "/roles")
   if not path then return nil, err end
   return self:post(path, { organizationRole = role })
-end
-
---- The user the credential belongs to (GET /users/self?createIfNotExist=true).
-function Client:self_user()
-  return self:get("/users/self", { createIfNotExist = true })
-end
-
---- Every workspace of an organization, sorted by name. Returns a list or nil, err.
-function Client:workspaces(org_id)
-  return self:list("/organizations/" .. M.escape_path(org_id) .. "/workspaces", "workspaces",
-    { query = { sorts = { "name:asc" } } })
 end
 
 M.Client = Client

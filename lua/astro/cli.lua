@@ -29,13 +29,25 @@ M.GLOBAL_FLAGS = {
 
 local HELP_FLAG = { name = "help", short = "h", type = "bool" }
 
+--- The flag every command that changes something (spec.mutates = true) gets.
+M.DRY_RUN_FLAG = { name = "dry-run", type = "bool",
+  help = "Print each request that would change something (method, path, body) instead of sending it" }
+
 local function _name_of(spec)
   return (spec.use or ""):match("^(%S+)") or ""
 end
 
+--- The flags of a command spec: its own, plus --dry-run when it changes something.
+function M.node_flags(spec)
+  local flags = {}
+  for _, f in ipairs(spec.flags or {}) do flags[#flags + 1] = f end
+  if spec.mutates then flags[#flags + 1] = M.DRY_RUN_FLAG end
+  return flags
+end
+
 local function _new_node(spec, parent, module)
   local node = { spec = spec, name = _name_of(spec), parent = parent, module = module,
-                 children = {}, by_name = {} }
+                 children = {}, by_name = {}, flags = M.node_flags(spec) }
   return node
 end
 
@@ -101,12 +113,12 @@ end
 
 local function _flags_of(node)
   local list = {}
-  for _, f in ipairs(node.spec.flags or {}) do list[#list + 1] = f end
+  for _, f in ipairs(node.flags) do list[#list + 1] = f end
   return list
 end
 
 local function _find_flag(node, name, short)
-  local sets = { node.spec.flags or {}, M.GLOBAL_FLAGS, { HELP_FLAG } }
+  local sets = { node.flags, M.GLOBAL_FLAGS, { HELP_FLAG } }
   for _, set in ipairs(sets) do
     for _, f in ipairs(set) do
       if (name and f.name == name) or (short and f.short == short) then return f end
@@ -163,7 +175,7 @@ function M.parse(root, args)
   -- Pass 1: walk the command words; keep flag tokens (with their values) for pass 2.
   while i <= n do
     local a = args[i]
-    if done_flags then
+    if done_flags or (#positional > 0 and node.spec.args and node.spec.args.passthrough) then
       positional[#positional + 1] = a
     elseif a == "--" then
       done_flags = true
@@ -334,14 +346,11 @@ function M.context(node, opts)
     command = node, path = M.path(node),
   }
   ctx.debug = opts.verbosity == "debug" or (os.getenv("ASTRO_DEBUG") or "") ~= ""
-  --- The API client for the current context (built once), or nil, err.
-  function ctx.api()
-    if ctx._api then return ctx._api end
-    local client, err = require("astro.api").from_config({ debug = ctx.debug, stderr = ctx.stderr })
-    if not client then return nil, err end
-    ctx._api = client
-    return client
-  end
+  ctx.dry_run = opts.dry_run == true
+  local astro = require("astro")
+  astro.configure({ debug = ctx.debug, stderr = ctx.stderr, dry_run = ctx.dry_run, plan = ctx.stdout })
+  --- The API client for the current context (astro.client()), or nil, err.
+  function ctx.api() return astro.client() end
   return ctx
 end
 

@@ -1,6 +1,7 @@
 -- `astro organization list`: every organization the credential can see, the current one marked.
 local output = require("astro.output")
 local errors = require("astro.errors")
+local astro = require("astro")
 
 local CONNECT_HINT = "cannot connect to Astronomer. Try to log in with astro login or check your internet " ..
   "connection and user permissions. If you are using an API Key or Token make sure your context is correct.\n\nDetails: "
@@ -21,7 +22,7 @@ return {
     local client, err = ctx.api()
     if not client then return nil, err end
     local orgs
-    orgs, err = client:list("/organizations", "organizations")
+    orgs, err = astro.organizations.list()
     if not orgs then
       return nil, errors.new(CONNECT_HINT .. err.message, { status = err.status, requestId = err.requestId })
     end

@@ -4,6 +4,7 @@
 local errors = require("astro.errors")
 local output = require("astro.output")
 local prompt = require("astro.prompt")
+local astro = require("astro")
 
 local CUID = "^c" .. string.rep("[0-9a-z]", 24) .. "$"
 local NO_DEFAULT_WORKSPACE = "\nNo default workspace detected, you can list workspaces with \n\tastro workspace list\n" ..
@@ -12,9 +13,9 @@ local NO_DEFAULT_WORKSPACE = "\nNo default workspace detected, you can list work
 --- Picks the target organization: by id, by exact name, or from the menu. Returns org or nil, err.
 local function _target(client, arg, ctx)
   if arg and arg:match(CUID) then
-    return client:get_organization(arg)
+    return astro.organizations.get(arg)
   end
-  local orgs, err = client:organizations()
+  local orgs, err = astro.organizations.list()
   if not orgs then return nil, err end
   if arg then
     for _, o in ipairs(orgs) do
@@ -98,6 +99,7 @@ return {
       help = "Not supported: this tool does not log in (kept so that scripts get a clear error)" },
   },
   args = { max = 1 },
+  mutates = true,
   run = function(opts, ctx)
     if opts.login_link then
       return nil, errors.new("--login-link is not supported: this tool does not log in; " ..
@@ -118,14 +120,15 @@ return {
     local same = org.id == client.organization
     if not same then
       local ok
-      ok, err = client:self_user()
+      ok, err = astro.request("GET", "/users/self", { query = { createIfNotExist = true } })
       if not ok then return nil, err end
       values.organization = org.id
       values.organization_product = (org.product ~= nil and org.product ~= "") and org.product or "HYBRID"
     end
     if not same or wanted_ws then
       local ws
-      ws, err = client:workspaces(org.id)
+      ws, err = astro.list("/organizations/" .. require("astro.api").escape_path(org.id) .. "/workspaces",
+        "workspaces", { query = { sorts = { "name:asc" } } })
       if not ws then return nil, err end
       if wanted_ws then
         local w
@@ -134,6 +137,15 @@ return {
         values.workspace, values.last_used_workspace = w.id, w.id
       else
         notice = _default_workspace(ws, values, cctx.last_used_workspace, ctx, cctx.workspace)
+      end
+      if astro.dry_run() then
+        local keys = {}
+        for k in pairs(values) do keys[#keys + 1] = k end
+        table.sort(keys)
+        for _, k in ipairs(keys) do
+          ctx.stdout:write(string.format("dry run: set contexts.%s.%s = %s in %s\n", cctx.key, k, values[k], cfg.path))
+        end
+        return true
       end
       local ok
       ok, err = cfg:set_context(cctx.key, values)

@@ -3,6 +3,7 @@ local errors = require("astro.errors")
 local roles = require("astro.roles")
 local email = require("astro.email")
 local prompt = require("astro.prompt")
+local astro = require("astro")
 
 return {
   use = "invite [email]",
@@ -17,6 +18,7 @@ return {
       help = "The role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
   },
   args = { max = 1 },
+  mutates = true,
   run = function(opts, ctx)
     local address, err = opts.args[1], nil
     if address == nil then
@@ -36,9 +38,11 @@ return {
     client, err = ctx.api()
     if not client then return nil, err end
     local ok
-    ok, err = client:invite(address, role)
+    ok, err = astro.invites.create(address, role)
     if not ok then return nil, err end
-    ctx.stdout:write(string.format("invite for %s with role %s created\n", address, role))
+    if not astro.dry_run() then
+      ctx.stdout:write(string.format("invite for %s with role %s created\n", address, role))
+    end
     return true
   end,
 }

@@ -1,6 +1,7 @@
 -- `astro organization user list`: every user of the current organization with their role.
 local output = require("astro.output")
 local json = require("astro.json")
+local astro = require("astro")
 
 local HEADERS = { "FULLNAME", "EMAIL", "ID", "ORGANIZATION ROLE", "CREATE DATE" }
 local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole" }
@@ -26,11 +27,11 @@ M.HEADERS = HEADERS
 function M.run(opts, ctx)
   local format, err = output.format(opts)
   if not format then return nil, err end
-  local client
-  client, err = ctx.api()
-  if not client then return nil, err end
+  local connected
+  connected, err = ctx.api()
+  if not connected then return nil, err end
   local users
-  users, err = client:users()
+  users, err = astro.users.list()
   if not users then return nil, err end
   if format == "json" then
     local list = json.array({})

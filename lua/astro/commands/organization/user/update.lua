@@ -4,6 +4,7 @@ local roles = require("astro.roles")
 local email = require("astro.email")
 local prompt = require("astro.prompt")
 local user_list = require("astro.commands.organization.user.list")
+local astro = require("astro")
 
 return {
   use = "update [email]",
@@ -18,6 +19,7 @@ return {
       help = "The new role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
   },
   args = { max = 1 },
+  mutates = true,
   run = function(opts, ctx)
     local role, err = opts.role, nil
     if role == "" then
@@ -37,14 +39,12 @@ return {
     client, err = ctx.api()
     if not client then return nil, err end
     local users
-    users, err = client:users()
+    users, err = astro.users.list()
     if not users then return nil, err end
     local user
     if address then
-      for _, u in ipairs(users) do
-        if type(u.username) == "string" and u.username:lower() == address then user = u end
-      end
-      if not user then return nil, errors.new("no user was found for the email you provided") end
+      user, err = astro.users.find(address, users)
+      if not user then return nil, err end
     else
       if #users == 0 then return nil, errors.new("no users found in your organization") end
       ctx.stderr:write("\nPlease select the user:\n")
@@ -59,9 +59,11 @@ return {
       user = users[n]
     end
     local ok
-    ok, err = client:update_user_role(user.id, role)
+    ok, err = astro.roles.update(user, role)
     if not ok then return nil, err end
-    ctx.stdout:write(string.format("The user %s role was successfully updated to %s\n", user.username, role))
+    if not astro.dry_run() then
+      ctx.stdout:write(string.format("The user %s role was successfully updated to %s\n", user.username, role))
+    end
     return true
   end,
 }

@@ -1,0 +1,301 @@
+--- astro: the public Lua API, for automations (`astro run`), plugins and the stock commands
+-- alike: the stock commands use exactly these functions. Documented in docs/automation.md.
+--
+-- Every function that can fail for an expected reason returns `nil, err` (or `false, err`
+-- from an iterator), where err is an astro error: `err.message`, and when the API answered
+-- `err.status` and `err.requestId`. Misuse (a wrong argument type) raises.
+local api = require("astro.api")
+local errors = require("astro.errors")
+local json = require("astro.json")
+local output = require("astro.output")
+local roles = require("astro.roles")
+local email = require("astro.email")
+local prompt = require("astro.prompt")
+
+local M = {}
+
+M.version = require("astro.core.host").version
+M.errors = errors
+M.json = json
+M.email = email
+M.http = require("astro.http")      -- astro.http.policy holds the retry and timeout defaults
+
+local current      -- the default client
+local defaults = {} -- options of the default client (set by the CLI from its flags)
+
+--- Sets the options the default client is made with: dry_run (hold back every mutating
+-- request and print it to `plan` instead), plan (a file, default stdout), debug (trace
+-- requests to `stderr`). The CLI calls it from --dry-run and --verbosity; a later
+-- astro.client() connects with them.
+---@param opts {dry_run?: boolean, plan?: file*, debug?: boolean, stderr?: file*}
+function M.configure(opts)
+  defaults = opts or {}
+  current = nil
+end
+
+--- Connects to the API of the current context (config file, ASTRO_API_TOKEN, ASTRO_DOMAIN)
+-- and makes that client the default one. Returns the client or nil, err.
+---@param opts? {dry_run?: boolean, plan?: file*, debug?: boolean, stderr?: file*}
+function M.connect(opts)
+  local c, err = api.from_config(opts or defaults)
+  if not c then return nil, err end
+  current = c
+  return c
+end
+
+--- The default client, connecting on first use. Returns it or nil, err.
+function M.client()
+  if current then return current end
+  return M.connect()
+end
+
+--- Tells whether mutating requests are being held back (--dry-run).
+function M.dry_run()
+  return defaults.dry_run == true
+end
+
+--- Replaces the default client (e.g. with one from astro.api.new in a test).
+function M.use(client)
+  current = client
+  return client
+end
+
+local function _client()
+  return M.client()
+end
+
+--- Calls any API v1 path with the default client. Returns data, response or nil, err.
+---@param method string
+---@param path string e.g. "/organizations/{org}/teams"; "{org}" is replaced by the current organization
+---@param opts? {query?: table, body?: any}
+function M.request(method, path, opts)
+  local c, err = _client()
+  if not c then return nil, err end
+  if path:find("{org}", 1, true) then
+    local base
+    base, err = c:org_path("")
+    if not base then return nil, err end
+    path = path:gsub("^/organizations/{org}", base, 1):gsub("{org}", c.organization)
+  end
+  return c:request(method, path, opts)
+end
+
+--- Every item of a paginated API v1 list (largest pages, fetched concurrently). Returns the
+-- items or nil, err. `key` is the list's field, e.g. "users".
+function M.list(path, key, opts)
+  local c, err = _client()
+  if not c then return nil, err end
+  if path:find("{org}", 1, true) then
+    local base
+    base, err = c:org_path("")
+    if not base then return nil, err end
+    path = path:gsub("^/organizations/{org}", base, 1)
+  end
+  return c:list(path, key, opts)
+end
+
+--- Iterates a paginated list page by page, fetching each page when needed:
+-- `for item, err in astro.paginate(path, key) do if not item then ... end end`.
+-- On a failure it yields false, err once and stops.
+---@param path string
+---@param key string
+---@param opts? {query?: table, page_size?: integer}
+function M.paginate(path, key, opts)
+  opts = opts or {}
+  local size = opts.page_size or api.MAX_PAGE_SIZE
+  local page, i, offset, total, failed = nil, 0, 0, nil, false
+  return function()
+    if failed then return nil end
+    if page == nil or i >= #page then
+      if page ~= nil and (#page == 0 or (total and offset >= total)) then return nil end
+      local q = {}
+      for k, v in pairs(opts.query or {}) do q[k] = v end
+      q.limit, q.offset = size, offset
+      local data, err = M.request("GET", path, { query = q })
+      if not data then failed = true return false, err end
+      if type(data) ~= "table" or type(data[key]) ~= "table" then
+        failed = true
+        return false, errors.new(string.format("the API answered a page without a %q list", key), { code = "api" })
+      end
+      page, i = data[key], 0
+      total = math.tointeger(data.totalCount) or total
+      offset = offset + #page
+      if #page == 0 then return nil end
+    end
+    i = i + 1
+    return page[i]
+  end
+end
+
+-- Organizations --------------------------------------------------------------------------
+
+M.organizations = {}
+
+--- Every organization the credential can see. Returns a list or nil, err.
+function M.organizations.list()
+  local c, err = _client()
+  if not c then return nil, err end
+  return c:organizations()
+end
+
+--- One organization by id. Returns it or nil, err.
+function M.organizations.get(id)
+  local c, err = _client()
+  if not c then return nil, err end
+  return c:get_organization(id)
+end
+
+--- The id of the current organization (from ASTRO_API_TOKEN or the current context), or nil, err.
+function M.organizations.current_id()
+  local c, err = _client()
+  if not c then return nil, err end
+  if not c.organization or c.organization == "" then
+    return c:org_path("")
+  end
+  return c.organization
+end
+
+--- The current organization, fetched. Returns it or nil, err.
+function M.organizations.current()
+  local id, err = M.organizations.current_id()
+  if not id then return nil, err end
+  return M.organizations.get(id)
+end
+
+-- Users ----------------------------------------------------------------------------------
+
+M.users = {}
+
+--- Every user of the current organization, in API order. Returns a list or nil, err.
+function M.users.list()
+  local c, err = _client()
+  if not c then return nil, err end
+  return c:users()
+end
+
+--- Iterates the users of the current organization, fetching pages as it goes.
+-- On a failure it yields false, err once and stops.
+function M.users.each(opts)
+  return M.paginate("/organizations/{org}/users", "users", opts)
+end
+
+--- One user of the current organization by id. Returns it or nil, err.
+function M.users.get(id)
+  return M.request("GET", "/organizations/{org}/users/" .. api.escape_path(id))
+end
+
+--- The user with this email (case-insensitive) in a list, or in the current organization.
+-- Returns the user or nil, err (err.code "not_found" when there is none).
+---@param address string
+---@param list? table[] users already fetched (avoids listing again)
+function M.users.find(address, list)
+  local norm, err = email.normalize(address)
+  if not norm then return nil, err end
+  if not list then
+    list, err = M.users.list()
+    if not list then return nil, err end
+  end
+  local found
+  for _, u in ipairs(list) do
+    if type(u.username) == "string" and u.username:lower() == norm then found = u end
+  end
+  if not found then
+    return nil, errors.new("no user was found for the email you provided", { code = "not_found" })
+  end
+  return found
+end
+
+-- Invites and roles ----------------------------------------------------------------------
+
+M.invites = {}
+
+--- Invites a person to the current organization. Checks the email and role first (nothing is
+-- sent when either is invalid). Returns the Invite or nil, err.
+---@param address string
+---@param role? string default ORGANIZATION_MEMBER
+function M.invites.create(address, role)
+  local norm, err = email.normalize(address)
+  if not norm then return nil, err end
+  local r
+  r, err = roles.validate(role or roles.DEFAULT)
+  if not r then return nil, err end
+  local c
+  c, err = _client()
+  if not c then return nil, err end
+  return c:invite(norm, r)
+end
+
+M.roles = {
+  VALID = roles.VALID,
+  DEFAULT = roles.DEFAULT,
+  is_valid = roles.is_valid,
+  validate = roles.validate,
+}
+
+--- Sets a user's organization role. `user` is a user table (from users.list/find) or an id.
+-- Returns the SubjectRoles or nil, err; an invalid role sends nothing.
+function M.roles.update(user, role)
+  local r, err = roles.validate(role)
+  if not r then return nil, err end
+  local id = type(user) == "table" and user.id or user
+  if type(id) ~= "string" or id == "" then error("roles.update needs a user or a user id", 2) end
+  local c
+  c, err = _client()
+  if not c then return nil, err end
+  return c:update_user_role(id, r)
+end
+
+-- Config ---------------------------------------------------------------------------------
+
+M.config = {}
+
+--- The current context's settings (domain, organization, workspace, ...; never its tokens),
+-- or nil, err.
+function M.config.current_context()
+  local cfg, err = require("astro.config").load()
+  if not cfg then return nil, err end
+  local ctx
+  ctx, err = cfg:current_context()
+  if not ctx then return nil, err end
+  ctx.token, ctx.refreshtoken = nil, nil
+  return ctx
+end
+
+--- The path of the config file in use.
+function M.config.path()
+  return require("astro.core.config").path()
+end
+
+-- Output and prompts ---------------------------------------------------------------------
+
+M.output = {
+  --- Renders rows as the astro CLI's tables (see astro.output.table).
+  table = output.table,
+  --- Encodes a value as indented JSON with a trailing newline.
+  json = output.json,
+  --- Renders a header and rows as CSV text (cells that start a formula are neutralised).
+  csv = function(header, rows, opts) return require("astro.csv").format(header, rows, opts) end,
+  --- RFC 3339 as the astro CLI prints it.
+  time = output.rfc3339,
+  color_enabled = output.color_enabled,
+}
+
+local function _io_ctx(ctx)
+  return ctx or { stdin = io.stdin, stderr = io.stderr }
+end
+
+M.prompt = {
+  --- Asks a question on stderr and reads a line; nil, err at end of input.
+  ask = function(text, ctx) return prompt.ask(_io_ctx(ctx), text, "answer") end,
+  --- Shows a numbered menu and returns the chosen index, or nil, err.
+  menu = function(headers, rows, ctx)
+    return prompt.menu(_io_ctx(ctx), headers, rows, { invalid = "invalid selection", missing = "choice" })
+  end,
+  --- Asks a yes/no question; true only for "y".
+  confirm = function(question, ctx)
+    local answer = prompt.ask(_io_ctx(ctx), question .. " (y/n) ", "answer")
+    return answer == "y"
+  end,
+}
+
+return M
