@@ -101,6 +101,84 @@ function M.build_tree(modules, load)
   return root
 end
 
+local function _describe_origin(node)
+  if node.spec.plugin_file then return node.spec.plugin_file end
+  return "lua/" .. (node.module or "astro"):gsub("%.", "/") .. ".lua (built in)"
+end
+
+-- Wraps a command node with a plugin's run: the plugin's run gets (opts, ctx, wrapped_run).
+local function _wrap(node, spec)
+  local inner = node.spec.run
+  if type(inner) ~= "function" then
+    return nil, string.format('%s: "%s" is a group of commands and cannot be wrapped', spec.plugin_file, M.path(node))
+  end
+  local wrapped = {}
+  for k, v in pairs(node.spec) do wrapped[k] = v end
+  wrapped.run = function(opts, ctx) return spec.run(opts, ctx, inner) end
+  wrapped.mutates = node.spec.mutates or spec.mutates
+  local flags = {}
+  for _, f in ipairs(node.spec.flags or {}) do flags[#flags + 1] = f end
+  for _, f in ipairs(spec.flags or {}) do
+    for _, g in ipairs(flags) do
+      if g.name == f.name or (f.short and g.short == f.short) then
+        return nil, string.format('%s: flag --%s is already a flag of "%s"', spec.plugin_file, f.name, M.path(node))
+      end
+    end
+    flags[#flags + 1] = f
+  end
+  wrapped.flags = flags
+  wrapped.wrapped_by = { table.unpack(node.spec.wrapped_by or {}) }
+  wrapped.wrapped_by[#wrapped.wrapped_by + 1] = spec.plugin_file
+  node.spec = wrapped
+  node.flags = M.node_flags(wrapped)
+  return true
+end
+
+--- Mounts one plugin command table in the tree. Returns true or nil, message.
+function M.mount(root, spec)
+  local words = {}
+  for w in spec.command:gmatch("%S+") do words[#words + 1] = w end
+  local parent = root
+  for i = 1, #words - 1 do
+    local nxt = parent.by_name[words[i]]
+    if not nxt then
+      return nil, string.format('%s: there is no command "%s %s" to put "%s" under', spec.plugin_file,
+        M.path(parent), words[i], words[#words])
+    end
+    parent = nxt
+  end
+  local existing = parent.by_name[words[#words]]
+  if existing then
+    if spec.wrap then return _wrap(existing, spec) end
+    return nil, string.format('%s declares "%s", which %s already provides; set wrap = true to wrap it',
+      spec.plugin_file, M.path(existing), _describe_origin(existing))
+  end
+  if spec.wrap then
+    return nil, string.format('%s wraps "%s %s", which does not exist', spec.plugin_file, M.path(parent), words[#words])
+  end
+  local node = _new_node(spec, parent, nil)
+  local ok, err = pcall(_add_child, parent, node)
+  if not ok then return nil, spec.plugin_file .. ": " .. tostring(err) end
+  return true
+end
+
+--- Mounts every loaded plugin (astro.plugins report) in order; a plugin whose commands cannot
+-- be mounted moves to report.failed. Returns the report.
+function M.add_plugins(root, report)
+  local kept = {}
+  for _, p in ipairs(report.loaded) do
+    local ok, err = true, nil
+    for _, spec in ipairs(p.specs) do
+      ok, err = M.mount(root, spec)
+      if not ok then break end
+    end
+    if ok then kept[#kept + 1] = p else report.failed[#report.failed + 1] = { name = p.name, path = p.path, error = err } end
+  end
+  report.loaded = kept
+  table.sort(report.failed, function(a, b) return a.path < b.path end)
+  return report
+end
+
 --- The full command path of a node, e.g. "astro organization list".
 function M.path(node)
   local parts = {}
@@ -368,6 +446,13 @@ end
 ---@return integer
 function M.main(args)
   local root = M.build_tree(require("astro.core.host").modules())
+  local report = M.add_plugins(root, require("astro.plugins").load_all())
+  local quiet = args[1] == "plugin"
+  if not quiet then
+    for _, f in ipairs(report.failed) do
+      io.stderr:write("astro: plugin not loaded: ", f.error, "\n")
+    end
+  end
   local node, opts, at = M.parse(root, args)
   if not node then return _report({ stderr = io.stderr }, opts, at) end
   if opts.help or not node.spec.run then

@@ -1,0 +1,35 @@
+-- `astro run FILE [ARGS]`: runs a one-off automation with the public API loaded.
+local errors = require("astro.errors")
+local sandbox = require("astro.sandbox")
+
+return {
+  use = "run FILE [args]",
+  short = "Run a Lua automation against the organization API",
+  long = "Run a Lua file with the public API loaded: the global `astro` (also require(\"astro\")), " ..
+         "`arg` holding FILE at 0 and the arguments after it from 1, and `...` the arguments. " ..
+         "Only source files are run, never bytecode. Reading or writing an undeclared global is an " ..
+         "error. The file's return value, if an integer, is the exit status. With --dry-run every " ..
+         "request that would change something is printed instead of sent. See docs/automation.md.",
+  example = "  astro run examples/role_audit.lua --csv\n  astro run --dry-run examples/bulk_invite.lua people.csv",
+  args = { max = math.huge, passthrough = true },
+  mutates = true,
+  run = function(opts, ctx)
+    local path = opts.args[1]
+    if not path then return nil, errors.usage("astro run needs a Lua file: astro run FILE [ARGS]") end
+    local env = sandbox.new_env({ name = path })
+    local script_args = { [0] = path }
+    for i = 2, #opts.args do script_args[i - 1] = opts.args[i] end
+    rawset(env, "arg", script_args)
+    local fn, err = sandbox.loadfile(path, env)
+    if not fn then return nil, errors.new(err) end
+    local ok, res = xpcall(fn, function(e)
+      if (os.getenv("ASTRO_DEBUG") or "") ~= "" then return debug.traceback(tostring(e), 2) end
+      return tostring(e)
+    end, table.unpack(script_args, 1, #script_args))
+    if not ok then return nil, errors.new(res) end
+    ctx.stdout:flush()
+    if math.type(res) == "integer" then return res end
+    if res == false then return 1 end
+    return true
+  end,
+}

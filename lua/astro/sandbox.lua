@@ -1,0 +1,123 @@
+--- Environments for user code (plugins and `astro run` scripts). Each gets its own global
+-- table: the standard library (copies of its tables, so changes stay local), the public
+-- `astro` API, and nothing else. Reading or writing an undeclared global raises an error
+-- naming it. Only Lua source is loaded, never precompiled bytecode. There is no `debug`, no
+-- `package`, and `require` serves only the public modules and the plugin's own files.
+local sys = require("astro.core.sys")
+
+local M = {}
+
+--- Modules user code may require.
+M.PUBLIC_MODULES = {
+  ["astro"] = true, ["astro.json"] = true, ["astro.csv"] = true, ["astro.errors"] = true,
+  ["astro.output"] = true, ["astro.roles"] = true, ["astro.email"] = true,
+  ["astro.prompt"] = true, ["astro.http"] = true,
+}
+
+local BASE = {
+  "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "print", "select",
+  "tonumber", "tostring", "type", "rawequal", "rawlen", "rawget", "rawset", "setmetatable",
+  "getmetatable", "collectgarbage", "_VERSION",
+}
+local LIBS = { "string", "table", "math", "utf8", "coroutine", "io", "os" }
+local REMOVED = { os = { exit = true, setlocale = true } }
+
+local function _copy(t, drop)
+  local c = {}
+  for k, v in pairs(t) do
+    if not (drop and drop[k]) then c[k] = v end
+  end
+  return c
+end
+
+local protected = false
+
+-- Hides the string metatable from user code, so no script can change string methods for
+-- everyone (getmetatable("") returns false).
+local function _protect_string_metatable()
+  if protected then return end
+  local mt = getmetatable("")
+  if mt then mt.__metatable = false end
+  protected = true
+end
+
+--- Loads a Lua source file as text only, with the given environment. Returns the chunk or
+-- nil, message (naming the file; bytecode refused with a clear reason).
+---@param path string
+---@param env table
+function M.loadfile(path, env)
+  local f, ferr = io.open(path, "rb")
+  if not f then return nil, ferr end
+  local head = f:read(4) or ""
+  f:close()
+  if head:sub(1, 4) == "\27Lua" then
+    return nil, path .. ": precompiled Lua (bytecode) is refused; use the source file"
+  end
+  return loadfile(path, "t", env)
+end
+
+--- Makes a fresh environment for user code.
+---@param opts {name: string, dir?: string, check?: fun(path: string): boolean|nil, string|nil}
+--   name: shown in messages; dir: a folder whose Lua files `require` may load (a folder
+--   plugin); check(path): a safety check applied to every file loaded from dir.
+---@return table env
+function M.new_env(opts)
+  _protect_string_metatable()
+  local allowed = {}
+  for _, k in ipairs(BASE) do allowed[k] = _G[k] end
+  for _, lib in ipairs(LIBS) do allowed[lib] = _copy(_G[lib], REMOVED[lib]) end
+  allowed.astro = require("astro")
+  local env = {}
+  local loaded = {}
+  allowed.load = function(chunk, chunkname, _, e)
+    return load(chunk, chunkname, "t", e or env)
+  end
+  allowed.loadfile = function(path, _, e)
+    return M.loadfile(path, e or env)
+  end
+  allowed.dofile = function(path)
+    local fn, err = M.loadfile(path, env)
+    if not fn then error(err, 2) end
+    return fn()
+  end
+  allowed.require = function(name)
+    if type(name) ~= "string" then error("require expects a module name", 2) end
+    if M.PUBLIC_MODULES[name] then return require(name) end
+    if loaded[name] ~= nil then return loaded[name] end
+    if opts.dir and name:match("^[%w_]+[%w_.]*$") then
+      local path = opts.dir .. "/" .. name:gsub("%.", "/") .. ".lua"
+      local st = sys.stat(path)
+      if st and st.type == "file" then
+        if opts.check then
+          local ok, why = opts.check(path)
+          if not ok then error(why, 2) end
+        end
+        local fn, err = M.loadfile(path, env)
+        if not fn then error(err, 2) end
+        local v = fn(name)
+        if v == nil then v = true end
+        loaded[name] = v
+        return v
+      end
+    end
+    error(string.format("module '%s' is not available to %s (it may use astro and its public modules, " ..
+      "and files of its own folder)", name, opts.name), 2)
+  end
+  allowed._G = env
+  return setmetatable(env, {
+    __index = function(_, k)
+      local v = allowed[k]
+      if v == nil then
+        error(string.format("undeclared global '%s' (in %s; declare it with local)", tostring(k), opts.name), 2)
+      end
+      return v
+    end,
+    __newindex = function(_, k)
+      error(string.format("assignment to undeclared global '%s' (in %s; declare it with local)",
+        tostring(k), opts.name), 2)
+    end,
+    __metatable = false,
+  })
+end
+
+return M
