@@ -7,10 +7,12 @@ if(NOT PYTHON3)
 endif()
 
 file(GLOB_RECURSE ASTRO_SPECS CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}
-     ${CMAKE_SOURCE_DIR}/spec/unit/*_spec.lua ${CMAKE_SOURCE_DIR}/spec/integration/*_spec.lua)
+     ${CMAKE_SOURCE_DIR}/spec/unit/*_spec.lua ${CMAKE_SOURCE_DIR}/spec/integration/*_spec.lua
+     ${CMAKE_SOURCE_DIR}/examples/*_spec.lua)
 list(SORT ASTRO_SPECS)
 foreach(spec IN LISTS ASTRO_SPECS)
   string(REGEX REPLACE "^spec/" "" name "${spec}")
+  string(REGEX REPLACE "^examples/(.*)" "examples/\\1" name "${name}")
   string(REGEX REPLACE "_spec\\.lua$" "" name "${name}")
   add_test(NAME ${name}
            COMMAND $<TARGET_FILE:astro> --lua ${BUSTED_SCRIPT} -o TAP ${spec}

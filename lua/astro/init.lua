@@ -54,7 +54,14 @@ function M.dry_run()
   return defaults.dry_run == true
 end
 
---- Replaces the default client (e.g. with one from astro.api.new in a test).
+--- Makes a client for an explicit API base URL and credential (tests, or a second
+-- organization): opts.base_url (".../v1"), opts.authorization ("Bearer <token>"),
+-- opts.organization (id), opts.dry_run, opts.plan. Use astro.use(client) to make it the default.
+function M.new_client(opts)
+  return api.new(opts)
+end
+
+--- Replaces the default client (e.g. with one from astro.new_client in a test).
 function M.use(client)
   current = client
   return client
