@@ -46,7 +46,8 @@ local function _workspace_by_flag(ws, wanted)
 end
 
 --- The default workspace after a switch (reference §6.6): sets values.workspace (and
--- last_used_workspace when chosen) and returns the notice to print, if any.
+-- last_used_workspace when chosen) and returns the notice to print, if any, and whether a
+-- workspace was chosen from the menu (the context table is then shown).
 local function _default_workspace(ws, values, last_used, ctx, current_ws)
   if #ws == 0 then
     values.workspace = ""
@@ -77,7 +78,7 @@ local function _default_workspace(ws, values, last_used, ctx, current_ws)
     return NO_DEFAULT_WORKSPACE
   end
   values.workspace, values.last_used_workspace = ws[n].id, ws[n].id
-  return nil
+  return nil, true
 end
 
 local function _context_table(domain, workspace)
@@ -116,7 +117,7 @@ return {
     org, err = _target(client, opts.args[1], ctx)
     if not org then return nil, err end
     local wanted_ws = opts.workspace_id ~= "" and opts.workspace_id or nil
-    local values, notice = {}, nil
+    local values, notice, chosen = {}, nil, false
     local same = org.id == client.organization
     if not same then
       local ok
@@ -136,7 +137,7 @@ return {
         if not w then return nil, err end
         values.workspace, values.last_used_workspace = w.id, w.id
       else
-        notice = _default_workspace(ws, values, cctx.last_used_workspace, ctx, cctx.workspace)
+        notice, chosen = _default_workspace(ws, values, cctx.last_used_workspace, ctx, cctx.workspace)
       end
       if astro.dry_run() then
         local keys = {}
@@ -155,6 +156,7 @@ return {
       ctx.stdout:write("You selected the same organization as the current one. No switch was made\n")
     else
       if notice then ctx.stderr:write(notice) end
+      if chosen then ctx.stdout:write(_context_table(cctx.domain, values.workspace)) end
       ctx.stdout:write("\nSuccessfully switched organization\n")
     end
     if wanted_ws then ctx.stdout:write(_context_table(cctx.domain, values.workspace)) end

@@ -1,0 +1,249 @@
+-- `astro organization user list` against the sandbox API.
+local h = require("spec.helpers")
+local json = require("astro.json")
+
+local ACME = "clt0acme000010bhys38c6ryb"
+
+-- fixtures/expected/organization-user-list.table.txt
+local TABLE =
+  " FULLNAME      EMAIL                 ID                            ORGANIZATION ROLE              CREATE DATE              \n" ..
+  " Jane Doe      jane.doe@acme.io      clrjane00000109s3nj4egnyn     ORGANIZATION_OWNER             2023-02-01T15:04:05Z     \n" ..
+  " Raj Patel     raj.patel@acme.io     clrraj0000002019nj9w0ji6b     ORGANIZATION_MEMBER            2024-05-17T21:45:09Z     \n" ..
+  " Mei Lin       mei.lin@acme.io       clrmei00000030v4ds06npq50     ORGANIZATION_BILLING_ADMIN     2025-09-02T07:30:00Z     \n"
+
+-- fixtures/expected/organization-user-list.json.txt
+local JSON = table.concat({
+  "{",
+  '  "users": [',
+  "    {",
+  '      "fullName": "Jane Doe",',
+  '      "email": "jane.doe@acme.io",',
+  '      "id": "clrjane00000109s3nj4egnyn",',
+  '      "createdAt": "2023-02-01T15:04:05Z",',
+  '      "orgRole": "ORGANIZATION_OWNER"',
+  "    },",
+  "    {",
+  '      "fullName": "Raj Patel",',
+  '      "email": "raj.patel@acme.io",',
+  '      "id": "clrraj0000002019nj9w0ji6b",',
+  '      "createdAt": "2024-05-17T21:45:09.512Z",',
+  '      "orgRole": "ORGANIZATION_MEMBER"',
+  "    },",
+  "    {",
+  '      "fullName": "Mei Lin",',
+  '      "email": "mei.lin@acme.io",',
+  '      "id": "clrmei00000030v4ds06npq50",',
+  '      "createdAt": "2025-09-02T07:30:00Z",',
+  '      "orgRole": "ORGANIZATION_BILLING_ADMIN"',
+  "    }",
+  "  ]",
+  "}",
+  "" }, "\n")
+
+describe("astro organization user list", function()
+  local sb, home
+
+  lazy_setup(function()
+    sb = h.sandbox()
+    home = sb:home()
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+
+  it("prints the reference's table for the demo organization", function()
+    local r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(TABLE, r.stdout)
+    assert.are.equal("", r.stderr)
+    assert.is_nil(r.stdout:find("\27", 1, true))
+  end)
+
+  it("prints the same table with -o table and through the aliases", function()
+    for _, args in ipairs({ { "organization", "user", "list", "-o", "table" }, { "org", "us", "ls" },
+                            { "org", "users", "list", "--output", "table" } }) do
+      local r = h.run(args, { home = home })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal(TABLE, r.stdout)
+    end
+  end)
+
+  it("prints the reference's JSON with --json and with -o json", function()
+    for _, flags in ipairs({ { "--json" }, { "-o", "json" }, { "--output", "json" } }) do
+      local args = { "organization", "user", "list" }
+      for _, f in ipairs(flags) do args[#args + 1] = f end
+      local r = h.run(args, { home = home })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal(JSON, r.stdout)
+      assert.are.equal("", r.stderr)
+    end
+  end)
+
+  it("asks for one page of 1000 users of the current organization with the context's token", function()
+    local r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    local reqs = sb:requests()
+    assert.are.equal(1, #reqs)
+    assert.are.equal("GET", reqs[1].method)
+    assert.are.equal("/v1/organizations/" .. ACME .. "/users", reqs[1].path)
+    assert.are.equal("limit=1000&offset=0", reqs[1].query)
+    assert.are.equal("Bearer test-token", reqs[1].headers.Authorization)
+    assert.are.equal("", reqs[1].body)
+    assert.is_nil(r.stdout:find("test-token", 1, true))
+    assert.is_nil(r.stderr:find("test-token", 1, true))
+  end)
+
+  it("lists the users of the organization the context names", function()
+    local globex = sb:home({ organization = "clu7glbx000020j7zc6npf32j" })
+    local r = h.run({ "organization", "user", "list" }, { home = globex })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(
+      " FULLNAME         EMAIL                      ID                            ORGANIZATION ROLE       CREATE DATE              \n" ..
+      " Jane Doe         jane.doe@acme.io           clrjane00000109s3nj4egnyn     ORGANIZATION_OWNER      2022-11-22T04:37:12Z     \n" ..
+      " Hank Scorpio     hank.scorpio@globex.io     clrhank0000502p7c1d9e4wgs     ORGANIZATION_OWNER      2022-11-22T05:00:00Z     \n" ..
+      "                  frank.grimes@globex.io     clrfrank000060q2w8e4r6t1y     ORGANIZATION_MEMBER     2026-06-01T09:15:00Z     \n",
+      r.stdout)
+    assert.are.equal("/v1/organizations/clu7glbx000020j7zc6npf32j/users", sb:requests()[1].path)
+  end)
+
+  it("leaves out a missing role and keeps time offsets, with fractions only in JSON", function()
+    sb:control("POST", "/_sandbox/seed", {
+      organizations = { { id = ACME, name = "Acme Data Platform", product = "HOSTED" } },
+      users = { [ACME] = {
+        { id = "clrodd000000000000000000a", username = "odd@acme.io", fullName = "Odd Zone",
+          createdAt = "2024-03-10T08:00:00.120+02:00" },
+        { id = "clrutc000000000000000000b", username = "utc@acme.io", fullName = "Utc Zero",
+          createdAt = "2024-03-10T08:00:00.500000Z", organizationRole = "ORGANIZATION_MEMBER" },
+      } },
+    })
+    local r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(
+      " FULLNAME     EMAIL           ID                            ORGANIZATION ROLE       CREATE DATE                   \n" ..
+      " Odd Zone     odd@acme.io     clrodd000000000000000000a                             2024-03-10T08:00:00+02:00     \n" ..
+      " Utc Zero     utc@acme.io     clrutc000000000000000000b     ORGANIZATION_MEMBER     2024-03-10T08:00:00Z          \n",
+      r.stdout)
+    r = h.run({ "organization", "user", "list", "--json" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(table.concat({
+      "{", '  "users": [', "    {",
+      '      "fullName": "Odd Zone",', '      "email": "odd@acme.io",', '      "id": "clrodd000000000000000000a",',
+      '      "createdAt": "2024-03-10T08:00:00.12+02:00"', "    },", "    {",
+      '      "fullName": "Utc Zero",', '      "email": "utc@acme.io",', '      "id": "clrutc000000000000000000b",',
+      '      "createdAt": "2024-03-10T08:00:00.5Z",', '      "orgRole": "ORGANIZATION_MEMBER"', "    }",
+      "  ]", "}", "" }, "\n"), r.stdout)
+  end)
+
+  it("prints only the header, or an empty JSON list, for an organization without users", function()
+    sb:control("POST", "/_sandbox/seed", { organizations = { { id = ACME, name = "Acme Data Platform" } } })
+    local r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(" FULLNAME     EMAIL     ID     ORGANIZATION ROLE     CREATE DATE     \n", r.stdout)
+    r = h.run({ "organization", "user", "list", "--json" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal('{\n  "users": []\n}\n', r.stdout)
+  end)
+
+  it("refuses --json together with -o with exit 2 and sends nothing", function()
+    local r = h.run({ "organization", "user", "list", "--json", "-o", "json" }, { home = home })
+    assert.are.equal(2, r.code)
+    assert.are.equal("", r.stdout)
+    assert.matches("^Error: if any flags in the group %[json output%] are set none of the others can be", r.stderr)
+    assert.are.equal(0, #sb:requests())
+  end)
+
+  it("refuses an unknown format with exit 2 and sends nothing", function()
+    local r = h.run({ "organization", "user", "list", "-o", "template" }, { home = home })
+    assert.are.equal(2, r.code)
+    assert.matches('^Error: invalid format "template"', r.stderr)
+    assert.are.equal(0, #sb:requests())
+  end)
+
+  it("shows the API's message and exits 1 when the API refuses", function()
+    sb:faults({ fail_next = 1, fail_status = 403 })
+    local r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.are.equal("Error: Forbidden\n", r.stderr)
+    assert.are.equal(1, #sb:requests())
+  end)
+
+  it("does not retry a 500 but retries a 503 on its GET", function()
+    sb:faults({ fail_next = 1, fail_status = 500 })
+    local r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: Internal Server Error\n", r.stderr)
+    assert.are.equal(1, #sb:requests())
+    sb:reset_requests()
+    sb:faults({ fail_next = 1, fail_status = 503 })
+    r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(TABLE, r.stdout)
+    local reqs = sb:requests()
+    assert.are.equal(2, #reqs)
+    assert.are.equal(503, reqs[1].status)
+    assert.are.equal(200, reqs[2].status)
+  end)
+
+  it("says how to log in when there are no credentials, and sends nothing", function()
+    local bare = sb:home({ token = "" })
+    local path = bare .. "/.astro/config.yaml"
+    h.write_file(path, (h.read_file(path):gsub("token: Bearer \n", "token: \"\"\n")))
+    local r = h.run({ "organization", "user", "list" }, { home = bare })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.matches("^Error: no credentials: set ASTRO_API_TOKEN", r.stderr)
+    assert.are.equal(0, #sb:requests())
+    r = h.run({ "organization", "user", "list" }, { home = h.tmpdir() })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: no context set", r.stderr)
+  end)
+end)
+
+describe("astro organization user list with more than one page of users", function()
+  local sb, home
+
+  lazy_setup(function()
+    sb = h.sandbox({ "--users", "2500" })
+    home = sb:home({ organization = ACME })
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  it("fetches every page of 1000 and prints all users in API order", function()
+    local r = h.run({ "organization", "user", "list", "--json" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    local data = assert(json.decode(r.stdout))
+    local users = sb:state().users[ACME]
+    assert.are.equal(2503, #users)
+    assert.are.equal(#users, #data.users)
+    for i, u in ipairs(users) do
+      assert.are.equal(u.id, data.users[i].id)
+      assert.are.equal(u.username, data.users[i].email)
+    end
+    assert.are.equal("user02500@example.com", data.users[2503].email)
+    local queries = {}
+    for _, req in ipairs(sb:requests()) do
+      assert.are.equal("/v1/organizations/" .. ACME .. "/users", req.path)
+      queries[#queries + 1] = req.query
+    end
+    table.sort(queries)
+    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries)
+  end)
+
+  it("prints one table row per user", function()
+    local r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    local lines = h.lines(r.stdout)
+    assert.are.equal(2504, #lines)
+    assert.matches("^ User 00001 +user00001@example%.com ", lines[5])
+    assert.matches("^ User 02500 +user02500@example%.com ", lines[2504])
+  end)
+end)
