@@ -1,0 +1,162 @@
+-- The shipped examples (examples/*.lua), run with `astro run` against the sandbox.
+local h = require("spec.helpers")
+local json = require("astro.json")
+
+local function mutations(sb)
+  local n = {}
+  for _, r in ipairs(sb:requests()) do
+    if r.method ~= "GET" then n[#n + 1] = r end
+  end
+  return n
+end
+
+describe("shipped examples", function()
+  local sb, home, dir
+
+  lazy_setup(function()
+    sb = h.sandbox()
+    home = sb:home()
+    dir = h.tmpdir()
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  before_each(function()
+    sb:control("POST", "/_sandbox/reset")
+  end)
+
+  local function run(args, opts)
+    opts = opts or {}
+    opts.home = home
+    return h.run(args, opts)
+  end
+
+  describe("bulk_invite.lua", function()
+    local csv = "\239\187\191email,role\r\n" ..
+      "Jane.Doe@acme.io,ORGANIZATION_OWNER\r\n" ..     -- already a member
+      "new1@acme.io,\r\n" ..                           -- default role
+      "\r\n" ..
+      "bad-email,ORGANIZATION_MEMBER\r\n" ..           -- invalid email
+      '"new2@acme.io",ORGANIZATION_BILLING_ADMIN\r\n' ..
+      "new3@acme.io,owner\r\n" ..                      -- invalid role
+      "new1@acme.io,ORGANIZATION_MEMBER\r\n"           -- duplicate, same role
+
+    it("invites the new people once, skips members, and reports every row with its line", function()
+      h.write_file(dir .. "/people.csv", csv)
+      local r = run({ "run", "examples/bulk_invite.lua", dir .. "/people.csv" })
+      assert.are.equal(1, r.code, r.stderr)
+      local lines = h.lines(r.stdout)
+      assert.matches("^ LINE +EMAIL +ROLE +RESULT", lines[1])
+      assert.matches("^ 2 +jane%.doe@acme%.io +ORGANIZATION_OWNER +skipped: already a member", lines[2])
+      assert.matches("^ 3 +new1@acme%.io +ORGANIZATION_MEMBER +invited", lines[3])
+      assert.matches('^ 5 +bad%-email +ORGANIZATION_MEMBER +invalid: invalid email address "bad%-email"', lines[4])
+      assert.matches("^ 6 +new2@acme%.io +ORGANIZATION_BILLING_ADMIN +invited", lines[5])
+      assert.matches("^ 7 +new3@acme%.io +owner +invalid: role owner is not one of", lines[6])
+      assert.matches("^ 8 +new1@acme%.io +ORGANIZATION_MEMBER +skipped: duplicate of line 3", lines[7])
+      local posts = mutations(sb)
+      assert.are.equal(2, #posts)
+      assert.are.same({ inviteeEmail = "new1@acme.io", role = "ORGANIZATION_MEMBER" }, json.decode(posts[1].body))
+      assert.are.same({ inviteeEmail = "new2@acme.io", role = "ORGANIZATION_BILLING_ADMIN" }, json.decode(posts[2].body))
+      local gets = #sb:requests() - #posts
+      assert.are.equal(1, gets)
+    end)
+
+    it("invites nobody the second time", function()
+      h.write_file(dir .. "/people.csv", csv)
+      run({ "run", "examples/bulk_invite.lua", dir .. "/people.csv" })
+      sb:reset_requests()
+      local r = run({ "run", "examples/bulk_invite.lua", dir .. "/people.csv" })
+      assert.are.equal(0, #mutations(sb))
+      assert.matches(" 3 +new1@acme%.io +ORGANIZATION_MEMBER +skipped: already invited", r.stdout)
+    end)
+
+    it("reports the API's message and request id for a failed invite", function()
+      h.write_file(dir .. "/one.csv", "email\nsolo@acme.io\n")
+      sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+      local r = run({ "run", "examples/bulk_invite.lua", dir .. "/one.csv" })
+      assert.are.equal(1, r.code)
+      assert.matches("failed: .+ %(request [%w%-]+%)", r.stdout)
+    end)
+
+    it("sends nothing with --dry-run and says what it would do", function()
+      h.write_file(dir .. "/people.csv", csv)
+      local r = run({ "run", "--dry-run", "examples/bulk_invite.lua", dir .. "/people.csv" })
+      assert.are.equal(0, #mutations(sb))
+      assert.matches('dry run: POST /organizations/clt0acme000010bhys38c6ryb/invites {"inviteeEmail":"new1@acme.io","role":"ORGANIZATION_MEMBER"}', r.stdout, 1, true)
+      assert.matches(" 3 +new1@acme%.io +ORGANIZATION_MEMBER +would invite", r.stdout)
+    end)
+
+    it("names the line of a malformed file and sends nothing", function()
+      h.write_file(dir .. "/broken.csv", 'email,role\n"unterminated@acme.io,ORGANIZATION_MEMBER\n')
+      local r = run({ "run", "examples/bulk_invite.lua", dir .. "/broken.csv" })
+      assert.are.equal(1, r.code)
+      assert.matches("^Error: .*broken%.csv: .*line 2", r.stderr)
+      assert.are.equal(0, #sb:requests())
+    end)
+  end)
+
+  describe("role_audit.lua", function()
+    it("groups users by role, owners first", function()
+      local r = run({ "run", "examples/role_audit.lua" })
+      assert.are.equal(0, r.code, r.stderr)
+      local owner = r.stdout:find("ORGANIZATION_OWNER (1)", 1, true)
+      local billing = r.stdout:find("ORGANIZATION_BILLING_ADMIN (1)", 1, true)
+      local member = r.stdout:find("ORGANIZATION_MEMBER (1)", 1, true)
+      assert.is_truthy(owner and billing and member)
+      assert.is_true(owner < billing and billing < member)
+      assert.matches("jane%.doe@acme%.io +Jane Doe +ACTIVE", r.stdout)
+      assert.matches("3 users\n$", r.stdout)
+    end)
+
+    it("writes CSV with --csv and changes nothing", function()
+      local r = run({ "run", "examples/role_audit.lua", "--csv" })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal("role,email,full_name,status\n" ..
+        "ORGANIZATION_OWNER,jane.doe@acme.io,Jane Doe,ACTIVE\n" ..
+        "ORGANIZATION_BILLING_ADMIN,mei.lin@acme.io,Mei Lin,ACTIVE\n" ..
+        "ORGANIZATION_MEMBER,raj.patel@acme.io,Raj Patel,ACTIVE\n", r.stdout)
+      assert.are.equal(0, #mutations(sb))
+      assert.are.equal(1, #sb:requests())
+    end)
+  end)
+
+  describe("reconcile_roles.lua", function()
+    local plan = "email,role\nraj.patel@acme.io,ORGANIZATION_OWNER\nmei.lin@acme.io,ORGANIZATION_BILLING_ADMIN\n"
+
+    it("shows the plan and changes nothing without --apply", function()
+      h.write_file(dir .. "/roles.csv", plan)
+      local r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv" })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches(" 2 +raj%.patel@acme%.io +ORGANIZATION_MEMBER +ORGANIZATION_OWNER +change", r.stdout)
+      assert.matches(" 3 +mei%.lin@acme%.io +ORGANIZATION_BILLING_ADMIN +ORGANIZATION_BILLING_ADMIN +keep", r.stdout)
+      assert.matches("run again with %-%-apply", r.stderr)
+      assert.are.equal(0, #mutations(sb))
+    end)
+
+    it("applies only the changes with --apply, then has nothing left to do", function()
+      h.write_file(dir .. "/roles.csv", plan)
+      local r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv", "--apply" })
+      assert.are.equal(0, r.code, r.stderr)
+      local posts = mutations(sb)
+      assert.are.equal(1, #posts)
+      assert.matches("/users/clrraj0000002019nj9w0ji6b/roles$", posts[1].path)
+      assert.are.equal('{"organizationRole":"ORGANIZATION_OWNER"}', posts[1].body)
+      sb:reset_requests()
+      r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv", "--apply" })
+      assert.are.equal(0, #mutations(sb))
+      assert.matches("raj%.patel@acme%.io +ORGANIZATION_OWNER +ORGANIZATION_OWNER +keep", r.stdout)
+    end)
+
+    it("reports people who are not in the organization and invalid rows, exit 1", function()
+      h.write_file(dir .. "/roles.csv", "email,role\nghost@acme.io,ORGANIZATION_MEMBER\nraj.patel@acme.io,admin\n")
+      local r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv", "--apply" })
+      assert.are.equal(1, r.code)
+      assert.matches("ghost@acme%.io .*missing: not in the organization", r.stdout)
+      assert.matches("raj%.patel@acme%.io .*invalid: role admin", r.stdout)
+      assert.are.equal(0, #mutations(sb))
+    end)
+  end)
+end)
