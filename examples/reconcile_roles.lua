@@ -34,6 +34,11 @@ if not users then
   return 1
 end
 
+local by_email = {}
+for _, u in ipairs(users) do
+  if type(u.username) == "string" then by_email[u.username:lower()] = u end
+end
+
 local plan, changes, problems, seen = {}, 0, 0, {}
 for _, row in ipairs(rows) do
   local email, eerr = astro.email.normalize(row.email or "")
@@ -47,7 +52,7 @@ for _, row in ipairs(rows) do
     entry.action = "invalid: " .. email .. " is also on line " .. seen[email]
   else
     seen[email] = row._line
-    local user = astro.users.find(email, users)
+    local user = by_email[email]
     if not user then
       entry.action = "missing: not in the organization (invite them first)"
       problems = problems + 1
