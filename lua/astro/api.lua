@@ -38,7 +38,7 @@ local function _client_identifier()
 end
 
 --- Makes a client.
----@param opts {base_url: string, authorization: string, organization?: string, domain?: string, config?: table, context?: table, source?: string, dry_run?: boolean, plan?: file*}
+---@param opts {base_url: string, authorization: string, organization?: string, domain?: string, context?: table, source?: string, dry_run?: boolean, plan?: file*}
 function M.new(opts)
   if type(opts) ~= "table" or type(opts.base_url) ~= "string" then
     error("api.new needs opts.base_url", 2)
@@ -48,8 +48,7 @@ function M.new(opts)
     base_url = opts.base_url:gsub("/+$", ""),
     organization = opts.organization,
     domain = opts.domain,
-    config = opts.config,
-    context = opts.context,
+    context = opts.context and M.public_context(opts.context) or nil,
     source = opts.source,
     dry_run = opts.dry_run or false,
     plan = opts.plan or io.stdout,
@@ -61,6 +60,15 @@ function M.new(opts)
     },
   }, Client)
   secrets[c] = opts.authorization or ""
+  return c
+end
+
+--- A copy of a context's keys without its secrets (token, refreshtoken).
+function M.public_context(ctx)
+  local c = {}
+  for k, v in pairs(ctx) do
+    if k ~= "token" and k ~= "refreshtoken" then c[k] = v end
+  end
   return c
 end
 
@@ -91,7 +99,7 @@ function M.from_config(opts)
   if org == nil or org == "" then org = ctx.organization end
   return M.new({
     base_url = cfg:base_url(ctx.domain), authorization = cred.header, organization = org,
-    domain = ctx.domain, config = cfg, context = ctx, source = cred.source,
+    domain = ctx.domain, context = ctx, source = cred.source,
     dry_run = opts.dry_run, plan = opts.plan,
   })
 end

@@ -56,7 +56,8 @@ local function _add_child(parent, child)
   for _, key in ipairs({ child.name, table.unpack(child.spec.aliases or {}) }) do
     if parent.by_name[key] then
       error(string.format("command %q is declared twice under %q (%s and %s)", key,
-        M.path(parent), parent.by_name[key].module or "?", child.module or "?"), 0)
+        M.path(parent), parent.by_name[key].spec.plugin_file or parent.by_name[key].module or "?",
+        child.spec.plugin_file or child.module or "?"), 0)
     end
     parent.by_name[key] = child
   end
@@ -129,12 +130,24 @@ local function _wrap(node, spec)
   wrapped.flags = flags
   wrapped.wrapped_by = { table.unpack(node.spec.wrapped_by or {}) }
   wrapped.wrapped_by[#wrapped.wrapped_by + 1] = spec.plugin_file
+  local old_spec, old_flags = node.spec, node.flags
   node.spec = wrapped
   node.flags = M.node_flags(wrapped)
-  return true
+  return true, function() node.spec, node.flags = old_spec, old_flags end
 end
 
---- Mounts one plugin command table in the tree. Returns true or nil, message.
+-- Removes a child node added by _add_child (undo of a mount).
+local function _remove_child(parent, child)
+  for key, n in pairs(parent.by_name) do
+    if n == child then parent.by_name[key] = nil end
+  end
+  for i, n in ipairs(parent.children) do
+    if n == child then table.remove(parent.children, i) break end
+  end
+end
+
+--- Mounts one plugin command table in the tree. Returns true and a function that undoes the
+-- mount, or nil, message.
 function M.mount(root, spec)
   local words = {}
   for w in spec.command:gmatch("%S+") do words[#words + 1] = w end
@@ -158,19 +171,28 @@ function M.mount(root, spec)
   end
   local node = _new_node(spec, parent, nil)
   local ok, err = pcall(_add_child, parent, node)
-  if not ok then return nil, spec.plugin_file .. ": " .. tostring(err) end
-  return true
+  if not ok then
+    _remove_child(parent, node)
+    return nil, spec.plugin_file .. ": " .. tostring(err)
+  end
+  return true, function() _remove_child(parent, node) end
 end
 
---- Mounts every loaded plugin (astro.plugins report) in order; a plugin whose commands cannot
--- be mounted moves to report.failed. Returns the report.
+--- Mounts every loaded plugin (astro.plugins report) in order. A plugin is mounted whole or
+-- not at all: when one of its commands cannot be mounted, the others are taken back and the
+-- plugin moves to report.failed. Returns the report.
 function M.add_plugins(root, report)
   local kept = {}
   for _, p in ipairs(report.loaded) do
-    local ok, err = true, nil
+    local ok, err, undos = true, nil, {}
     for _, spec in ipairs(p.specs) do
-      ok, err = M.mount(root, spec)
-      if not ok then break end
+      local undo
+      ok, undo = M.mount(root, spec)
+      if not ok then err = undo break end
+      undos[#undos + 1] = undo
+    end
+    if not ok then
+      for i = #undos, 1, -1 do undos[i]() end
     end
     if ok then kept[#kept + 1] = p else report.failed[#report.failed + 1] = { name = p.name, path = p.path, error = err } end
   end

@@ -37,7 +37,11 @@ end
 -- and makes that client the default one. Returns the client or nil, err.
 ---@param opts? {dry_run?: boolean, plan?: file*, debug?: boolean, stderr?: file*}
 function M.connect(opts)
-  local c, err = api.from_config(opts or defaults)
+  local merged = {}
+  for k, v in pairs(defaults) do merged[k] = v end
+  for k, v in pairs(opts or {}) do merged[k] = v end
+  if defaults.dry_run then merged.dry_run = true end -- a script cannot undo --dry-run
+  local c, err = api.from_config(merged)
   if not c then return nil, err end
   current = c
   return c
@@ -264,8 +268,28 @@ function M.config.current_context()
   local ctx
   ctx, err = cfg:current_context()
   if not ctx then return nil, err end
-  ctx.token, ctx.refreshtoken = nil, nil
-  return ctx
+  return api.public_context(ctx)
+end
+
+--- Sets keys of the current context (e.g. { organization = id, workspace = "" }) in the
+-- config file, atomically and under its lock. Tokens cannot be set this way.
+-- Returns true or nil, err.
+---@param values table<string, string>
+function M.config.set_context(values)
+  for k in pairs(values) do
+    if k == "token" or k == "refreshtoken" then
+      error("astro.config.set_context cannot set " .. k, 2)
+    end
+  end
+  local cfg, err = require("astro.config").load()
+  if not cfg then return nil, err end
+  local ctx
+  ctx, err = cfg:current_context()
+  if not ctx then return nil, err end
+  if ctx.virtual then
+    return nil, errors.new("there is no context in the config file to change", { code = "config" })
+  end
+  return cfg:set_context(ctx.key, values)
 end
 
 --- The path of the config file in use.

@@ -112,7 +112,7 @@ return {
     end
     local client, err = ctx.api()
     if not client then return nil, err end
-    local cfg, cctx = client.config, client.context
+    local cctx = client.context
     local org
     org, err = _target(client, opts.args[1], ctx)
     if not org then return nil, err end
@@ -144,12 +144,13 @@ return {
         for k in pairs(values) do keys[#keys + 1] = k end
         table.sort(keys)
         for _, k in ipairs(keys) do
-          ctx.stdout:write(string.format("dry run: set contexts.%s.%s = %s in %s\n", cctx.key, k, values[k], cfg.path))
+          ctx.stdout:write(string.format("dry run: set contexts.%s.%s = %s in %s\n", cctx.key, k, values[k],
+            astro.config.path()))
         end
         return true
       end
       local ok
-      ok, err = cfg:set_context(cctx.key, values)
+      ok, err = astro.config.set_context(values)
       if not ok then return nil, err end
     end
     if same then

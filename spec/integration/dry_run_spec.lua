@@ -1,0 +1,202 @@
+-- --dry-run: commands that change something print the requests they would send instead.
+local h = require("spec.helpers")
+
+local ACME = "clt0acme000010bhys38c6ryb"
+local GLOBEX = "clu7glbx000020j7zc6npf32j"
+local MEI = "clrmei00000030v4ds06npq50"
+
+describe("astro --dry-run", function()
+  local sb, home
+
+  lazy_setup(function()
+    sb = h.sandbox()
+    home = sb:home()
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+
+  -- The methods of the recorded requests, and whether any of them changes something.
+  local function recorded()
+    local methods, writes = {}, {}
+    for _, r in ipairs(sb:requests()) do
+      methods[#methods + 1] = r.method .. " " .. r.path
+      if r.method ~= "GET" and r.method ~= "HEAD" then writes[#writes + 1] = r.method .. " " .. r.path end
+    end
+    return methods, writes
+  end
+
+  local function no_secret(r)
+    for _, s in ipairs({ r.stdout, r.stderr }) do
+      assert.is_nil(s:find("test-token", 1, true))
+      assert.is_nil(s:find("sandbox-refresh-token", 1, true))
+    end
+  end
+
+  it("prints the invite it would send and sends nothing", function()
+    local r = h.run({ "organization", "user", "invite", "A@B.io", "--dry-run" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("dry run: POST /organizations/" .. ACME ..
+      '/invites {"inviteeEmail":"a@b.io","role":"ORGANIZATION_MEMBER"}\n', r.stdout)
+    assert.are.equal("", r.stderr)
+    local methods, writes = recorded()
+    assert.are.same({}, writes)
+    assert.are.same({}, methods)
+    assert.are.equal(3, #sb:state().users[ACME])
+    no_secret(r)
+  end)
+
+  it("fails an invite with an invalid role or email before planning anything", function()
+    local r = h.run({ "organization", "user", "invite", "a@b.io", "--role", "ORGANIZATION_KING", "--dry-run" },
+      { home = home })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.matches("^Error: requested role is invalid", r.stderr)
+    r = h.run({ "organization", "user", "invite", "not-an-email", "--dry-run" }, { home = home })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.matches("^Error: ", r.stderr)
+    assert.are.equal(0, #sb:requests())
+  end)
+
+  it("reads the users but prints the role update instead of sending it", function()
+    local r = h.run({ "organization", "user", "update", "mei.lin@acme.io", "-r", "ORGANIZATION_OWNER", "--dry-run" },
+      { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("dry run: POST /organizations/" .. ACME .. "/users/" .. MEI ..
+      '/roles {"organizationRole":"ORGANIZATION_OWNER"}\n', r.stdout)
+    local methods, writes = recorded()
+    assert.are.same({}, writes)
+    assert.are.same({ "GET /v1/organizations/" .. ACME .. "/users" }, methods)
+    for _, u in ipairs(sb:state().users[ACME]) do
+      if u.id == MEI then assert.are.equal("ORGANIZATION_BILLING_ADMIN", u.organizationRole) end
+    end
+    no_secret(r)
+  end)
+
+  it("fails an update of an unknown user with exit 1 and no plan", function()
+    local r = h.run({ "organization", "user", "update", "ghost@acme.io", "-r", "ORGANIZATION_OWNER", "--dry-run" },
+      { home = home })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.are.equal("Error: no user was found for the email you provided\n", r.stderr)
+    local _, writes = recorded()
+    assert.are.same({}, writes)
+  end)
+
+  it("plans a switch without touching the config file", function()
+    local path = home .. "/.astro/config.yaml"
+    local before = h.read_file(path)
+    local r = h.run({ "organization", "switch", "Globex", "--dry-run" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(before, h.read_file(path))
+    assert.are.equal(
+      "dry run: set contexts.localhost.last_used_workspace = clwgops0000301k2x8f7q9zrb in " .. path .. "\n" ..
+      "dry run: set contexts.localhost.organization = " .. GLOBEX .. " in " .. path .. "\n" ..
+      "dry run: set contexts.localhost.organization_product = HYBRID in " .. path .. "\n" ..
+      "dry run: set contexts.localhost.workspace = clwgops0000301k2x8f7q9zrb in " .. path .. "\n", r.stdout)
+    local methods, writes = recorded()
+    assert.are.same({}, writes)
+    assert.are.same({ "GET /v1/organizations", "GET /v1/users/self",
+      "GET /v1/organizations/" .. GLOBEX .. "/workspaces" }, methods)
+    no_secret(r)
+  end)
+
+  it("fails a switch to an unknown organization with exit 1", function()
+    local path = home .. "/.astro/config.yaml"
+    local before = h.read_file(path)
+    local r = h.run({ "organization", "switch", "Umbrella", "--dry-run" }, { home = home })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: invalid organization name\n", r.stderr)
+    assert.are.equal(before, h.read_file(path))
+  end)
+
+  it("holds back the writes of a script run with astro run --dry-run", function()
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/s.lua", [[
+print("dry: " .. tostring(astro.dry_run()))
+local users = assert(astro.users.list())
+assert(astro.invites.create("new@acme.io"))
+assert(astro.roles.update(users[2], "ORGANIZATION_OWNER"))
+assert(astro.request("DELETE", "/organizations/{org}/users/" .. users[3].id))
+print("done", #users)
+]])
+    local r = h.run({ "run", "--dry-run", dir .. "/s.lua" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("dry: true\n" ..
+      "dry run: POST /organizations/" .. ACME .. '/invites {"inviteeEmail":"new@acme.io","role":"ORGANIZATION_MEMBER"}\n' ..
+      "dry run: POST /organizations/" .. ACME .. '/users/clrraj0000002019nj9w0ji6b/roles {"organizationRole":"ORGANIZATION_OWNER"}\n' ..
+      "dry run: DELETE /organizations/" .. ACME .. "/users/" .. MEI .. "\n" ..
+      "done\t3\n", r.stdout)
+    local methods, writes = recorded()
+    assert.are.same({}, writes)
+    assert.are.same({ "GET /v1/organizations/" .. ACME .. "/users" }, methods)
+    no_secret(r)
+  end)
+
+  -- Regression (this failed before the fix): astro.connect(opts) replaces the options the CLI set from --dry-run instead of adding
+  -- to them, so a script that only asks for a new connection (e.g. with debug = false) sends
+  -- its writes for real while astro.dry_run() still answers true.
+  it("keeps holding back writes when a script connects with options of its own", function()
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/c.lua", [[
+assert(astro.connect({ debug = false }))
+print("dry: " .. tostring(astro.dry_run()))
+assert(astro.invites.create("new@acme.io"))
+]])
+    local r = h.run({ "run", "--dry-run", dir .. "/c.lua" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    local _, writes = recorded()
+    assert.are.same({}, writes)
+    assert.are.equal("dry: true\ndry run: POST /organizations/" .. ACME ..
+      '/invites {"inviteeEmail":"new@acme.io","role":"ORGANIZATION_MEMBER"}\n', r.stdout)
+  end)
+
+  it("gives --dry-run to a plugin command that declares mutates", function()
+    local dir = home .. "/.astro/plugins"
+    h.sh("mkdir -p " .. h.shell_quote(dir) .. " && chmod 700 " .. h.shell_quote(dir))
+    h.write_file(dir .. "/demote.lua", [[
+return { command = "organization user demote", use = "demote EMAIL", args = { max = 1 }, mutates = true,
+  run = function(opts, ctx)
+    local u, err = astro.users.find(opts.args[1])
+    if not u then return nil, err end
+    local ok, uerr = astro.roles.update(u, "ORGANIZATION_MEMBER")
+    if not ok then return nil, uerr end
+    if not astro.dry_run() then ctx.stdout:write("demoted\n") end
+  end }
+]])
+    h.sh("chmod 600 " .. h.shell_quote(dir .. "/demote.lua"))
+    local r = h.run({ "organization", "user", "demote", "--dry-run", "mei.lin@acme.io" }, { home = home })
+    h.sh("rm -rf " .. h.shell_quote(dir))
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("dry run: POST /organizations/" .. ACME .. "/users/" .. MEI ..
+      '/roles {"organizationRole":"ORGANIZATION_MEMBER"}\n', r.stdout)
+    local methods, writes = recorded()
+    assert.are.same({}, writes)
+    assert.are.same({ "GET /v1/organizations/" .. ACME .. "/users" }, methods)
+  end)
+
+  it("is an unknown flag for commands that change nothing", function()
+    for _, args in ipairs({ { "organization", "list" }, { "organization", "user", "list" }, { "plugin", "list" } }) do
+      args[#args + 1] = "--dry-run"
+      local r = h.run(args, { home = home })
+      assert.are.equal(2, r.code, table.concat(args, " "))
+      assert.matches("^Error: unknown flag: %-%-dry%-run\nUsage:", r.stderr)
+      assert.are.equal("", r.stdout)
+    end
+    assert.are.equal(0, #sb:requests())
+  end)
+
+  it("is listed in the help of the commands that change something", function()
+    for _, args in ipairs({ { "organization", "user", "invite" }, { "organization", "user", "update" },
+                            { "organization", "switch" }, { "run" } }) do
+      args[#args + 1] = "--help"
+      local r = h.run(args, { home = home })
+      assert.matches("\n      %-%-dry%-run%s+Print each request that would change something", r.stdout)
+    end
+  end)
+end)

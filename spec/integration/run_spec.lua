@@ -1,0 +1,172 @@
+-- `astro run FILE [ARGS]`: one-off Lua automations with the public API.
+local h = require("spec.helpers")
+
+local ACME = "clt0acme000010bhys38c6ryb"
+
+describe("astro run", function()
+  local sb, home, dir
+
+  lazy_setup(function()
+    sb = h.sandbox({ "--users", "2500" })
+    home = sb:home()
+    dir = h.tmpdir()
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+
+  -- Writes a script into the spec's folder and returns its path.
+  local function script(name, src)
+    local path = dir .. "/" .. name
+    h.write_file(path, src)
+    return path
+  end
+
+  local function run(args, opts)
+    opts = opts or {}
+    opts.home = opts.home or home
+    local full = { "run" }
+    for _, a in ipairs(args) do full[#full + 1] = a end
+    return h.run(full, opts)
+  end
+
+  it("passes the file as arg[0], the arguments after it as arg[1..] and as ...", function()
+    local path = script("args.lua", [[
+print("arg[0]=" .. arg[0], "n=" .. #arg)
+for i = 1, #arg do print(i, arg[i]) end
+print("varargs", select("#", ...), ...)
+]])
+    local r = run({ path, "one", "two words", "" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("arg[0]=" .. path .. "\tn=3\n1\tone\n2\ttwo words\n3\t\nvarargs\t3\tone\ttwo words\t\n", r.stdout)
+    assert.are.equal("", r.stderr)
+  end)
+
+  it("gives flags after FILE to the script and flags before it to astro", function()
+    local path = script("flags.lua", [[
+print(table.concat(arg, " "))
+print("dry run: " .. tostring(astro.dry_run()))
+]])
+    local r = run({ path, "--apply", "-x", "--dry-run" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("--apply -x --dry-run\ndry run: false\n", r.stdout)
+    r = run({ "--dry-run", path, "--apply" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("--apply\ndry run: true\n", r.stdout)
+  end)
+
+  it("exits with the integer the script returns", function()
+    local path = script("exit.lua", "print('before exit')\nreturn tonumber(arg[1])\n")
+    local r = run({ path, "7" })
+    assert.are.equal(7, r.code)
+    assert.are.equal("before exit\n", r.stdout)
+    assert.are.equal("", r.stderr)
+    assert.are.equal(0, run({ path, "0" }).code)
+    assert.are.equal(0, run({ script("none.lua", "local x = 1\n") }).code)
+    assert.are.equal(1, run({ script("false.lua", "return false\n") }).code)
+  end)
+
+  it("reports an error as Error: FILE:LINE: message with exit 1", function()
+    local path = script("fail.lua", "local x = 1\n\nerror('the sky is falling')\n")
+    local r = run({ path })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: " .. path .. ":3: the sky is falling\n", r.stderr)
+    assert.is_nil(r.stderr:find("traceback", 1, true))
+  end)
+
+  it("adds the traceback only with ASTRO_DEBUG=1", function()
+    local path = script("deep.lua", "local function inner() error('deep trouble') end\ninner()\n")
+    local r = run({ path }, { env = { ASTRO_DEBUG = "1" } })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: " .. path:gsub("%p", "%%%0") .. ":1: deep trouble\nstack traceback:\n", r.stderr)
+    assert.matches("deep%.lua:2:", r.stderr)
+  end)
+
+  it("explains a missing file", function()
+    local r = run({ dir .. "/nope.lua" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: " .. dir .. "/nope.lua: No such file or directory\n", r.stderr)
+  end)
+
+  it("refuses to run without a file, with the usage and exit 2", function()
+    local r = run({})
+    assert.are.equal(2, r.code)
+    assert.matches("^Error: astro run needs a Lua file: astro run FILE %[ARGS%]\nUsage:\n  astro run FILE %[args%] %[flags%]",
+      r.stderr)
+    assert.are.equal("", r.stdout)
+  end)
+
+  it("reports a syntax error with file and line", function()
+    local path = script("syntax.lua", "print('a')\nlocal = 3\n")
+    local r = run({ path })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: " .. path:gsub("%p", "%%%0") .. ":2: ", r.stderr)
+    assert.are.equal("", r.stdout)
+  end)
+
+  it("gives the script the public API as the global astro and as require('astro')", function()
+    local path = script("api.lua", [[
+assert(astro == require("astro"))
+local org = assert(astro.organizations.current())
+local raj = assert(astro.users.find("RAJ.PATEL@acme.io"))
+print(org.name, raj.id, astro.roles.DEFAULT)
+]])
+    local r = run({ path })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("Acme Data Platform\tclrraj0000002019nj9w0ji6b\tORGANIZATION_MEMBER\n", r.stdout)
+  end)
+
+  it("refuses undeclared globals in a script, naming them", function()
+    local path = script("global.lua", "count = 0\n")
+    local r = run({ path })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: " .. path .. ":1: assignment to undeclared global 'count' (in " .. path ..
+      "; declare it with local)\n", r.stderr)
+  end)
+
+  it("pages every user with astro.users.each and astro.paginate, one page at a time", function()
+    local path = script("page.lua", [[
+local n, last = 0, nil
+for u, err in astro.users.each() do
+  if not u then error(err) end
+  n, last = n + 1, u.username
+end
+print("each", n, last)
+local m = 0
+for u, err in astro.paginate("/organizations/{org}/users", "users", { page_size = 1000 }) do
+  if not u then error(err) end
+  m = m + 1
+end
+print("paginate", m)
+]])
+    local r = run({ path })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("each\t2503\tuser02500@example.com\npaginate\t2503\n", r.stdout)
+    local queries = {}
+    for _, req in ipairs(sb:requests()) do
+      assert.are.equal("GET", req.method)
+      assert.are.equal("/v1/organizations/" .. ACME .. "/users", req.path)
+      queries[#queries + 1] = req.query
+    end
+    local pages = { "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }
+    assert.are.same({ pages[1], pages[2], pages[3], pages[1], pages[2], pages[3] }, queries)
+  end)
+
+  it("lets astro.paginate report a failed page as false, err once", function()
+    local path = script("pagefail.lua", [[
+local seen = 0
+for u, err in astro.paginate("/organizations/nope/users", "users") do
+  seen = seen + 1
+  if not u then print(tostring(u), err.message, err.status) end
+end
+print("items", seen)
+]])
+    local r = run({ path })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("false\tOrganization not found\t404\nitems\t1\n", r.stdout)
+  end)
+end)
