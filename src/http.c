@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -258,6 +259,7 @@ typedef struct http_req {
     int has_content_type;                      /* the caller set Content-Type */
     long timeout_ms, connect_timeout_ms;
     lua_Integer max_body;
+    double start_at;                           /* monotonic seconds; not started before */
 } http_req;
 
 /* One transfer slot: an easy handle (added to the multi) while busy, and what arrived. */
@@ -281,6 +283,7 @@ typedef struct http_batch {
     http_req *reqs;
     http_xfer *slots;
     int anchor, results;       /* stack indices inside batch_run */
+    int on_done;               /* stack index of the on_done function, 0 for none */
     lua_Integer nanchor;
 } http_batch;
 
@@ -294,6 +297,13 @@ typedef struct argctx {
 /* ---------------------------------------------------------------------------------------
  * Small helpers: misuse errors, option fields, buffers, host:port for messages.
  */
+
+/* Seconds on the monotonic clock (the clock of astro.core.sys.now()). */
+static double monotonic_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Raises a misuse error formatted like luaL_argerror's, naming the request in a batch. */
 static int misuse(lua_State *L, const argctx *c, const char *fmt, ...) {
@@ -423,7 +433,7 @@ static void session_free(http_session *s) {
  */
 
 static const char *const req_fields[] = {"method", "url", "headers", "body", "timeout",
-                                         "connect_timeout", "max_body", NULL};
+                                         "connect_timeout", "max_body", "start_at", NULL};
 
 /* Reads string field k of table t (NULL when absent) and anchors it for the whole call. */
 static const char *req_string(lua_State *L, http_batch *b, int t, const char *k, size_t *len,
@@ -520,6 +530,11 @@ static void req_parse(lua_State *L, http_batch *b, size_t i) {
     r->connect_timeout_ms = field_millis(L, t, "connect_timeout", DEFAULT_CONNECT_TIMEOUT, &c);
     r->max_body = field_integer(L, t, "max_body", DEFAULT_MAX_BODY, 0,
                                 (lua_Integer)(SIZE_MAX >> 2), &c);
+    if (lua_getfield(L, t, "start_at") != LUA_TNIL) {
+        if (!lua_isnumber(L, -1)) misuse(L, &c, "field 'start_at' must be a number (sys.now() seconds)");
+        r->start_at = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
     req_headers(L, r, t, &c);
     lua_pop(L, 1);                                       /* [] */
 }
@@ -716,14 +731,28 @@ static void push_failure_message(lua_State *L, const http_batch *b, const http_x
 }
 
 /* Pops the message on top and stores { error = message, code = code } as result pos. */
+/* Hands over the result on top of the stack for request pos: to on_done(index, result) when
+ * the batch has one (results are then not kept), else into the results table. Pops it. */
+static void deliver(lua_State *L, http_batch *b, size_t pos) {
+    b->done++;
+    if (b->on_done == 0) {
+        lua_rawseti(L, b->results, (lua_Integer)pos + 1);    /* [] */
+        return;
+    }
+    lua_pushvalue(L, b->on_done);                        /* [res, fn] */
+    lua_insert(L, -2);                                   /* [fn, res] */
+    lua_pushinteger(L, (lua_Integer)pos + 1);            /* [fn, res, i] */
+    lua_insert(L, -2);                                   /* [fn, i, res] */
+    lua_call(L, 2, 0);                                   /* [] (errors unwind to session_run) */
+}
+
 static void store_failure(lua_State *L, http_batch *b, size_t pos, const char *code) {
     lua_createtable(L, 0, 2);                            /* [msg, res] */
     lua_insert(L, -2);                                   /* [res, msg] */
     lua_setfield(L, -2, "error");                        /* [res] */
     lua_pushstring(L, code);
     lua_setfield(L, -2, "code");
-    lua_rawseti(L, b->results, (lua_Integer)pos + 1);    /* [] */
-    b->done++;
+    deliver(L, b, pos);                                  /* [] */
 }
 
 /* Sets headers[lower(name)] = value, or appends sep and value to the value already there. */
@@ -807,6 +836,7 @@ static void push_response(lua_State *L, const http_xfer *x) {
  * results right away. */
 static void slot_fill(lua_State *L, http_batch *b, http_xfer *x) {
     while (b->next < b->n) {
+        if (b->reqs[b->next].start_at > monotonic_now()) return;   /* not due yet */
         size_t pos = b->next++;
         const char *why = xfer_start(b, x, pos);
         if (why == NULL) return;
@@ -815,17 +845,34 @@ static void slot_fill(lua_State *L, http_batch *b, http_xfer *x) {
     }
 }
 
+/* Starts due requests in every free slot. */
+static void fill_free_slots(lua_State *L, http_batch *b) {
+    for (size_t k = 0; k < b->nslots && b->next < b->n; k++)
+        if (b->slots[k].easy == NULL) slot_fill(L, b, &b->slots[k]);
+}
+
+/* Milliseconds to wait in curl_multi_poll: POLL_MS, or less when the next pending request
+ * is due sooner. */
+static int poll_wait_ms(const http_batch *b) {
+    if (b->next >= b->n) return POLL_MS;
+    double wait = (b->reqs[b->next].start_at - monotonic_now()) * 1000.0;
+    if (wait <= 0) return 0;
+    return wait < POLL_MS ? (int)wait + 1 : POLL_MS;
+}
+
 /* Stores the result of finished transfer x, frees its slot and starts the next request. */
 static void xfer_finish(lua_State *L, http_batch *b, http_xfer *x, CURLcode rc) {
+    size_t pos = x->pos;
     if (rc == CURLE_OK) {
         push_response(L, x);
-        lua_rawseti(L, b->results, (lua_Integer)x->pos + 1);
-        b->done++;
+        xfer_release(b, x);
+        deliver(L, b, pos);
     } else {
         push_failure_message(L, b, x, rc);
-        store_failure(L, b, x->pos, failure_code(x, rc));
+        const char *code = failure_code(x, rc);
+        xfer_release(b, x);
+        store_failure(L, b, pos, code);
     }
-    xfer_release(b, x);
     slot_fill(L, b, x);
 }
 
@@ -866,7 +913,7 @@ static void batch_loop(lua_State *L, http_batch *b) {
         batch_abort(L, b, NULL);
         return;
     }
-    for (size_t k = 0; k < b->nslots; k++) slot_fill(L, b, &b->slots[k]);
+    fill_free_slots(L, b);
     while (b->done < b->n) {
         if (astro_interrupted()) {
             batch_abort(L, b, NULL);
@@ -877,7 +924,8 @@ static void batch_loop(lua_State *L, http_batch *b) {
         if (mc == CURLM_OK) {
             batch_collect(L, b);
             if (b->done >= b->n) return;
-            mc = curl_multi_poll(b->s->multi, NULL, 0, POLL_MS, NULL);
+            fill_free_slots(L, b);
+            mc = curl_multi_poll(b->s->multi, NULL, 0, poll_wait_ms(b), NULL);
         }
         if (mc != CURLM_OK) {
             batch_abort(L, b, curl_multi_strerror(mc));
@@ -890,9 +938,10 @@ static void batch_loop(lua_State *L, http_batch *b) {
  * validated (and its header list built) before the first one is sent. */
 static int batch_run(lua_State *L) {
     http_batch *b = lua_touserdata(L, 1);
-    lua_newtable(L);                                     /* [b, reqs, anchor] */
+    if (lua_isfunction(L, 3)) b->on_done = 3;            /* [b, reqs, on_done|nil] */
+    lua_newtable(L);                                     /* [b, reqs, on_done, anchor] */
     b->anchor = lua_gettop(L);
-    lua_createtable(L, (int)b->n, 0);                    /* [b, reqs, anchor, results] */
+    lua_createtable(L, (int)b->n, 0);                    /* [b, reqs, on_done, anchor, results] */
     b->results = lua_gettop(L);
     if (b->n == 0) return 1;
     b->reqs = calloc(b->n, sizeof *b->reqs);
@@ -915,17 +964,20 @@ static void batch_cleanup(http_batch *b) {
     b->reqs = NULL;
 }
 
-/* Runs b (the requests at stack index 2) on the session at index 1 under lua_pcall, frees
- * its resources on every path, then leaves the results table on the stack or rethrows. */
-static void session_run(lua_State *L, http_batch *b) {
+/* Runs b (the requests at stack index 2, the on_done function at index on_done or 0) on the
+ * session at index 1 under lua_pcall, frees its resources on every path, then leaves the
+ * results table on the stack or rethrows. */
+static void session_run(lua_State *L, http_batch *b, int on_done) {
     if (b->s->busy) luaL_error(L, "session is busy (used from inside its own transfer)");
     lua_getiuservalue(L, 1, 1);                          /* [..., user_agent] */
     b->user_agent = lua_tostring(L, -1);
     lua_pushcfunction(L, batch_run);
     lua_pushlightuserdata(L, b);
     lua_pushvalue(L, 2);                                 /* [..., ua, batch_run, b, reqs] */
+    if (on_done) lua_pushvalue(L, on_done);
+    else lua_pushnil(L);                                 /* [..., ua, batch_run, b, reqs, fn] */
     b->s->busy = 1;
-    int status = lua_pcall(L, 2, 1, 0);                  /* [..., ua, results|error] */
+    int status = lua_pcall(L, 3, 1, 0);                  /* [..., ua, results|error] */
     b->s->busy = 0;
     batch_cleanup(b);
     if (status != LUA_OK) lua_error(L);
@@ -945,7 +997,7 @@ static int session_request(lua_State *L) {
     b.fname = "request";
     b.single = 1;
     b.n = b.concurrency = 1;
-    session_run(L, &b);                                  /* [s, req, ua, results] */
+    session_run(L, &b, 0);                               /* [s, req, ua, results] */
     lua_rawgeti(L, -1, 1);                               /* [..., results, res] */
     if (lua_getfield(L, -1, "error") == LUA_TNIL) {      /* [..., res, error] */
         lua_pop(L, 1);
@@ -959,7 +1011,7 @@ static int session_request(lua_State *L) {
 
 /* s:batch(reqs[, { concurrency = N }]) -> results, in the order of reqs */
 static int session_batch(lua_State *L) {
-    static const char *const fields[] = {"concurrency", NULL};
+    static const char *const fields[] = {"concurrency", "on_done", NULL};
     http_session *s = check_open(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_Integer conc = DEFAULT_CONCURRENCY;
@@ -968,16 +1020,22 @@ static int session_batch(lua_State *L) {
         luaL_checktype(L, 3, LUA_TTABLE);
         check_fields(L, 3, fields, &c);
         conc = field_integer(L, 3, "concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY, &c);
+        if (lua_getfield(L, 3, "on_done") != LUA_TNIL && !lua_isfunction(L, -1))
+            misuse(L, &c, "option 'on_done' must be a function");
+        lua_pop(L, 1);
     }
     lua_Unsigned n = lua_rawlen(L, 2);
     luaL_argcheck(L, n <= INT_MAX / 2, 2, "too many requests");
-    lua_settop(L, 2);
+    if (lua_istable(L, 3)) lua_getfield(L, 3, "on_done");
+    else lua_pushnil(L);                                 /* [s, reqs, opts?, on_done] */
+    lua_replace(L, 3);                                   /* [s, reqs, on_done] */
+    lua_settop(L, 3);
     http_batch b = {0};
     b.s = s;
     b.fname = "batch";
     b.n = (size_t)n;
     b.concurrency = (size_t)conc;
-    session_run(L, &b);                                  /* [s, reqs, ua, results] */
+    session_run(L, &b, lua_isfunction(L, 3) ? 3 : 0);    /* [s, reqs, on_done, ua, results] */
     return 1;
 }
 
