@@ -162,12 +162,15 @@ function Client:send(req)
   return http.request(_authorized(self, req))
 end
 
---- Sends many built requests concurrently; results in order, each a response or { error = err }.
+--- Sends many built requests concurrently. Without opts.on_done: with the retry policy,
+-- results in order, each a response or { error = err }. With opts.on_done(i, out): each once,
+-- outcomes handed over as they finish (see astro.http.batch_raw).
 ---@param reqs table[]
----@param opts? {concurrency?: integer}
+---@param opts? {concurrency?: integer, on_done?: fun(i: integer, out: table)}
 function Client:send_batch(reqs, opts)
   local list = {}
   for i, r in ipairs(reqs) do list[i] = _authorized(self, r) end
+  if opts and opts.on_done then return http.batch_raw(list, opts) end
   return http.batch(list, opts)
 end
 
@@ -272,70 +275,20 @@ local function _page_items(data, key, offset)
 end
 
 --- Lists every item of a paginated endpoint: asks for the largest page, learns totalCount
--- from the first page, then fetches the remaining pages concurrently and returns the items in
--- API order. Returns items, totalCount or nil, err.
+-- from the first page, then fetches the remaining pages concurrently within the GET rate
+-- limit (astro.bulk) and returns the items in API order. Returns items, totalCount or nil, err.
 ---@param path string
 ---@param key string the list's field in the page, e.g. "users"
----@param opts? {query?: table, page_size?: integer, concurrency?: integer, max_pages?: integer}
+---@param opts? {query?: table, page_size?: integer, concurrency?: integer}
 function Client:list(path, key, opts)
-  opts = opts or {}
-  local size = opts.page_size or M.MAX_PAGE_SIZE
-  local function query(offset)
-    local q = {}
-    for k, v in pairs(opts.query or {}) do q[k] = v end
-    q.limit, q.offset = size, offset
-    return q
-  end
-  local data, err = self:get(path, query(0))
-  if not data then return nil, err end
-  local first
-  first, err = _page_items(data, key, 0)
-  if not first then return nil, err end
   local items = json.array({})
-  table.move(first, 1, #first, 1, items)
-  local total = math.tointeger(data.totalCount) or #first
-  local step = #first
-  local pages = 1
-  local max_pages = opts.max_pages or M.MAX_PAGES
-  -- Pages the first one tells us about, fetched concurrently.
-  if step > 0 and #items < total then
-    local reqs, offsets = {}, {}
-    for offset = step, total - 1, step do
-      if pages + #reqs >= max_pages then break end
-      offsets[#offsets + 1] = offset
-      reqs[#reqs + 1] = self:build("GET", path, { query = query(offset) })
-    end
-    local results = self:send_batch(reqs, { concurrency = opts.concurrency })
-    for i, r in ipairs(results) do
-      if r.error then return nil, r.error end
-      local page
-      page, err = M.decode_response(r)
-      if not page then return nil, err end
-      local list
-      list, err = _page_items(page, key, offsets[i])
-      if not list then return nil, err end
-      table.move(list, 1, #list, #items + 1, items)
-      pages = pages + 1
-      if #list == 0 then break end
-    end
-  end
-  -- If the list grew meanwhile, go on one page at a time from what we have.
-  while step > 0 and #items < total and pages < max_pages do
-    local page
-    page, err = self:get(path, query(#items))
-    if not page then return nil, err end
-    local list
-    list, err = _page_items(page, key, #items)
-    if not list then return nil, err end
-    if #list == 0 then break end
-    table.move(list, 1, #list, #items + 1, items)
-    total = math.tointeger(page.totalCount) or total
-    pages = pages + 1
-  end
-  if pages >= max_pages and #items < total then
-    return nil, errors.new(string.format("aborted listing %s after %d pages", key, pages), { code = "api" })
-  end
-  return items, total
+  local _, total_or_err = nil, nil
+  local count
+  count, total_or_err = require("astro.bulk").stream_list(self, path, key, function(page)
+    table.move(page, 1, #page, #items + 1, items)
+  end, opts)
+  if not count then return nil, total_or_err end
+  return items, total_or_err
 end
 
 -- Organization operations ---------------------------------------------------------------

@@ -165,6 +165,34 @@ function M.request(req, policy)
   end
 end
 
+--- Sends many requests concurrently, once each (no retries: the caller decides), handing each
+-- outcome to opts.on_done(index, out) as it finishes: out is the response table, or
+-- { error = err } with err an astro error (err.transport = the failure code). Requests may
+-- carry start_at (astro.core.sys.now() seconds) to be started no earlier.
+---@param reqs table[]
+---@param opts {concurrency?: integer, on_done: fun(i: integer, out: table)}
+function M.batch_raw(reqs, opts)
+  for _, r in ipairs(reqs) do
+    if r.timeout == nil then r.timeout = M.policy.timeout end
+    if r.connect_timeout == nil then r.connect_timeout = M.policy.connect_timeout end
+    _trace_request(r)
+  end
+  local on_done = opts.on_done
+  return M.session():batch(reqs, {
+    concurrency = opts.concurrency or M.policy.concurrency,
+    on_done = function(i, o)
+      local req = reqs[i]
+      if o.status then
+        _trace_response(req, o)
+        on_done(i, o)
+      else
+        _trace_response(req, nil, o.error)
+        on_done(i, { error = _transport_error(req, o.error, o.code) })
+      end
+    end,
+  })
+end
+
 --- Sends many requests concurrently with the retry policy; returns a list in the same order,
 -- each entry a response table or { error = err } (an astro error).
 ---@param reqs table[]

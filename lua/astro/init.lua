@@ -105,6 +105,26 @@ function M.list(path, key, opts)
   return c:list(path, key, opts)
 end
 
+--- Streams every item of a paginated list in API order, page by page, to on_page(items,
+-- offset): largest pages, fetched concurrently within the GET rate limit, each page handed
+-- over as soon as the pages before it have been (memory stays flat). Returns the number of
+-- items and totalCount, or nil, err.
+---@param path string "{org}" is replaced by the current organization
+---@param key string
+---@param on_page fun(items: table[], offset: integer)
+---@param opts? {query?: table, page_size?: integer, concurrency?: integer}
+function M.stream_list(path, key, on_page, opts)
+  local c, err = _client()
+  if not c then return nil, err end
+  if path:find("{org}", 1, true) then
+    local base
+    base, err = c:org_path("")
+    if not base then return nil, err end
+    path = path:gsub("^/organizations/{org}", base, 1)
+  end
+  return require("astro.bulk").stream_list(c, path, key, on_page, opts)
+end
+
 --- Iterates a paginated list page by page, fetching each page when needed:
 -- `for item, err in astro.paginate(path, key) do if not item then ... end end`.
 -- On a failure it yields false, err once and stops.

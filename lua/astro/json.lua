@@ -219,14 +219,15 @@ end
 --- Encodes a Lua value as JSON text. Raises on values JSON cannot hold (functions, cycles,
 -- NaN): those are programming mistakes.
 ---@param value any
----@param opts? {indent?: string, order?: string[]}
+---@param opts? {indent?: string, order?: string[], depth?: integer}
+--   depth: the nesting level the value sits at (for streaming the items of a list).
 ---@return string
 function M.encode(value, opts)
   opts = opts or {}
   local rank = {}
   for i, k in ipairs(opts.order or {}) do rank[k] = i end
   local buf = {}
-  local ok, err = pcall(_encode, value, buf, opts.indent, 0, rank, {})
+  local ok, err = pcall(_encode, value, buf, opts.indent, opts.depth or 0, rank, {})
   if not ok then error(err, 2) end
   return table.concat(buf)
 end

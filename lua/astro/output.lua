@@ -87,9 +87,9 @@ function M.rfc3339(s, fraction)
   return base .. f .. zone
 end
 
---- Checks an output-format choice from --json / -o. Returns "table" or "json", or nil and a
--- usage error.
-function M.format(opts)
+--- Checks an output-format choice from --json / -o. Returns "table", "json" (or "csv" when
+-- allow_csv), or nil and a usage error.
+function M.format(opts, allow_csv)
   local o = opts.output or ""
   if opts.json and o ~= "" then
     return nil, require("astro.errors").usage(
@@ -97,8 +97,27 @@ function M.format(opts)
   end
   if opts.json or o == "json" then return "json" end
   if o == "" or o == "table" then return "table" end
+  if allow_csv and o == "csv" then return "csv" end
   return nil, require("astro.errors").usage(
-    string.format('invalid format "%s" (must be table or json)', o))
+    string.format('invalid format "%s" (must be table%s or json)', o, allow_csv and ", csv" or ""))
+end
+
+--- Writes a JSON document { <key>: [items...] } item by item, in the layout of M.json, so a
+-- long list never has to be held whole. Returns an object with :add(item) and :close().
+---@param stream file*
+---@param key string
+---@param order string[] key order for the items
+function M.json_list_writer(stream, key, order)
+  local w = { n = 0 }
+  stream:write("{\n  ", json.quote(key), ": [")
+  function w:add(item)
+    stream:write(self.n > 0 and ",\n    " or "\n    ", json.encode(item, { indent = "  ", order = order, depth = 2 }))
+    self.n = self.n + 1
+  end
+  function w:close()
+    stream:write(self.n > 0 and "\n  ]\n}\n" or "]\n}\n")
+  end
+  return w
 end
 
 return M

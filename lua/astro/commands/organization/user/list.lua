@@ -2,9 +2,11 @@
 local output = require("astro.output")
 local json = require("astro.json")
 local astro = require("astro")
+local csv = require("astro.csv")
 
 local HEADERS = { "FULLNAME", "EMAIL", "ID", "ORGANIZATION ROLE", "CREATE DATE" }
 local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole" }
+local CSV_HEADER = { "full_name", "email", "id", "organization_role", "created_at" }
 
 local M = {
   use = "list",
@@ -14,7 +16,7 @@ local M = {
   example = "astro organization user list\nastro organization user list --json",
   flags = {
     { name = "json", type = "bool", help = "Output as JSON" },
-    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json)" },
+    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },
   },
 }
 
@@ -24,31 +26,50 @@ function M.row(u)
 end
 M.HEADERS = HEADERS
 
+local function _json_item(u)
+  local role = u.organizationRole
+  return {
+    fullName = u.fullName or "", email = u.username or "", id = u.id or "",
+    createdAt = output.rfc3339(u.createdAt, true),
+    orgRole = (type(role) == "string" and role ~= "") and role or nil,
+  }
+end
+
 function M.run(opts, ctx)
-  local format, err = output.format(opts)
+  local format, err = output.format(opts, true)
   if not format then return nil, err end
   local connected
   connected, err = ctx.api()
   if not connected then return nil, err end
-  local users
-  users, err = astro.users.list()
-  if not users then return nil, err end
-  if format == "json" then
-    local list = json.array({})
-    for i, u in ipairs(users) do
-      local role = u.organizationRole
-      list[i] = {
-        fullName = u.fullName or "", email = u.username or "", id = u.id or "",
-        createdAt = output.rfc3339(u.createdAt, true),
-        orgRole = (type(role) == "string" and role ~= "") and role or nil,
-      }
-    end
-    ctx.stdout:write(output.json({ users = list }, JSON_ORDER))
+  if format == "table" then
+    local users
+    users, err = astro.users.list()
+    if not users then return nil, err end
+    local rows = {}
+    for i, u in ipairs(users) do rows[i] = M.row(u) end
+    ctx.stdout:write(output.table(HEADERS, rows))
     return true
   end
-  local rows = {}
-  for i, u in ipairs(users) do rows[i] = M.row(u) end
-  ctx.stdout:write(output.table(HEADERS, rows))
+  -- JSON and CSV stream page by page: memory stays flat however large the organization.
+  local add, close
+  if format == "json" then
+    local w = output.json_list_writer(ctx.stdout, "users", JSON_ORDER)
+    add = function(u) w:add(_json_item(u)) end
+    close = function() w:close() end
+  else
+    local w = csv.writer(ctx.stdout, CSV_HEADER)
+    add = function(u)
+      local j = _json_item(u)
+      w:write({ j.fullName, j.email, j.id, j.orgRole or "", j.createdAt })
+    end
+    close = function() end
+  end
+  local count
+  count, err = astro.stream_list("/organizations/{org}/users", "users", function(page)
+    for _, u in ipairs(page) do add(u) end
+  end)
+  if not count then return nil, err end
+  close()
   return true
 end
 
