@@ -95,6 +95,7 @@ end
 ---@param jobs table[]
 ---@param opts? {rates?: table, concurrency?: integer, policy?: table, discard?: boolean, on_result?: fun(i: integer, result: table, job: table), on_unknown?: fun(items: table[]): table<integer, boolean>}
 --   discard: keep only ok/err in the returned results (the data went to on_result);
+--   quiet_plan: in dry-run mode, do not print each held-back request (the caller reports);
 --   on_result(i, result, job): called as each job ends (progress, streaming);
 --   on_unknown(items): items = { {index=, job=} } whose outcome is unknown; returns a map
 --   index -> true when the change did take effect (checked, e.g. by listing again). Jobs not
@@ -114,7 +115,7 @@ function M.run(client, jobs, opts)
   local pending = {}
   for i, job in ipairs(jobs) do
     if client.dry_run and api.is_mutating(job.method) then
-      client:_plan(job.method, job.path, job)
+      if not opts.quiet_plan then client:_plan(job.method, job.path, job) end
       finish(i, { ok = true, dry_run = true, data = {} })
     else
       pending[#pending + 1] = { index = i, not_before = 0 }

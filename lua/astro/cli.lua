@@ -360,7 +360,9 @@ end
 
 local function _flag_lines(flags, help_for)
   local rows = {}
-  for _, f in ipairs(flags) do
+  local sorted = { table.unpack(flags) }
+  table.sort(sorted, function(a, b) return a.name < b.name end)
+  for _, f in ipairs(sorted) do
     local left = (f.short and ("  -" .. f.short .. ", ") or "      ") .. "--" .. f.name
     if f.type ~= "bool" then left = left .. " " .. (f.type or "string") end
     local help = f.help or ""

@@ -125,6 +125,36 @@ function M.stream_list(path, key, on_page, opts)
   return require("astro.bulk").stream_list(c, path, key, on_page, opts)
 end
 
+--- Runs many API calls concurrently, paced to the API's per-method limits (astro.bulk.rates),
+-- with the same retries as every request (never repeating a change), and --dry-run. Each job
+-- is { method, path, query?, body?, idempotent? } ("{org}" in path is the current
+-- organization). Returns the results in job order: { ok = true, data, status, requestId,
+-- attempts } or { ok = false, err, attempts }.
+---@param jobs table[]
+---@param opts? {rates?: table, concurrency?: integer, on_result?: fun(i: integer, result: table, job: table), on_unknown?: fun(items: table[]): table<integer, boolean>}
+function M.batch(jobs, opts)
+  local c, err = _client()
+  if not c then return nil, err end
+  local resolved = {}
+  for i, job in ipairs(jobs) do
+    local j = {}
+    for k, v in pairs(job) do j[k] = v end
+    if j.path:find("{org}", 1, true) then
+      local base
+      base, err = c:org_path("")
+      if not base then return nil, err end
+      j.path = j.path:gsub("^/organizations/{org}", base, 1)
+    end
+    resolved[i] = j
+  end
+  return require("astro.bulk").run(c, resolved, opts)
+end
+
+--- The bulk engine's settings: astro.bulk.rates (requests per second per method) and
+-- astro.bulk.concurrency.
+M.bulk = setmetatable({}, { __index = function(_, k) return require("astro.bulk")[k] end,
+  __newindex = function(_, k, v) require("astro.bulk")[k] = v end })
+
 --- Iterates a paginated list page by page, fetching each page when needed:
 -- `for item, err in astro.paginate(path, key) do if not item then ... end end`.
 -- On a failure it yields false, err once and stops.

@@ -1,0 +1,238 @@
+--- `user invite --file` and `user update --file`: many rows from a CSV file (email, role),
+-- validated before anything is sent, planned against ONE listing of the organization's
+-- users, sent concurrently at the API's pace (astro.bulk), and reported row by row as
+-- invited, updated, skipped or failed. Running the same file twice changes nothing the
+-- second time; a report file can be fed back, and then only its failed rows are tried again.
+local astro = require("astro")
+local bulk = require("astro.bulk")
+local csv = require("astro.csv")
+local errors = require("astro.errors")
+local output = require("astro.output")
+local roles = require("astro.roles")
+local email = require("astro.email")
+local json = require("astro.json")
+
+local M = {}
+
+M.REPORT_HEADER = { "email", "role", "line", "result", "message", "request_id" }
+
+--- Reads the CSV rows of path ("-" for standard input). Returns rows or nil, err.
+---@param path string
+---@param required string[]
+---@param stdin file*
+function M.read_rows(path, required, stdin)
+  local text, ferr
+  if path == "-" then
+    text = stdin:read("a") or ""
+  else
+    local f
+    f, ferr = io.open(path, "rb")
+    if not f then return nil, errors.new("cannot read " .. tostring(ferr), { code = "io" }) end
+    text = f:read("a")
+    f:close()
+  end
+  local rows, err = csv.parse(text, { required = required })
+  if not rows then
+    return nil, errors.new((path == "-" and "standard input" or path) .. ": " .. tostring(err.message or err),
+      { code = "csv" })
+  end
+  return rows
+end
+
+local function _entry(row, kind, default_role)
+  local e = { line = row._line, email = row.email or "", role = row.role or "" }
+  if kind == "invite" and e.role == "" then e.role = default_role end
+  return e
+end
+
+-- Validates every row (email, role, duplicates, an earlier report's result column). Marks
+-- entries with result "failed" or "skipped"; returns the number of invalid rows.
+local function _validate(entries, kind, has_result_column, rows)
+  local first, invalid = {}, 0
+  for i, e in ipairs(entries) do
+    local prior = has_result_column and rows[i].result
+    local norm, err = email.normalize(e.email)
+    if prior and prior ~= "" and prior ~= "failed" then
+      e.result, e.message = "skipped", "done in an earlier run (" .. prior .. ")"
+    elseif not norm then
+      e.result, e.message = "failed", err.message
+    elseif e.role == "" then
+      e.result, e.message = "failed", "no role given: the role column is required for update"
+    elseif not roles.is_valid(e.role) then
+      e.result, e.message = "failed", roles.INVALID_MESSAGE:gsub("%s+$", "")
+    else
+      e.email = norm
+      local f = first[norm]
+      if f and f.role ~= e.role then
+        e.result, e.message = "failed", string.format("line %d gives %s the role %s", f.line, norm, f.role)
+        if f.result == nil then
+          f.result, f.message = "failed", string.format("line %d gives %s the role %s", e.line, norm, e.role)
+          invalid = invalid + 1
+        end
+      elseif f then
+        e.result, e.message = "skipped", "duplicate of line " .. f.line
+      else
+        first[norm] = e
+      end
+    end
+    if e.result == "failed" then invalid = invalid + 1 end
+  end
+  return invalid
+end
+
+-- Index of the organization's users by lower-cased email.
+local function _index(users)
+  local by = {}
+  for _, u in ipairs(users) do
+    if type(u.username) == "string" then by[u.username:lower()] = u end
+  end
+  return by
+end
+
+-- Plans each still-open entry against the users; returns the jobs and the entry of each job.
+local function _plan(entries, kind, by_email, client)
+  local jobs, owners = {}, {}
+  local base = assert(client:org_path(""))
+  for _, e in ipairs(entries) do
+    if e.result == nil then
+      local u = by_email[e.email]
+      if kind == "invite" then
+        if u and u.status == "PENDING" then
+          e.result, e.message = "skipped", "already invited"
+        elseif u then
+          e.result, e.message = "skipped", "already a member" ..
+            ((u.organizationRole and u.organizationRole ~= e.role) and (" (role " .. u.organizationRole .. ")") or "")
+        else
+          jobs[#jobs + 1] = { method = "POST", path = base .. "/invites", body = { inviteeEmail = e.email, role = e.role } }
+          owners[#jobs] = e
+        end
+      else
+        if not u then
+          e.result, e.message = "failed", "no user was found for the email you provided"
+        elseif u.organizationRole == e.role then
+          e.result, e.message = "skipped", "already " .. e.role
+        else
+          jobs[#jobs + 1] = { method = "POST", idempotent = true,
+                              path = base .. "/users/" .. require("astro.api").escape_path(u.id) .. "/roles",
+                              body = { organizationRole = e.role } }
+          owners[#jobs] = e
+        end
+      end
+    end
+  end
+  return jobs, owners
+end
+
+local function _write_report(path, entries)
+  local f, err = io.open(path, "wb")
+  if not f then return nil, errors.new("cannot write the report: " .. tostring(err), { code = "io" }) end
+  local w = csv.writer(f, M.REPORT_HEADER)
+  for _, e in ipairs(entries) do
+    w:write({ e.email, e.role, tostring(e.line), e.result, e.message or "", e.requestId or "" })
+  end
+  f:close()
+  return true
+end
+
+local function _summary(entries)
+  local s = { invited = 0, updated = 0, skipped = 0, failed = 0 }
+  for _, e in ipairs(entries) do s[e.result] = (s[e.result] or 0) + 1 end
+  return s
+end
+
+--- Runs a file of invites or role updates. opts: the command's options (file, role, strict,
+-- json, report, rate_limit). Returns an exit status or nil, err.
+---@param kind "invite"|"update"
+---@param opts table
+---@param ctx table
+function M.run(kind, opts, ctx)
+  local rates = bulk.rates
+  if opts.rate_limit and opts.rate_limit ~= "" then
+    local r, rerr = bulk.parse_rates(opts.rate_limit)
+    if not r then return nil, rerr end
+    rates = r
+  end
+  local required = kind == "invite" and { "email" } or { "email", "role" }
+  local rows, err = M.read_rows(opts.file, required, ctx.stdin)
+  if not rows then return nil, err end
+  local default_role = (kind == "invite" and opts.role ~= "") and opts.role or roles.DEFAULT
+  local entries = {}
+  for i, row in ipairs(rows) do entries[i] = _entry(row, kind, default_role) end
+  local has_result = rows[1] ~= nil and rows[1].result ~= nil
+  local invalid = _validate(entries, kind, has_result, rows)
+
+  if invalid > 0 and opts.strict then
+    for _, e in ipairs(entries) do
+      if e.result == nil then e.result, e.message = "skipped", "not sent: the file has invalid rows (--strict)" end
+    end
+  else
+    local client
+    client, err = ctx.api()
+    if not client then return nil, err end
+    local users
+    users, err = astro.users.list()
+    if not users then return nil, err end
+    local jobs, owners = _plan(entries, kind, _index(users), client)
+    local progress = bulk.progress(#jobs, kind == "invite" and "inviting" or "updating")
+    local done_word = kind == "invite" and "invited" or "updated"
+    bulk.run(client, jobs, {
+      rates = rates,
+      quiet_plan = true,
+      on_result = function(i, result)
+        local e = owners[i]
+        if result.ok then
+          e.result = done_word
+          if result.dry_run then e.message = "dry run: not sent" end
+          if result.confirmed then e.message = "confirmed by listing the users after an unknown outcome" end
+          e.requestId = result.requestId
+        else
+          e.result, e.message = "failed", result.err.message
+          e.requestId = result.err.requestId
+        end
+        progress.step()
+      end,
+      on_unknown = kind == "invite" and function(items)
+        -- Did the invites whose answer was lost take effect? One listing tells.
+        local now = client:list(assert(client:org_path("/users")), "users")
+        local confirmed = {}
+        if now then
+          local by = _index(now)
+          for _, it in ipairs(items) do
+            if by[it.job.body.inviteeEmail] then confirmed[it.index] = true end
+          end
+        end
+        return confirmed
+      end or nil,
+    })
+    progress.finish()
+  end
+
+  if opts.report and opts.report ~= "" then
+    local ok, werr = _write_report(opts.report, entries)
+    if not ok then return nil, werr end
+  end
+  local summary = _summary(entries)
+  if opts.json then
+    local list = json.array({})
+    for i, e in ipairs(entries) do
+      list[i] = { line = e.line, email = e.email, role = e.role, result = e.result, message = e.message,
+                  requestId = e.requestId }
+    end
+    ctx.stdout:write(output.json({ rows = list, summary = summary },
+      { "rows", "summary", "line", "email", "role", "result", "message", "requestId",
+        "invited", "updated", "skipped", "failed" }))
+  else
+    local t = {}
+    for i, e in ipairs(entries) do
+      t[i] = { tostring(e.line), e.email, e.role, e.result, (e.message or "") ..
+        (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
+    end
+    ctx.stdout:write(output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t))
+  end
+  local word = kind == "invite" and "invited" or "updated"
+  ctx.stderr:write(string.format("%d rows: %d %s, %d skipped, %d failed%s\n", #entries, summary[word] or 0, word,
+    summary.skipped, summary.failed, astro.dry_run() and " (dry run: nothing was sent)" or ""))
+  return summary.failed == 0 and 0 or 1
+end
+
+return M
