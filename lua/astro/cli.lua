@@ -6,7 +6,7 @@
 --   aliases  { "sw" }
 --   short, long, example   help texts
 --   flags    { { name = "role", short = "r", type = "string"|"bool", default = ..., help = ... } }
---   args     { max = 1 }            (positional arguments accepted; default 0)
+--   args     { min = 0, max = 1 }   (positional arguments required / accepted; default 0 and 0)
 --   run      function(opts, ctx) -> nil | true | exit code | nil, err
 -- A module without `run` is a group: it only holds subcommands and prints its help.
 -- opts holds each flag under its name with "-" turned into "_", plus opts.args (positionals).
@@ -18,7 +18,8 @@ M.ROOT_SPEC = {
   use = "astro",
   short = "Manage Astro Organizations from the command line",
   long = "astro manages the users of an Astronomer Astro Organization.\n" ..
-         "Commands are Lua scripts you can read, wrap and extend.",
+         "Commands are Lua scripts you can read, wrap and extend (see docs/automation.md).\n" ..
+         "astro --lua FILE [ARGS] runs a Lua file inside the host, e.g. busted for specs.",
 }
 
 --- Flags every command accepts.
@@ -488,9 +489,14 @@ function M.main(args)
     return 0
   end
   local max = (node.spec.args and node.spec.args.max) or 0
+  local min = (node.spec.args and node.spec.args.min) or 0
   if #opts.args > max then
     return _report({ stderr = io.stderr },
       errors.usage(string.format("accepts at most %d arg(s), received %d", max, #opts.args)), node)
+  end
+  if #opts.args < min then
+    return _report({ stderr = io.stderr },
+      errors.usage(string.format("requires at least %d arg(s), only received %d", min, #opts.args)), node)
   end
   local ctx = M.context(node, opts)
   return M.execute(node, opts, ctx)

@@ -58,9 +58,24 @@ local function _entries(dir)
   return out
 end
 
+--- The fields a plugin's command table may have.
+M.SPEC_FIELDS = { "command", "use", "aliases", "short", "long", "example", "flags", "args", "mutates",
+                  "wrap", "run" }
+local known_field = {}
+for _, f in ipairs(M.SPEC_FIELDS) do known_field[f] = true end
+
 -- Checks the shape of one command table a plugin returned. Returns true or nil, message.
 local function _check_spec(spec, path)
   if type(spec) ~= "table" then return nil, path .. ": a plugin must return a command table" end
+  for k in pairs(spec) do
+    if not known_field[k] then
+      return nil, string.format("%s: unknown field %q in the command table (known: %s)", path, tostring(k),
+        table.concat(M.SPEC_FIELDS, ", "))
+    end
+  end
+  if spec.args ~= nil and type(spec.args) ~= "table" then
+    return nil, path .. ": args must be a table such as { min = 1, max = 1 }"
+  end
   if type(spec.command) ~= "string" or not spec.command:match("%S") then
     return nil, path .. ': the command table needs `command`, e.g. command = "organization user offboard"'
   end

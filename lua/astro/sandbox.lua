@@ -66,6 +66,9 @@ function M.new_env(opts)
   local allowed = {}
   for _, k in ipairs(BASE) do allowed[k] = _G[k] end
   for _, lib in ipairs(LIBS) do allowed[lib] = _copy(_G[lib], REMOVED[lib]) end
+  allowed.os.exit = function()
+    error("os.exit is not available here: return an exit status instead (e.g. return 3)", 2)
+  end
   allowed.astro = require("astro")
   local env = {}
   local loaded = {}

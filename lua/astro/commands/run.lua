@@ -8,7 +8,8 @@ return {
   long = "Run a Lua file with the public API loaded: the global `astro` (also require(\"astro\")), " ..
          "`arg` holding FILE at 0 and the arguments after it from 1, and `...` the arguments. " ..
          "Only source files are run, never bytecode. Reading or writing an undeclared global is an " ..
-         "error. The file's return value, if an integer, is the exit status. With --dry-run every " ..
+         "error. The file's return value, if an integer, is the exit status; returning nil, err (or an " ..
+         "astro error) prints Error: <message> and exits 1, as a plugin's run does. With --dry-run every " ..
          "request that would change something is printed instead of sent. See docs/automation.md.",
   example = "  astro run examples/role_audit.lua --csv\n  astro run --dry-run examples/bulk_invite.lua people.csv",
   args = { max = math.huge, passthrough = true },
@@ -22,12 +23,15 @@ return {
     rawset(env, "arg", script_args)
     local fn, err = sandbox.loadfile(path, env)
     if not fn then return nil, errors.new(err) end
-    local ok, res = xpcall(fn, function(e)
+    local results = table.pack(xpcall(fn, function(e)
       if (os.getenv("ASTRO_DEBUG") or "") ~= "" then return debug.traceback(tostring(e), 2) end
       return tostring(e)
-    end, table.unpack(script_args, 1, #script_args))
-    if not ok then return nil, errors.new(res) end
+    end, table.unpack(script_args, 1, #script_args)))
+    if not results[1] then return nil, errors.new(results[2]) end
     ctx.stdout:flush()
+    local res, err = results[2], results[3]
+    if errors.is(res) then return nil, res end          -- return astro.errors.new(...)
+    if res == nil and err ~= nil then return nil, err end -- return nil, err
     if math.type(res) == "integer" then return res end
     if res == false then return 1 end
     return true
