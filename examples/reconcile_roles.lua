@@ -71,15 +71,24 @@ for _, row in ipairs(rows) do
 end
 
 if apply then
+  -- All changes at once, at the pace the API allows; setting a role twice is harmless, so a
+  -- change whose answer was lost is simply sent again (idempotent).
+  local jobs, owners = {}, {}
   for _, e in ipairs(plan) do
     if e.action == "change" then
-      local ok, uerr = astro.roles.update(e.user, e.wanted)
-      if ok then
-        e.action = astro.dry_run() and "would change" or "changed"
-      else
-        e.action = "failed: " .. uerr.message .. (uerr.requestId and (" (request " .. uerr.requestId .. ")") or "")
-        problems = problems + 1
-      end
+      jobs[#jobs + 1] = { method = "POST", idempotent = true,
+                          path = "/organizations/{org}/users/" .. e.user.id .. "/roles",
+                          body = { organizationRole = e.wanted } }
+      owners[#jobs] = e
+    end
+  end
+  for i, r in ipairs(astro.batch(jobs)) do
+    local e = owners[i]
+    if r.ok then
+      e.action = astro.dry_run() and "would change" or "changed"
+    else
+      e.action = "failed: " .. r.err.message .. (r.err.requestId and (" (request " .. r.err.requestId .. ")") or "")
+      problems = problems + 1
     end
   end
 end
