@@ -22,10 +22,12 @@ int luaopen_cjson_safe(lua_State *L);
 #define ASTRO_VERSION "0.0.0"
 #endif
 
-/* package.preload loader for an embedded module: upvalue 1 is its astro_embedded_module. */
+/* package.preload loader for an embedded module: upvalue 1 is its astro_embedded_module,
+ * whose bytes are bytecode compiled at build time by tools/luac.c against this same VM.
+ * (User code is only ever loaded as text.) */
 static int load_embedded(lua_State *L) {
     const astro_embedded_module *m = lua_touserdata(L, lua_upvalueindex(1));
-    if (luaL_loadbufferx(L, (const char *)m->source, m->length, m->chunkname, "t") != LUA_OK)
+    if (luaL_loadbufferx(L, (const char *)m->source, m->length, m->chunkname, "b") != LUA_OK)
         return lua_error(L);
     lua_pushstring(L, m->name);
     lua_call(L, 1, 1);

@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <lua.h>
 
-/* One Lua source compiled into the binary (see cmake/embed_lua.cmake). */
+/* One Lua module compiled into the binary as bytecode (see cmake/embed_lua.cmake). */
 typedef struct astro_embedded_module {
     const char *name;           /* module name, e.g. "astro.cli" */
     const char *chunkname;      /* e.g. "@lua/astro/cli.lua", so tracebacks name real files */
-    const unsigned char *source;
+    const unsigned char *source;  /* bytecode (with debug information) */
     size_t length;
 } astro_embedded_module;
 
