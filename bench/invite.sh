@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Bulk invite benchmark: 1,000 people from a CSV file with the sandbox enforcing the API's POST
+# limit (10/s), `astro organization user invite --file` against the shell-loop recipe (one
+# `astro organization user invite` process per line). For each: time, rows that ended invited,
+# rows lost, duplicate invites (invites of an address that was already invited).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-1000}
+work=$(mktemp -d /tmp/astro-bench.XXXXXX)
+/usr/bin/python3 spec/support/sandbox.py --port 0 --port-file "$work/port" --write-config "$work" \
+  --rate-limit GET=25,POST=10,DELETE=5 >"$work/sandbox.log" 2>&1 &
+sandbox=$!
+trap 'kill "$sandbox" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 400); do [ -s "$work/port" ] && break; sleep 0.05; done
+url="http://127.0.0.1:$(cat "$work/port")"
+export ASTRO_HOME="$work"
+{ echo "email,role"; for i in $(seq 1 "$ROWS"); do printf 'bench%05d@example.com,ORGANIZATION_MEMBER\n' "$i"; done; } >"$work/people.csv"
+
+# Counts, from the sandbox: invited rows, POSTs per address beyond the first answered 200.
+tally() {
+  curl -s "$url/_sandbox/state" >"$work/state.json"
+  curl -s "$url/_sandbox/requests" >"$work/requests.json"
+  /usr/bin/python3 - "$work/state.json" "$work/requests.json" "$ROWS" <<'PY'
+import json, sys, collections
+state, reqs, rows = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3])
+org = state["organizations"][0]["id"]
+invited = {u["username"] for u in state["users"][org] if u["username"].startswith("bench")}
+ok = collections.Counter(json.loads(r["body"])["inviteeEmail"] for r in reqs
+                         if r["method"] == "POST" and r["status"] == 200)
+dups = sum(n - 1 for n in ok.values() if n > 1)
+statuses = collections.Counter(r["status"] for r in reqs if r["method"] == "POST")
+print(f"invited {len(invited)}  lost {rows - len(invited)}  duplicates {dups}  POST answers {dict(statuses)}")
+PY
+}
+
+sleep 1.1
+t0=$(date +%s%N)
+build/astro organization user invite --file "$work/people.csv" >/dev/null 2>"$work/astro.err" || true
+t1=$(date +%s%N)
+astro_ms=$(( (t1 - t0) / 1000000 ))
+astro_tally=$(tally)
+
+curl -s -X POST "$url/_sandbox/reset" >/dev/null
+sleep 1.1
+t0=$(date +%s%N)
+tail -n +2 "$work/people.csv" | while IFS=, read -r email role; do
+  build/astro organization user invite "$email" --role "$role" >/dev/null 2>&1 || true
+done
+t1=$(date +%s%N)
+loop_ms=$(( (t1 - t0) / 1000000 ))
+loop_tally=$(tally)
+
+floor=$(( ROWS * 100 ))   # ms: ROWS at 10 POST/s
+secs() { awk -v ms="$1" 'BEGIN { printf "%7.1f", ms / 1000 }'; }
+echo "astro invite --file   $(secs "$astro_ms") s  $astro_tally"
+echo "shell loop            $(secs "$loop_ms") s  $loop_tally"
+awk -v a="$astro_ms" -v l="$loop_ms" -v f="$floor" 'BEGIN { printf "floor (%d rows at 10 POST/s) %.1f s; astro / floor: %.3f; shell loop / astro: %.2fx\n", f/100, f/1000, a/f, l/a }'
