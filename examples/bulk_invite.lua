@@ -66,7 +66,8 @@ end
 local results = astro.batch(jobs, {
   -- An invite whose answer was lost may have been made: look before trying again.
   on_unknown = function(items)
-    local now = astro.users.list() or {}
+    local now = astro.users.list()
+    if not now then return nil end   -- cannot tell: send nothing again
     local there, confirmed = {}, {}
     for _, u in ipairs(now) do if u.username then there[u.username:lower()] = true end end
     for _, it in ipairs(items) do

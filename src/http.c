@@ -260,6 +260,7 @@ typedef struct http_req {
     long timeout_ms, connect_timeout_ms;
     lua_Integer max_body;
     double start_at;                           /* monotonic seconds; not started before */
+    int fresh_connect;                         /* 1: never on a reused connection */
 } http_req;
 
 /* One transfer slot: an easy handle (added to the multi) while busy, and what arrived. */
@@ -433,7 +434,7 @@ static void session_free(http_session *s) {
  */
 
 static const char *const req_fields[] = {"method", "url", "headers", "body", "timeout",
-                                         "connect_timeout", "max_body", "start_at", NULL};
+                                         "connect_timeout", "max_body", "start_at", "fresh_connect", NULL};
 
 /* Reads string field k of table t (NULL when absent) and anchors it for the whole call. */
 static const char *req_string(lua_State *L, http_batch *b, int t, const char *k, size_t *len,
@@ -530,6 +531,11 @@ static void req_parse(lua_State *L, http_batch *b, size_t i) {
     r->connect_timeout_ms = field_millis(L, t, "connect_timeout", DEFAULT_CONNECT_TIMEOUT, &c);
     r->max_body = field_integer(L, t, "max_body", DEFAULT_MAX_BODY, 0,
                                 (lua_Integer)(SIZE_MAX >> 2), &c);
+    if (lua_getfield(L, t, "fresh_connect") != LUA_TNIL) {
+        if (!lua_isboolean(L, -1)) misuse(L, &c, "field 'fresh_connect' must be a boolean");
+        r->fresh_connect = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
     if (lua_getfield(L, t, "start_at") != LUA_TNIL) {
         if (!lua_isnumber(L, -1)) misuse(L, &c, "field 'start_at' must be a number (sys.now() seconds)");
         r->start_at = lua_tonumber(L, -1);
@@ -615,6 +621,9 @@ static CURLcode xfer_setopts(http_xfer *x, const http_req *r, const char *user_a
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    /* On a reused connection that dies before an answer, libcurl silently sends the request
+     * again; a request that must not be repeated asks for a connection of its own. */
+    SET(CURLOPT_FRESH_CONNECT, r->fresh_connect ? 1L : 0L);
     SET(CURLOPT_HTTPHEADER, r->headers);
     SET(CURLOPT_USERAGENT, user_agent);
     SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
@@ -806,6 +815,11 @@ static void push_headers(lua_State *L, const char *p, size_t len) {
         }
         p = nl != NULL ? nl + 1 : end;
     }
+}
+
+int astro_http_parse_headers(lua_State *L, const char *p, size_t len) {
+    push_headers(L, p, len);
+    return 1;
 }
 
 /* Pushes { status, headers, body, time, new_connections } for the completed transfer x. */

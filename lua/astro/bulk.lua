@@ -37,9 +37,19 @@ function Pacer:slot(method)
   return t
 end
 
---- Holds every later request of this method until the given time (after a 429).
+--- Holds every later request of this method until the given time.
 function Pacer:hold(method, until_t)
   if (self.next[method] or 0) < until_t then self.next[method] = until_t end
+end
+
+--- After a 429: holds the method until the given time and halves its pace (down to one
+-- request every 2 s), since the server's limit is lower than the one configured.
+function Pacer:throttle(method, until_t)
+  self:hold(method, until_t)
+  local rates = {}
+  for k, v in pairs(self.rates) do rates[k] = v end
+  rates[method] = math.max((rates[method] or rates.POST or 10) / 2, 0.5)
+  self.rates = rates
 end
 
 -- Engine ------------------------------------------------------------------------------------
@@ -54,9 +64,9 @@ end
 --   "retry", err, delay       try again after delay seconds
 --   "unknown", err            the request left and its outcome is unknown
 --   "stop", err               interrupted: stop everything
-local function _classify(job, out, attempt, policy)
+local function _classify(job, out, attempt, policy, throttled)
   local idempotent = policy.idempotent[job.method] or job.idempotent
-  local can_retry = attempt < policy.max_attempts
+  local can_retry = attempt - throttled < policy.max_attempts
   if out.error then
     local err = out.error
     local code = err.transport
@@ -72,6 +82,7 @@ local function _classify(job, out, attempt, policy)
     return "done", { ok = false, err = err }
   end
   local status = out.status
+  if status == 429 and throttled >= (policy.max_throttled or 12) then can_retry = false end
   if can_retry and (status == 429 or (idempotent and policy.retry_statuses[status])) then
     local delay
     local ra = out.headers and out.headers["retry-after"]
@@ -98,14 +109,15 @@ end
 --   quiet_plan: in dry-run mode, do not print each held-back request (the caller reports);
 --   on_result(i, result, job): called as each job ends (progress, streaming);
 --   on_unknown(items): items = { {index=, job=} } whose outcome is unknown; returns a map
---   index -> true when the change did take effect (checked, e.g. by listing again). Jobs not
---   confirmed are retried if attempts remain; without on_unknown they fail.
+--   index -> true when the change did take effect (checked, e.g. by listing again), or nil
+--   when it cannot tell. Jobs not confirmed are retried if attempts remain; without
+--   on_unknown, or when it cannot tell, they fail as "outcome unknown" and are not re-sent.
 function M.run(client, jobs, opts)
   opts = opts or {}
   local policy = opts.policy or http.policy
   local pacer = opts.pacer or M.pacer(opts.rates)
   local concurrency = opts.concurrency or M.concurrency
-  local results, attempts = {}, {}
+  local results, attempts, throttles = {}, {}, {}
   local function finish(i, result)
     result.attempts = attempts[i] or 0
     if opts.discard then results[i] = { ok = result.ok, err = result.err } else results[i] = result end
@@ -147,12 +159,16 @@ function M.run(client, jobs, opts)
           finish(p.index, { ok = false, err = stopped })
           return
         end
-        local kind, value, delay, throttled = _classify(job, out, attempts[p.index], policy)
+        local kind, value, delay, throttled = _classify(job, out, attempts[p.index], policy,
+          throttles[p.index] or 0)
         if kind == "done" then
           finish(p.index, value)
         elseif kind == "retry" then
           local until_t = sys.now() + delay
-          if throttled then pacer:hold(job.method, until_t) end
+          if throttled then
+            throttles[p.index] = (throttles[p.index] or 0) + 1
+            pacer:throttle(job.method, until_t)
+          end
           again[#again + 1] = { index = p.index, not_before = until_t, last = value }
         elseif kind == "unknown" then
           unknown[#unknown + 1] = { index = p.index, job = job, err = value }
@@ -168,11 +184,13 @@ function M.run(client, jobs, opts)
       break
     end
     if #unknown > 0 then
-      local confirmed = opts.on_unknown and opts.on_unknown(unknown) or {}
+      -- on_unknown answers which took effect; nil means it could not tell, and then nothing
+      -- is sent again.
+      local confirmed = opts.on_unknown and opts.on_unknown(unknown)
       for _, u in ipairs(unknown) do
-        if confirmed[u.index] then
+        if confirmed and confirmed[u.index] then
           finish(u.index, { ok = true, confirmed = true, data = {} })
-        elseif opts.on_unknown and attempts[u.index] < policy.max_attempts then
+        elseif confirmed and attempts[u.index] - (throttles[u.index] or 0) < policy.max_attempts then
           again[#again + 1] = { index = u.index, not_before = sys.now() + _backoff(attempts[u.index], policy), last = u.err }
         else
           finish(u.index, { ok = false, err = errors.new(u.err.message ..
@@ -183,7 +201,8 @@ function M.run(client, jobs, opts)
     -- Jobs out of attempts after a retryable answer end with that answer.
     pending = {}
     for _, p in ipairs(again) do
-      if attempts[p.index] >= policy.max_attempts then
+      if attempts[p.index] - (throttles[p.index] or 0) >= policy.max_attempts
+         or (throttles[p.index] or 0) > (policy.max_throttled or 12) then
         finish(p.index, { ok = false, err = errors.wrap(p.last) })
       else
         pending[#pending + 1] = p

@@ -39,8 +39,15 @@ function M.read_rows(path, required, stdin)
   return rows
 end
 
-local function _entry(row, kind, default_role)
+-- A report written by this command neutralised cells starting a formula with a leading "'";
+-- reading a report back takes it off again.
+local function _unneutralize(v)
+  return (v:gsub("^'([=+%-@\t\r])", "%1"))
+end
+
+local function _entry(row, kind, default_role, is_report)
   local e = { line = row._line, email = row.email or "", role = row.role or "" }
+  if is_report then e.email, e.role = _unneutralize(e.email), _unneutralize(e.role) end
   if kind == "invite" and e.role == "" then e.role = default_role end
   return e
 end
@@ -63,7 +70,10 @@ local function _validate(entries, kind, has_result_column, rows)
     else
       e.email = norm
       local f = first[norm]
-      if f and f.role ~= e.role then
+      if f and f.conflict then
+        e.result, e.message = "failed", string.format("line %d gives %s other roles", f.line, norm)
+      elseif f and f.role ~= e.role then
+        f.conflict = true
         e.result, e.message = "failed", string.format("line %d gives %s the role %s", f.line, norm, f.role)
         if f.result == nil then
           f.result, f.message = "failed", string.format("line %d gives %s the role %s", e.line, norm, e.role)
@@ -157,8 +167,8 @@ function M.run(kind, opts, ctx)
   if not rows then return nil, err end
   local default_role = (kind == "invite" and opts.role ~= "") and opts.role or roles.DEFAULT
   local entries = {}
-  for i, row in ipairs(rows) do entries[i] = _entry(row, kind, default_role) end
   local has_result = rows[1] ~= nil and rows[1].result ~= nil
+  for i, row in ipairs(rows) do entries[i] = _entry(row, kind, default_role, has_result) end
   local invalid = _validate(entries, kind, has_result, rows)
 
   if invalid > 0 and opts.strict then
@@ -194,12 +204,10 @@ function M.run(kind, opts, ctx)
       on_unknown = kind == "invite" and function(items)
         -- Did the invites whose answer was lost take effect? One listing tells.
         local now = client:list(assert(client:org_path("/users")), "users")
-        local confirmed = {}
-        if now then
-          local by = _index(now)
-          for _, it in ipairs(items) do
-            if by[it.job.body.inviteeEmail] then confirmed[it.index] = true end
-          end
+        if not now then return nil end   -- cannot tell: send nothing again
+        local by, confirmed = _index(now), {}
+        for _, it in ipairs(items) do
+          if by[it.job.body.inviteeEmail] then confirmed[it.index] = true end
         end
         return confirmed
       end or nil,

@@ -27,6 +27,7 @@ M.policy = {
   timeout = 60,              -- seconds for a whole request (0 = none)
   connect_timeout = 10,      -- seconds to establish a connection
   concurrency = 8,           -- transfers in flight in a batch
+  max_throttled = 12,        -- 429 answers (not processed: always safe to retry) per request
 }
 
 --- Debug trace sink: a function(line) or nil. Set by the CLI for --verbosity debug.
@@ -124,6 +125,9 @@ local function _prepare(req, policy)
   local r = {}
   for k, v in pairs(req) do r[k] = v end
   r.method = r.method or "GET"
+  -- A request that must not be repeated never goes out on a reused connection: libcurl
+  -- resends silently when a reused connection dies before the answer.
+  if r.fresh_connect == nil then r.fresh_connect = not policy.idempotent[r.method] end
   if r.timeout == nil then r.timeout = policy.timeout end
   if r.connect_timeout == nil then r.connect_timeout = policy.connect_timeout end
   return r
@@ -175,6 +179,7 @@ function M.batch_raw(reqs, opts)
   for _, r in ipairs(reqs) do
     if r.timeout == nil then r.timeout = M.policy.timeout end
     if r.connect_timeout == nil then r.connect_timeout = M.policy.connect_timeout end
+    if r.fresh_connect == nil then r.fresh_connect = not M.policy.idempotent[r.method or "GET"] end
     _trace_request(r)
   end
   local on_done = opts.on_done

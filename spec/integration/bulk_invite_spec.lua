@@ -1,0 +1,267 @@
+-- `astro organization user invite --file`: validation, one listing, idempotence, the report
+-- (table, --json, --report CSV fed back), --strict, --dry-run, standard input.
+local h = require("spec.helpers")
+local json = require("astro.json")
+
+local ORG = "clt0acme000010bhys38c6ryb"
+local USERS = "/v1/organizations/" .. ORG .. "/users"
+local INVITES = "/v1/organizations/" .. ORG .. "/invites"
+
+-- The recorded requests of one method and path.
+local function recorded(sb, method, path)
+  local out = {}
+  for _, r in ipairs(sb:requests()) do
+    if r.method == method and r.path == path then out[#out + 1] = r end
+  end
+  return out
+end
+
+-- The decoded bodies of the recorded invites, in arrival order.
+local function invite_bodies(sb)
+  local out = {}
+  for i, r in ipairs(recorded(sb, "POST", INVITES)) do out[i] = json.decode(r.body) end
+  return out
+end
+
+-- The table rows on stdout: { line, email, role, result, message } (emails without spaces).
+local function table_rows(stdout)
+  local lines = h.lines(stdout)
+  assert.matches("^ LINE +EMAIL +ROLE +RESULT +MESSAGE", lines[1])
+  local rows = {}
+  for i = 2, #lines do
+    local line, addr, role, result, msg = lines[i]:match("^ (%d+) +(%S+) +(%S+) +(%S+) *(.-) *$")
+    assert.is_truthy(line, "unexpected table line: " .. lines[i])
+    rows[#rows + 1] = { line = tonumber(line), email = addr, role = role, result = result, message = msg }
+  end
+  return rows
+end
+
+-- Users of ACME in the sandbox's state with this username.
+local function members_named(sb, address)
+  local n = 0
+  for _, u in ipairs(sb:state().users[ORG]) do
+    if u.username:lower() == address then n = n + 1 end
+  end
+  return n
+end
+
+describe("user invite --file", function()
+  local sb, home, dir
+
+  lazy_setup(function()
+    sb = h.sandbox()
+    home = sb:home()
+    dir = h.tmpdir()
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+
+  local function invite(args, opts)
+    opts = opts or {}
+    opts.home = home
+    local full = { "organization", "user", "invite" }
+    for _, a in ipairs(args) do full[#full + 1] = a end
+    return h.run(full, opts)
+  end
+
+  local function file(name, text)
+    local path = dir .. "/" .. name
+    h.write_file(path, text)
+    return path
+  end
+
+  it("tolerates BOM, CRLF, quotes and blank lines; invites new people once; skips members", function()
+    local path = file("people.csv", "\239\187\191email,role\r\n" ..
+      '"new1@acme.io","ORGANIZATION_BILLING_ADMIN"\r\n' ..
+      "\r\n" ..
+      "New2@Acme.io,\r\n" ..                       -- default role, upper case
+      "raj.patel@acme.io,ORGANIZATION_OWNER\r\n")  -- already a member
+    local r = invite({ "--file", path })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same({
+      { line = 2, email = "new1@acme.io", role = "ORGANIZATION_BILLING_ADMIN", result = "invited", message = "" },
+      { line = 4, email = "new2@acme.io", role = "ORGANIZATION_MEMBER", result = "invited", message = "" },
+      { line = 5, email = "raj.patel@acme.io", role = "ORGANIZATION_OWNER", result = "skipped",
+        message = "already a member (role ORGANIZATION_MEMBER)" },
+    }, table_rows(r.stdout))
+    -- no progress bar when stderr is not a terminal: only the summary line
+    assert.are.equal("3 rows: 2 invited, 1 skipped, 0 failed\n", r.stderr)
+    assert.are.same({ { inviteeEmail = "new1@acme.io", role = "ORGANIZATION_BILLING_ADMIN" },
+                      { inviteeEmail = "new2@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
+    assert.are.equal(1, #recorded(sb, "GET", USERS))
+    assert.are.equal(1, members_named(sb, "new2@acme.io"))
+  end)
+
+  it("validates every row first: invalid rows name their line, nothing is sent for them, exit 1", function()
+    local path = file("mixed.csv", "email,role\n" ..
+      "ok1@acme.io,ORGANIZATION_MEMBER\n" ..   -- 2
+      "not-an-email,ORGANIZATION_MEMBER\n" ..  -- 3
+      "ok2@acme.io,owner\n" ..                 -- 4
+      "twice@acme.io,ORGANIZATION_MEMBER\n" .. -- 5
+      "TWICE@acme.io,ORGANIZATION_OWNER\n" ..  -- 6: same person, other role
+      "same@acme.io,ORGANIZATION_MEMBER\n" ..  -- 7
+      "Same@acme.io,ORGANIZATION_MEMBER\n")    -- 8: same person, same role
+    local r = invite({ "--file", path })
+    assert.are.equal(1, r.code)
+    local rows = table_rows(r.stdout)
+    local by = {}
+    for _, row in ipairs(rows) do by[row.line] = row end
+    assert.are.equal("invited", by[2].result)
+    assert.are.equal("failed", by[3].result)
+    assert.matches('^invalid email address "not%-an%-email"', by[3].message)
+    assert.are.equal("failed", by[4].result)
+    assert.matches("role is invalid", by[4].message)
+    assert.are.same({ "failed", "line 6 gives twice@acme.io the role ORGANIZATION_OWNER" }, { by[5].result, by[5].message })
+    assert.are.same({ "failed", "line 5 gives twice@acme.io the role ORGANIZATION_MEMBER" }, { by[6].result, by[6].message })
+    assert.are.equal("invited", by[7].result)
+    assert.are.same({ "skipped", "duplicate of line 7" }, { by[8].result, by[8].message })
+    assert.are.equal("7 rows: 2 invited, 1 skipped, 4 failed\n", r.stderr)
+    assert.are.same({ { inviteeEmail = "ok1@acme.io", role = "ORGANIZATION_MEMBER" },
+                      { inviteeEmail = "same@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
+  end)
+
+  it("sends nothing at all with --strict when a row is invalid, not even the listing", function()
+    local path = file("strict.csv", "email,role\nfine@acme.io,ORGANIZATION_MEMBER\nbroken,ORGANIZATION_MEMBER\n")
+    local r = invite({ "--file", path, "--strict", "--json" })
+    assert.are.equal(1, r.code)
+    local report = json.decode(r.stdout)
+    assert.are.equal("skipped", report.rows[1].result)
+    assert.matches("%-%-strict", report.rows[1].message)
+    assert.are.equal("failed", report.rows[2].result)
+    assert.are.equal(0, #sb:requests())
+    -- a valid file is sent as usual with --strict
+    path = file("strict-ok.csv", "email,role\nfine@acme.io,ORGANIZATION_MEMBER\n")
+    r = invite({ "--file", path, "--strict" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(1, #invite_bodies(sb))
+  end)
+
+  it("gives rows without a role the --role role and reads - from standard input", function()
+    local r = invite({ "-f", "-", "--role", "ORGANIZATION_BILLING_ADMIN", "--json" },
+      { stdin = "email,role\nin1@acme.io,\nin2@acme.io,ORGANIZATION_OWNER\n" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same({ { inviteeEmail = "in1@acme.io", role = "ORGANIZATION_BILLING_ADMIN" },
+                      { inviteeEmail = "in2@acme.io", role = "ORGANIZATION_OWNER" } }, invite_bodies(sb))
+    -- a file with only an email column works too
+    r = invite({ "-f", "-" }, { stdin = "email\nin3@acme.io\n" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same({ inviteeEmail = "in3@acme.io", role = "ORGANIZATION_MEMBER" }, invite_bodies(sb)[3])
+  end)
+
+  it("is idempotent: the second run of the same file sends no POST and skips everyone", function()
+    local path = file("again.csv", "email\nrep1@acme.io\nrep2@acme.io\njane.doe@acme.io\n")
+    assert.are.equal(0, invite({ "--file", path }).code)
+    sb:reset_requests()
+    local r = invite({ "--file", path, "--json" })
+    assert.are.equal(0, r.code, r.stderr)
+    local report = json.decode(r.stdout)
+    assert.are.same({ "already invited", "already invited", "already a member (role ORGANIZATION_OWNER)" },
+      { report.rows[1].message, report.rows[2].message, report.rows[3].message })
+    assert.are.same({ invited = 0, updated = 0, skipped = 3, failed = 0 }, report.summary)
+    assert.are.equal(0, #recorded(sb, "POST", INVITES))
+    assert.are.equal(1, #sb:requests())
+    assert.are.equal(1, members_named(sb, "rep1@acme.io"))
+  end)
+
+  it("--json gives each row's line, email, role, result, message and request id, and a summary", function()
+    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+    local path = file("json.csv", "email\nfirst@acme.io\nsecond@acme.io\nraj.patel@acme.io\n")
+    local r = invite({ "--file", path, "--json" })
+    assert.are.equal(1, r.code)
+    local report = json.decode(r.stdout)
+    local failed = report.rows[1] -- the first POST is the first row's (paced in row order)
+    assert.are.same({ 2, "first@acme.io", "ORGANIZATION_MEMBER", "failed", "Internal Server Error" },
+      { failed.line, failed.email, failed.role, failed.result, failed.message })
+    assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", failed.requestId)
+    assert.are.same({ 3, "invited" }, { report.rows[2].line, report.rows[2].result })
+    assert.is_nil(report.rows[2].message)
+    assert.are.equal("skipped", report.rows[3].result)
+    assert.are.same({ invited = 1, updated = 0, skipped = 1, failed = 1 }, report.summary)
+    assert.are.equal("3 rows: 1 invited, 1 skipped, 1 failed\n", r.stderr)
+    assert.are.equal(0, members_named(sb, "first@acme.io"))
+  end)
+
+  it("--report writes a neutralised CSV; fed back, only its failed rows are tried again", function()
+    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+    local path = file("rep.csv", "email,role\n" ..
+      "later@acme.io,ORGANIZATION_MEMBER\n" ..  -- the first POST: fails with 500
+      "=sum@acme.io,ORGANIZATION_MEMBER\n" ..   -- a valid address starting with =
+      "+@acme,ORGANIZATION_MEMBER\n" ..         -- invalid
+      "ok@acme.io,-ROLE\n" ..                   -- invalid role
+      "mei.lin@acme.io,ORGANIZATION_MEMBER\n")  -- already a member
+    local report = dir .. "/report.csv"
+    local r = invite({ "--file", path, "--report", report })
+    assert.are.equal(1, r.code)
+    local lines = h.lines(h.read_file(report))
+    assert.are.equal("email,role,line,result,message,request_id", lines[1])
+    assert.matches("^later@acme%.io,ORGANIZATION_MEMBER,2,failed,Internal Server Error,%x+%-[%x%-]+$", lines[2])
+    assert.matches("^'=sum@acme%.io,ORGANIZATION_MEMBER,3,invited,,%x+%-[%x%-]+$", lines[3])
+    assert.matches("^'%+@acme,ORGANIZATION_MEMBER,4,failed,\"invalid email address", lines[4])
+    assert.matches("^ok@acme%.io,'%-ROLE,5,failed,", lines[5])
+    assert.are.equal("mei.lin@acme.io,ORGANIZATION_MEMBER,6,skipped,already a member (role ORGANIZATION_BILLING_ADMIN),",
+      lines[6])
+    assert.are.equal(6, #lines)
+
+    sb:reset_requests()
+    r = invite({ "--file", report, "--json" })
+    local again = json.decode(r.stdout)
+    assert.are.same({ "invited", "skipped", "failed", "failed", "skipped" },
+      { again.rows[1].result, again.rows[2].result, again.rows[3].result, again.rows[4].result, again.rows[5].result })
+    assert.are.equal("done in an earlier run (invited)", again.rows[2].message)
+    assert.are.equal("done in an earlier run (skipped)", again.rows[5].message)
+    assert.are.same({ { inviteeEmail = "later@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
+    assert.are.equal(1, r.code) -- the invalid rows still fail
+  end)
+
+  -- Regression (this failed before the fix): a report cell neutralised with a leading ' is read back as it is when the report is
+  -- fed back: a failed row whose address starts with - + = or @ is retried for another
+  -- address ('-ops@acme.io), and an invalid address like @acme.io becomes a valid one
+  -- ('@acme.io) that gets invited.
+  it("retries the failed rows of a fed-back report for the addresses they had", function()
+    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+    local path = file("dash.csv", "email,role\n-ops@acme.io,ORGANIZATION_MEMBER\n@acme.io,ORGANIZATION_MEMBER\n")
+    local report = dir .. "/dash-report.csv"
+    assert.are.equal(1, invite({ "--file", path, "--report", report }).code)
+    sb:reset_requests()
+    local r = invite({ "--file", report, "--json" })
+    local rows = json.decode(r.stdout).rows
+    assert.are.same({ "-ops@acme.io", "invited" }, { rows[1].email, rows[1].result })
+    assert.are.same({ "@acme.io", "failed" }, { rows[2].email, rows[2].result })
+    assert.are.same({ { inviteeEmail = "-ops@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
+    assert.are.equal(0, members_named(sb, "'-ops@acme.io") + members_named(sb, "'@acme.io"))
+  end)
+
+  it("--dry-run shows the plan row by row and sends no POST", function()
+    local path = file("dry.csv", "email\nplan1@acme.io\nraj.patel@acme.io\n")
+    local r = invite({ "--file", path, "--dry-run" })
+    assert.are.equal(0, r.code, r.stderr)
+    local rows = table_rows(r.stdout)
+    assert.are.same({ "invited", "dry run: not sent" }, { rows[1].result, rows[1].message })
+    assert.are.equal("skipped", rows[2].result)
+    assert.are.equal("2 rows: 1 invited, 1 skipped, 0 failed (dry run: nothing was sent)\n", r.stderr)
+    assert.are.equal(0, #recorded(sb, "POST", INVITES))
+    assert.are.equal(0, members_named(sb, "plan1@acme.io"))
+  end)
+
+  it("refuses bad files and flags before sending anything", function()
+    local function refused(args, code, pattern)
+      local r = invite(args)
+      assert.are.equal(code, r.code, r.stderr)
+      assert.matches(pattern, r.stderr)
+    end
+    local good = file("good.csv", "email\nx@acme.io\n")
+    refused({ "--file", dir .. "/missing.csv" }, 1, "^Error: cannot read .*missing%.csv")
+    refused({ "--file", file("nohead.csv", "name,role\nx,y\n") }, 1, 'line 1: missing required column "email"')
+    refused({ "--file", file("broken.csv", 'email\n"x@acme.io\n') }, 1, "broken%.csv: line 2: unterminated")
+    refused({ "--file", good, "--rate-limit", "POST=0" }, 2, 'invalid rate limit "POST=0"')
+    refused({ "--file", good, "--rate-limit", "POST=fast" }, 2, 'invalid rate limit "POST=fast"')
+    refused({ "x@acme.io", "--file", good }, 2, "give either an email or %-%-file")
+    refused({ "x@acme.io", "--json" }, 2, "%-%-json goes with %-%-file")
+    assert.are.equal(0, #sb:requests())
+  end)
+end)

@@ -1,0 +1,148 @@
+-- `user list` over many users: every user in API order (table, --json and -o csv streamed),
+-- pages of 1000 fetched once each and concurrently, retried on 503 and 429, within the GET limit.
+local h = require("spec.helpers")
+local json = require("astro.json")
+local sys = require("astro.core.sys")
+
+local ORG = "clt0acme000010bhys38c6ryb"
+local USERS = "/v1/organizations/" .. ORG .. "/users"
+
+local function page_requests(sb)
+  local out = {}
+  for _, r in ipairs(sb:requests()) do
+    if r.method == "GET" and r.path == USERS then out[#out + 1] = r end
+  end
+  return out
+end
+
+local function queries(sb)
+  local q = {}
+  for i, r in ipairs(page_requests(sb)) do q[i] = r.query end
+  table.sort(q)
+  return q
+end
+
+describe("user list over several pages", function()
+  local sb, home, expected
+
+  lazy_setup(function()
+    sb = h.sandbox({ "--users", "2500" })
+    home = sb:home()
+    expected = {}
+    for i, u in ipairs(sb:state().users[ORG]) do expected[i] = u.username end
+  end)
+
+  lazy_teardown(function()
+    sb:stop()
+    h.cleanup()
+  end)
+
+  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+
+  local function list(extra, opts)
+    local args = { "organization", "user", "list" }
+    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+    opts = opts or {}
+    opts.home = opts.home or home
+    return h.run(args, opts)
+  end
+
+  local function json_emails(stdout)
+    local out = {}
+    for i, u in ipairs(json.decode(stdout).users) do out[i] = u.email end
+    return out
+  end
+
+  local function csv_emails(stdout)
+    local lines = h.lines(stdout)
+    assert.are.equal("full_name,email,id,organization_role,created_at", lines[1])
+    local out = {}
+    for i = 2, #lines do out[#out + 1] = lines[i]:match("^[^,]*,([^,]*),") end
+    return out
+  end
+
+  it("--json gives all 2503 users in API order, each page of 1000 asked for once", function()
+    local r = list({ "--json" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(2503, #expected)
+    assert.are.same(expected, json_emails(r.stdout))
+    local last = json.decode(r.stdout).users[2503]
+    assert.are.same({ fullName = "User 02500", email = "user02500@example.com", id = last.id,
+                      createdAt = "2024-01-02T17:40:00Z", orgRole = "ORGANIZATION_OWNER" }, last)
+    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(sb))
+  end)
+
+  it("-o csv gives the same users in the same order, and so does the table", function()
+    local r = list({ "-o", "csv" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same(expected, csv_emails(r.stdout))
+    assert.matches("\nUser 01050,user01050@example%.com,cgu%w+,ORGANIZATION_BILLING_ADMIN,2024%-01%-01T17:30:00Z\n", r.stdout)
+    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(sb))
+    r = list()
+    assert.are.equal(0, r.code, r.stderr)
+    local lines = h.lines(r.stdout)
+    assert.are.equal(2504, #lines)
+    assert.matches("^ FULLNAME +EMAIL", lines[1])
+    assert.matches(" user02500@example%.com ", lines[2504])
+  end)
+
+  it("fetches the pages after the first concurrently (100 ms each)", function()
+    sb:faults({ latency_ms = 100 })
+    local t0 = sys.now()
+    local r = list({ "-o", "csv" })
+    local elapsed = sys.now() - t0
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same(expected, csv_emails(r.stdout))
+    local pages = page_requests(sb)
+    assert.are.equal(3, #pages)
+    -- one after the other, the third page would start >= 100 ms after the second
+    assert.is_true(pages[3].time - pages[2].time < 0.08,
+      string.format("pages started %.3f s apart", pages[3].time - pages[2].time))
+    assert.is_true(elapsed < 1, string.format("took %.2f s", elapsed))
+  end)
+
+  it("retries a page answered 503 and still gives every user in order", function()
+    sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } })
+    local r = list({ "--json" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same(expected, json_emails(r.stdout))
+    local statuses = {}
+    for i, p in ipairs(page_requests(sb)) do statuses[i] = p.status end
+    assert.are.same({ 503, 200, 200, 200 }, statuses)
+    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=0", "limit=1000&offset=1000",
+                      "limit=1000&offset=2000" }, queries(sb))
+  end)
+
+  it("waits out 429s on pages (Retry-After) and still gives every user in order", function()
+    sb:faults({ rate_limits = { GET = 1 } })
+    local r = list({ "-o", "csv" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same(expected, csv_emails(r.stdout))
+    local refused = 0
+    for _, p in ipairs(page_requests(sb)) do if p.status == 429 then refused = refused + 1 end end
+    assert.is_true(refused > 0)
+    assert.are.equal("", r.stderr)
+  end)
+
+  it("stays within a GET limit of 25/s over 5000 users: no 429, six pages", function()
+    local big = h.sandbox({ "--users", "5000", "--rate-limit", "GET=25" })
+    local ok, err = pcall(function()
+      local r = list({ "-o", "csv" }, { home = big:home() })
+      assert.are.equal(0, r.code, r.stderr)
+      local emails = csv_emails(r.stdout)
+      assert.are.equal(5003, #emails)
+      assert.are.equal("user05000@example.com", emails[5003])
+      local qs, refused = {}, 0
+      for _, p in ipairs(page_requests(big)) do
+        qs[#qs + 1] = p.query
+        if p.status ~= 200 then refused = refused + 1 end
+      end
+      table.sort(qs)
+      assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000",
+                        "limit=1000&offset=3000", "limit=1000&offset=4000", "limit=1000&offset=5000" }, qs)
+      assert.are.equal(0, refused)
+    end)
+    big:stop()
+    assert(ok, err)
+  end)
+end)

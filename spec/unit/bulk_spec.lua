@@ -1,0 +1,281 @@
+-- astro.bulk inside the host: the pacer, parse_rates, run() (job order, on_result, retries,
+-- unknown outcomes, dry-run) and stream_list (pages in API order) against the sandbox.
+local h = require("spec.helpers")
+local astro = require("astro")
+local bulk = require("astro.bulk")
+local http = require("astro.http")
+local sys = require("astro.core.sys")
+
+local ORG = "clt0acme000010bhys38c6ryb"
+local ORG_PATH = "/organizations/" .. ORG
+local RAJ = "clrraj0000002019nj9w0ji6b"
+
+local function near(expected, actual, what)
+  assert.is_true(math.abs(expected - actual) < 0.005,
+    string.format("%s: expected %.4f, got %.4f", what or "time", expected, actual))
+end
+
+-- A copy of the HTTP policy with short backoffs.
+local function quick_policy()
+  local p = {}
+  for k, v in pairs(http.policy) do p[k] = v end
+  p.base_delay, p.max_delay = 0.02, 0.05
+  return p
+end
+
+describe("astro.bulk", function()
+  describe("pacer", function()
+    it("hands out slots 1/rate apart per method, each method on its own", function()
+      local p = bulk.pacer({ POST = 10, GET = 25 })
+      local t0 = sys.now()
+      local a, b, c = p:slot("POST"), p:slot("POST"), p:slot("POST")
+      local g1, g2 = p:slot("GET"), p:slot("GET")
+      assert.is_true(a >= t0 and a - t0 < 0.01)
+      near(a + 0.1, b, "second POST")
+      near(b + 0.1, c, "third POST")
+      assert.is_true(g1 - t0 < 0.01, "GET waits for nobody's POSTs")
+      near(g1 + 0.04, g2, "second GET")
+    end)
+
+    it("paces a method without a rate at the POST rate, and uses the API's rates by default", function()
+      local p = bulk.pacer({ POST = 4 })
+      local a, b = p:slot("PATCH"), p:slot("PATCH")
+      near(a + 0.25, b, "PATCH at the POST rate")
+      local d = bulk.pacer()
+      local x, y = d:slot("DELETE"), d:slot("DELETE")
+      near(x + 1 / bulk.rates.DELETE, y, "DELETE at the default rate")
+    end)
+
+    it("never hands out a slot in the past: an idle pacer starts again from now", function()
+      local p = bulk.pacer({ GET = 100 })
+      p:slot("GET")
+      sys.sleep(0.05)
+      local now = sys.now()
+      local s = p:slot("GET")
+      assert.is_true(s >= now and s - now < 0.01)
+    end)
+
+    it("hold pushes every later slot of that method, and only forward", function()
+      local p = bulk.pacer({ POST = 10, GET = 10 })
+      local t0 = sys.now()
+      p:slot("POST")
+      p:hold("POST", t0 + 1)
+      near(t0 + 1, p:slot("POST"), "first slot after the hold")
+      near(t0 + 1.1, p:slot("POST"), "next slot after the hold")
+      p:hold("POST", t0 + 0.5) -- earlier than the next slot: no effect
+      near(t0 + 1.2, p:slot("POST"), "an earlier hold changes nothing")
+      assert.is_true(p:slot("GET") - t0 < 0.01, "GET is not held")
+    end)
+  end)
+
+  describe("parse_rates", function()
+    it("reads METHOD=N pairs over the API's defaults, without changing the defaults", function()
+      local before = {}
+      for k, v in pairs(bulk.rates) do before[k] = v end
+      local r = assert(bulk.parse_rates(" POST = 5 ,GET=50,DELETE=0.5"))
+      local want = {}
+      for k, v in pairs(before) do want[k] = v end
+      want.POST, want.GET, want.DELETE = 5, 50, 0.5
+      assert.are.same(want, r)
+      assert.are.same(before, bulk.rates)
+      assert.are.same(before, assert(bulk.parse_rates("")))
+    end)
+
+    it("refuses anything else as a usage error (exit status 2) naming the bad part", function()
+      for _, text in ipairs({ "POST=0", "post=5", "POST", "POST=fast", "POST=-1", "POST=5;GET=2", "=5", "POST=1.2.3" }) do
+        local r, err = bulk.parse_rates(text)
+        assert.is_nil(r, text)
+        assert.are.equal(2, err.exit, text)
+        assert.are.equal("usage", err.code, text)
+        assert.is_truthy(err.message:find("invalid rate limit", 1, true), text)
+      end
+      local _, err = bulk.parse_rates("GET=25,PUT=x")
+      assert.matches('"PUT=x"', err.message)
+    end)
+  end)
+
+  describe("against the sandbox", function()
+    local sb, client, dir
+
+    lazy_setup(function()
+      sb = h.sandbox({ "--users", "2500" })
+      dir = h.tmpdir()
+    end)
+
+    lazy_teardown(function()
+      sb:stop()
+      h.cleanup()
+    end)
+
+    local function new_client(opts)
+      local o = { base_url = sb.url .. "/v1", authorization = "Bearer test-token", organization = ORG }
+      for k, v in pairs(opts or {}) do o[k] = v end
+      return astro.new_client(o)
+    end
+
+    before_each(function()
+      sb:control("POST", "/_sandbox/reset")
+      client = new_client()
+    end)
+
+    local function recorded(method)
+      local out = {}
+      for _, r in ipairs(sb:requests()) do
+        if r.method == method then out[#out + 1] = r end
+      end
+      return out
+    end
+
+    it("run() gives the results in job order and calls on_result once per job", function()
+      local jobs = {
+        { method = "GET", path = ORG_PATH .. "/users", query = { limit = 1000, offset = 0 } },
+        { method = "GET", path = ORG_PATH .. "/users/nobody" },
+        { method = "POST", path = ORG_PATH .. "/invites", body = { inviteeEmail = "unit1@acme.io", role = "ORGANIZATION_MEMBER" } },
+        { method = "POST", path = ORG_PATH .. "/invites", body = { inviteeEmail = "raj.patel@acme.io", role = "ORGANIZATION_MEMBER" } },
+        { method = "GET", path = ORG_PATH .. "/users/" .. RAJ },
+      }
+      local calls = {}
+      local results = bulk.run(client, jobs, {
+        on_result = function(i, result, job)
+          calls[i] = (calls[i] or 0) + 1
+          assert.are.equal(jobs[i], job)
+        end,
+      })
+      assert.are.same({ 1, 1, 1, 1, 1 }, calls)
+      assert.are.equal(5, #results)
+      assert.are.equal(1000, #results[1].data.users)
+      assert.are.same({ false, 404, "User not found" }, { results[2].ok, results[2].err.status, results[2].err.message })
+      assert.matches("^%x+%-", results[2].err.requestId)
+      assert.are.same({ true, "unit1@acme.io" }, { results[3].ok, results[3].data.invitee.username })
+      assert.matches("^%x+%-", results[3].requestId)
+      assert.are.equal("User is already a member of this organization.", results[4].err.message)
+      assert.are.equal("raj.patel@acme.io", results[5].data.username)
+      for i = 1, 5 do assert.are.equal(1, results[i].attempts) end
+    end)
+
+    it("run() starts the jobs of a method 1/rate apart", function()
+      local jobs = {}
+      for i = 1, 5 do jobs[i] = { method = "GET", path = ORG_PATH } end
+      local results = bulk.run(client, jobs, { rates = { GET = 10 } })
+      for i = 1, 5 do assert.is_true(results[i].ok) end
+      local got = recorded("GET")
+      assert.are.equal(5, #got)
+      for i = 2, 5 do
+        assert.is_true(got[i].time - got[i - 1].time > 0.08, "GETs closer than 1/10 s")
+      end
+    end)
+
+    it("run() retries a GET answered 503 but not a POST", function()
+      sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } })
+      local r = bulk.run(client, { { method = "GET", path = ORG_PATH } }, { policy = quick_policy() })[1]
+      assert.are.same({ true, 2 }, { r.ok, r.attempts })
+      sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
+      r = bulk.run(client, { { method = "POST", path = ORG_PATH .. "/invites",
+                               body = { inviteeEmail = "unit2@acme.io", role = "ORGANIZATION_MEMBER" } } },
+                   { policy = quick_policy() })[1]
+      assert.are.same({ false, 503, "Service Unavailable", 1 }, { r.ok, r.err.status, r.err.message, r.attempts })
+      assert.are.equal(1, #recorded("POST"))
+    end)
+
+    describe("an unknown outcome (the POST timed out)", function()
+      local function job()
+        return { method = "POST", path = ORG_PATH .. "/invites", timeout = 0.5,
+                 body = { inviteeEmail = "unit3@acme.io", role = "ORGANIZATION_MEMBER" } }
+      end
+
+      before_each(function() sb:faults({ hang_next = 1, fault_methods = { "POST" } }) end)
+
+      it("is handed to on_unknown, and retried when not confirmed", function()
+        local seen = {}
+        local r = bulk.run(client, { job() }, { policy = quick_policy(), on_unknown = function(items)
+          seen[#seen + 1] = #items .. ":" .. items[1].index .. ":" .. items[1].job.body.inviteeEmail
+          return {}
+        end })[1]
+        assert.are.same({ "1:1:unit3@acme.io" }, seen)
+        assert.are.same({ true, 2 }, { r.ok, r.attempts })
+        assert.are.equal(2, #recorded("POST"))
+      end)
+
+      it("ends ok without a second request when on_unknown confirms it", function()
+        local r = bulk.run(client, { job() }, { policy = quick_policy(), on_unknown = function() return { [1] = true } end })[1]
+        assert.are.same({ true, true }, { r.ok, r.confirmed })
+        assert.are.equal(1, #recorded("POST"))
+      end)
+
+      it("fails, saying so, without on_unknown", function()
+        local r = bulk.run(client, { job() }, { policy = quick_policy() })[1]
+        assert.is_false(r.ok)
+        assert.are.equal("unknown", r.err.code)
+        assert.matches("whether it took effect is unknown", r.err.message)
+        assert.are.equal(1, #recorded("POST"))
+      end)
+    end)
+
+    it("a dry-run client holds back the mutating jobs (planned) but sends the GETs", function()
+      local plan_path = dir .. "/plan.txt"
+      local plan = assert(io.open(plan_path, "w"))
+      local dry = new_client({ dry_run = true, plan = plan })
+      local results = bulk.run(dry, {
+        { method = "POST", path = ORG_PATH .. "/invites", body = { inviteeEmail = "dry@acme.io", role = "ORGANIZATION_MEMBER" } },
+        { method = "GET", path = ORG_PATH .. "/users/" .. RAJ },
+        { method = "POST", path = ORG_PATH .. "/users/" .. RAJ .. "/roles", body = { organizationRole = "ORGANIZATION_OWNER" } },
+      })
+      plan:close()
+      assert.are.same({ true, true }, { results[1].ok, results[1].dry_run })
+      assert.are.equal("raj.patel@acme.io", results[2].data.username)
+      assert.is_true(results[3].dry_run)
+      assert.are.equal(0, #recorded("POST"))
+      assert.are.equal(1, #recorded("GET"))
+      local text = h.read_file(plan_path)
+      assert.is_truthy(text:find('dry run: POST ' .. ORG_PATH .. '/invites {"inviteeEmail":"dry@acme.io","role":"ORGANIZATION_MEMBER"}', 1, true))
+      assert.is_truthy(text:find("dry run: POST " .. ORG_PATH .. "/users/" .. RAJ .. "/roles", 1, true))
+      -- quiet_plan: the caller reports, nothing is printed
+      plan = assert(io.open(plan_path, "w"))
+      bulk.run(new_client({ dry_run = true, plan = plan }),
+        { { method = "DELETE", path = ORG_PATH .. "/users/" .. RAJ } }, { quiet_plan = true })
+      plan:close()
+      assert.are.equal("", h.read_file(plan_path))
+      assert.are.equal(0, #recorded("DELETE"))
+    end)
+
+    it("stream_list hands the pages over in API order and returns count and total", function()
+      local expected = {}
+      for i, u in ipairs(sb:state().users[ORG]) do expected[i] = u.username end
+      local offsets, names = {}, {}
+      local n, total = bulk.stream_list(client, ORG_PATH .. "/users", "users", function(items, offset)
+        offsets[#offsets + 1] = offset .. "+" .. #items
+        for _, u in ipairs(items) do names[#names + 1] = u.username end
+      end, { page_size = 700 })
+      assert.are.same({ 2503, 2503 }, { n, total })
+      assert.are.same({ "0+700", "700+700", "1400+700", "2100+403" }, offsets)
+      assert.are.same(expected, names)
+    end)
+
+    it("stream_list retries a later page answered 503 and keeps the order", function()
+      local expected = {}
+      for i, u in ipairs(sb:state().users[ORG]) do expected[i] = u.username end
+      local offsets, names = {}, {}
+      local n = bulk.stream_list(client, ORG_PATH .. "/users", "users", function(items, offset)
+        -- the other pages are asked for only after the first one: fail the next of them
+        if offset == 0 then sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } }) end
+        offsets[#offsets + 1] = offset
+        for _, u in ipairs(items) do names[#names + 1] = u.username end
+      end)
+      assert.are.equal(2503, n)
+      assert.are.same({ 0, 1000, 2000 }, offsets)
+      assert.are.same(expected, names)
+      local statuses = {}
+      for _, r in ipairs(recorded("GET")) do statuses[#statuses + 1] = r.status end
+      table.sort(statuses)
+      assert.are.same({ 200, 200, 200, 503 }, statuses)
+    end)
+
+    it("stream_list returns nil and the API's error when a page cannot be had", function()
+      local called = false
+      local n, err = bulk.stream_list(client, "/organizations/nope/users", "users", function() called = true end)
+      assert.is_nil(n)
+      assert.are.same({ 404, "Organization not found" }, { err.status, err.message })
+      assert.is_false(called)
+    end)
+  end)
+end)
