@@ -16,6 +16,36 @@ local M = {}
 
 M.REPORT_HEADER = { "email", "role", "line", "result", "message", "request_id" }
 
+--- The flags `user invite` and `user update` take for files.
+M.FLAGS = {
+  { name = "file", short = "f", type = "string", default = "",
+    help = "CSV file of rows to process (header with email and role; - for standard input)" },
+  { name = "strict", type = "bool", help = "With --file: send nothing at all if any row is invalid" },
+  { name = "json", type = "bool", help = "With --file: print the report as JSON" },
+  { name = "report", type = "string", default = "",
+    help = "With --file: also write the report as CSV to this file (feed it back to retry the failed rows)" },
+  { name = "rate-limit", type = "string", default = "",
+    help = "With --file: requests per second per method, e.g. POST=10,GET=25 (the API's limits by default)" },
+}
+
+--- For `user invite` / `user update`: runs the --file form when --file is given and returns
+-- true plus its results; returns false when the single form should run, or true, nil, err
+-- when the flags are misused (file flags without --file, an email with --file).
+---@param kind "invite"|"update"
+function M.dispatch(kind, opts, ctx)
+  if opts.file ~= "" then
+    if #opts.args > 0 then return true, nil, errors.usage("give either an email or --file, not both") end
+    return true, M.run(kind, opts, ctx)
+  end
+  for _, f in ipairs({ "strict", "json" }) do
+    if opts[f] then return true, nil, errors.usage("--" .. f .. " goes with --file") end
+  end
+  if opts.report ~= "" or opts.rate_limit ~= "" then
+    return true, nil, errors.usage("--report and --rate-limit go with --file")
+  end
+  return false
+end
+
 --- Reads the CSV rows of path ("-" for standard input). Returns rows or nil, err.
 ---@param path string
 ---@param required string[]

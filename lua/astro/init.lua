@@ -75,34 +75,35 @@ local function _client()
   return M.client()
 end
 
+-- The default client and path with "{org}" replaced by the current organization; or nil, err.
+local function _client_and_path(path)
+  local c, err = _client()
+  if not c then return nil, err end
+  if path:find("{org}", 1, true) then
+    local base
+    base, err = c:org_path("")
+    if not base then return nil, err end
+    path = path:gsub("^/organizations/{org}", base, 1):gsub("{org}", (base:gsub("^/organizations/", "")))
+  end
+  return c, path
+end
+
 --- Calls any API v1 path with the default client. Returns data, response or nil, err.
 ---@param method string
 ---@param path string e.g. "/organizations/{org}/teams"; "{org}" is replaced by the current organization
 ---@param opts? {query?: table, body?: any}
 function M.request(method, path, opts)
-  local c, err = _client()
-  if not c then return nil, err end
-  if path:find("{org}", 1, true) then
-    local base
-    base, err = c:org_path("")
-    if not base then return nil, err end
-    path = path:gsub("^/organizations/{org}", base, 1):gsub("{org}", c.organization)
-  end
-  return c:request(method, path, opts)
+  local c, p = _client_and_path(path)
+  if not c then return nil, p end
+  return c:request(method, p, opts)
 end
 
 --- Every item of a paginated API v1 list (largest pages, fetched concurrently). Returns the
 -- items or nil, err. `key` is the list's field, e.g. "users".
 function M.list(path, key, opts)
-  local c, err = _client()
-  if not c then return nil, err end
-  if path:find("{org}", 1, true) then
-    local base
-    base, err = c:org_path("")
-    if not base then return nil, err end
-    path = path:gsub("^/organizations/{org}", base, 1)
-  end
-  return c:list(path, key, opts)
+  local c, p = _client_and_path(path)
+  if not c then return nil, p end
+  return c:list(p, key, opts)
 end
 
 --- Streams every item of a paginated list in API order, page by page, to on_page(items,
@@ -114,15 +115,9 @@ end
 ---@param on_page fun(items: table[], offset: integer)
 ---@param opts? {query?: table, page_size?: integer, concurrency?: integer}
 function M.stream_list(path, key, on_page, opts)
-  local c, err = _client()
-  if not c then return nil, err end
-  if path:find("{org}", 1, true) then
-    local base
-    base, err = c:org_path("")
-    if not base then return nil, err end
-    path = path:gsub("^/organizations/{org}", base, 1)
-  end
-  return require("astro.bulk").stream_list(c, path, key, on_page, opts)
+  local c, p = _client_and_path(path)
+  if not c then return nil, p end
+  return require("astro.bulk").stream_list(c, p, key, on_page, opts)
 end
 
 --- Runs many API calls concurrently, paced to the API's per-method limits (astro.bulk.rates),
@@ -139,12 +134,9 @@ function M.batch(jobs, opts)
   for i, job in ipairs(jobs) do
     local j = {}
     for k, v in pairs(job) do j[k] = v end
-    if j.path:find("{org}", 1, true) then
-      local base
-      base, err = c:org_path("")
-      if not base then return nil, err end
-      j.path = j.path:gsub("^/organizations/{org}", base, 1)
-    end
+    local ok, p = _client_and_path(j.path)
+    if not ok then return nil, p end
+    j.path = p
     resolved[i] = j
   end
   return require("astro.bulk").run(c, resolved, opts)

@@ -3,6 +3,7 @@ local errors = require("astro.errors")
 local roles = require("astro.roles")
 local email = require("astro.email")
 local prompt = require("astro.prompt")
+local bulk_users = require("astro.bulk_users")
 local user_list = require("astro.commands.organization.user.list")
 local astro = require("astro")
 
@@ -15,32 +16,15 @@ return {
   example = "\n  $ astro organization user update user@company.com --role ORGANIZATION_OWNER\n" ..
             "  $ astro organization user update user@company.com --role ORGANIZATION_MEMBER",
   flags = {
-    { name = "file", short = "f", type = "string", default = "",
-      help = "CSV file of rows to process (header with email and role; - for standard input)" },
-    { name = "strict", type = "bool", help = "With --file: send nothing at all if any row is invalid" },
-    { name = "json", type = "bool", help = "With --file: print the report as JSON" },
-    { name = "report", type = "string", default = "",
-      help = "With --file: also write the report as CSV to this file (feed it back to retry the failed rows)" },
-    { name = "rate-limit", type = "string", default = "",
-      help = "With --file: requests per second per method, e.g. POST=10,GET=25 (the API's limits by default)" },
     { name = "role", short = "r", type = "string", default = "",
       help = "The new role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
+    table.unpack(bulk_users.FLAGS)
   },
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    if opts.file ~= "" then
-      if #opts.args > 0 then
-        return nil, errors.usage("give either an email or --file, not both")
-      end
-      return require("astro.bulk_users").run("update", opts, ctx)
-    end
-    for _, f in ipairs({ "strict", "json" }) do
-      if opts[f] then return nil, errors.usage("--" .. f .. " goes with --file") end
-    end
-    if opts.report ~= "" or opts.rate_limit ~= "" then
-      return nil, errors.usage("--report and --rate-limit go with --file")
-    end
+    local handled, res, ferr = bulk_users.dispatch("update", opts, ctx)
+    if handled then return res, ferr end
     local role, err = opts.role, nil
     if role == "" then
       role, err = prompt.ask(ctx,
