@@ -5,12 +5,15 @@
  *
  * An update takes the same flock on "<file>.lock" as Astronomer's astro CLI, re-reads the file
  * under the lock, applies the changes, writes a temporary file beside the target and renames it
- * over the target (mode 0600). Every resource of a read or an update lives in a Job userdata
+ * over the target (mode 0600), so a writer killed at any point leaves the old file or the new
+ * one; the temporary file such a writer leaves is removed by the next update (under the lock),
+ * and its lock dies with it. Every resource of a read or an update lives in a Job userdata
  * whose __gc releases it, so a Lua error never leaks; normal paths release it at once.
  *
  * Hostile input is bounded: ASTRO_YAML_MAX_BYTES of file, ASTRO_YAML_MAX_NODES nodes (counted
  * per alias expansion, which defeats "billion laughs") and ASTRO_YAML_MAX_DEPTH levels.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -269,6 +272,36 @@ static int file_replace(Job *j, const char *target) {
     }
     dir_sync(target);
     return 0;
+}
+
+/* Removes the temporary files ("<target>.tmp-XXXXXX") that writers killed between mkstemp and
+ * rename left beside target. Called under the lock, so none of them belongs to a live writer;
+ * best effort (a file that cannot be removed stays). */
+static void stale_temps_remove(const char *target) {
+    char dir[PATH_MAX];
+    size_t len = strlen(target);
+    if (len >= sizeof dir) return;
+    memcpy(dir, target, len + 1);
+    char *slash = strrchr(dir, '/');
+    const char *base = target;
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else {
+        base = target + (slash - dir) + 1;
+        if (slash == dir) dir[1] = '\0';
+        else *slash = '\0';
+    }
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (d == NULL) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, blen) == 0 && strncmp(n + blen, ".tmp-", 5) == 0 &&
+            strlen(n + blen + 5) == 6)
+            (void)unlinkat(dirfd(d), n, 0);
+    }
+    closedir(d);
 }
 
 /* Returns the monotonic clock in seconds. */
@@ -1003,8 +1036,10 @@ static int config_read(lua_State *L) {
 /* The locked part of config.update: arguments at 1 (path) and 2 (changes). Returns 0 or -1. */
 static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
     if (dir_create_for(j, path) != 0 || lock_acquire(j, path, timeout) != 0 ||
-        target_resolve(j, path) != 0 || file_slurp(j, j->target, path) < 0 ||
-        config_load(L, j, j->in.data, j->in.len, path) != 0)
+        target_resolve(j, path) != 0)
+        return -1;
+    stale_temps_remove(j->target);
+    if (file_slurp(j, j->target, path) < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
         return -1;
     lua_pop(L, 1);                                               /* the tree only validated */
     if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(L, j, 2, path) != 0 ||

@@ -178,7 +178,8 @@ end
 -- Authorization header is added only when it is sent.
 ---@param method string
 ---@param path string path under /v1, e.g. "/organizations"
----@param opts? {query?: table, body?: any, headers?: table, timeout?: number}
+---@param opts? {query?: table, body?: any, headers?: table, timeout?: number, idempotent?: boolean}
+--   idempotent: the call may be repeated safely whatever its method (it sets a value)
 function Client:build(method, path, opts)
   opts = opts or {}
   local qs = M.query_string(opts.query)
@@ -196,6 +197,7 @@ function Client:build(method, path, opts)
     headers = headers,
     body = body,
     timeout = opts.timeout,
+    idempotent = opts.idempotent,
   }
 end
 
@@ -240,7 +242,12 @@ function Client:request(method, path, opts)
   if self.dry_run and M.is_mutating(method) then return self:_plan(method, path, opts) end
   local res, err = self:send(self:build(method, path, opts))
   if not res then return nil, err end
-  return M.decode_response(res)
+  local data, derr = M.decode_response(res)
+  if data == nil and res.status == 200 and M.is_mutating(method) then
+    -- The API accepted the change; only its answer could not be read.
+    derr.message = derr.message .. " (the API answered 200: the change was probably made)"
+  end
+  return data, derr
 end
 
 --- Tells whether a method changes something on the server (what --dry-run holds back).
@@ -322,7 +329,8 @@ end
 function Client:update_user_role(user_id, role)
   local path, err = self:org_path("/users/" .. M.escape_path(user_id) .. "/roles")
   if not path then return nil, err end
-  return self:post(path, { organizationRole = role })
+  -- Setting a role is idempotent: a lost answer may safely be followed by the same request.
+  return self:request("POST", path, { body = { organizationRole = role }, idempotent = true })
 end
 
 M.Client = Client

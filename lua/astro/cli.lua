@@ -305,6 +305,18 @@ function M.parse(root, args)
     if f.default ~= nil then opts[f.name:gsub("-", "_")] = f.default end
   end
   for _, f in ipairs(M.GLOBAL_FLAGS) do opts[f.name:gsub("-", "_")] = f.default end
+  -- A flag given twice with different values is a mistake (which one was meant?), not "last wins".
+  local given = {}
+  local function set(f, value, shown)
+    local err = _set_flag(opts, f, value, shown)
+    if err then return err end
+    local v = opts[f.name:gsub("-", "_")]
+    if given[f.name] ~= nil and given[f.name] ~= v then
+      return errors.usage("flag --" .. f.name .. " given twice")
+    end
+    given[f.name] = v
+    return nil
+  end
   local k = 1
   while k <= #flag_tokens do
     local tok = flag_tokens[k]
@@ -320,7 +332,7 @@ function M.parse(root, args)
         value = nxt.value
         k = k + 1
       end
-      local err = _set_flag(opts, f, value, _flag_label(f))
+      local err = set(f, value, _flag_label(f))
       if err then return nil, err, node end
     else
       -- Short flags: -abc (bools), -ovalue, -o=value, -o value.
@@ -333,7 +345,7 @@ function M.parse(root, args)
           return nil, errors.usage(string.format("unknown shorthand flag: '%s' in %s", c, tok)), node
         end
         if f.type == "bool" then
-          local err = _set_flag(opts, f, nil, _flag_label(f))
+          local err = set(f, nil, _flag_label(f))
           if err then return nil, err, node end
           j = j + 1
         else
@@ -346,7 +358,8 @@ function M.parse(root, args)
             rest = nxt.value
             k = k + 1
           end
-          _set_flag(opts, f, rest, _flag_label(f))
+          local err = set(f, rest, _flag_label(f))
+          if err then return nil, err, node end
           break
         end
       end
@@ -433,10 +446,41 @@ end
 
 -- Running ---------------------------------------------------------------------------------
 
+local argv = {} -- the command line M.main was given
+
+local function _hex(c) return string.format("\\x%02x", c:byte()) end
+
+--- Makes an error message safe for a terminal: a command-line argument (or the value of a
+-- --flag=value) holding control characters is shown escaped (\x1b, \x0a) wherever the message
+-- repeats it, and every other control character but newline and tab is escaped too.
+local function _printable(message)
+  local pieces = {}
+  for _, a in ipairs(argv) do
+    if a:find("[%c\127]") then
+      pieces[#pieces + 1] = a
+      local value = a:match("^%-[^=]*=(.*)$")
+      if value and value:find("[%c\127]") then pieces[#pieces + 1] = value end
+    end
+  end
+  table.sort(pieces, function(a, b) return #a > #b end)
+  for _, p in ipairs(pieces) do
+    local out, i = {}, 1
+    while true do
+      local a, b = message:find(p, i, true)
+      if not a then break end
+      out[#out + 1] = message:sub(i, a - 1) .. p:gsub("[%c\127]", _hex)
+      i = b + 1
+    end
+    out[#out + 1] = message:sub(i)
+    message = table.concat(out)
+  end
+  return (message:gsub("[\0-\8\11-\31\127]", _hex))
+end
+
 --- Prints an error as "Error: <message>" on stderr; a usage error is followed by the usage.
 local function _report(ctx, err, node)
   err = errors.wrap(err)
-  ctx.stderr:write("Error: ", err.message, "\n")
+  ctx.stderr:write("Error: ", _printable(err.message), "\n")
   if err.code == "usage" and node then ctx.stderr:write(M.usage(node)) end
   return err.exit or 1
 end
@@ -470,6 +514,7 @@ end
 ---@param args string[]
 ---@return integer
 function M.main(args)
+  argv = args
   local root = M.build_tree(require("astro.core.host").modules())
   local report = M.add_plugins(root, require("astro.plugins").load_all())
   local quiet = args[1] == "plugin"

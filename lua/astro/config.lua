@@ -4,6 +4,7 @@
 -- Writes go through update(), which locks, re-reads, applies and renames atomically.
 local core = require("astro.core.config")
 local errors = require("astro.errors")
+local sys = require("astro.core.sys")
 
 local M = {}
 
@@ -17,7 +18,29 @@ M.DEFAULTS = {
 local Config = {}
 Config.__index = Config
 
---- Loads the config file. Returns a Config, or nil, err (an astro error, code "config").
+--- Checks that the config file (a symbolic link is followed) is the user's and that neither its
+-- group nor others can write it: it holds the tokens and says where they are sent. A missing
+-- file passes (it is read as empty). Returns true or nil, err (code "config").
+---@param path string
+function M.check_safe(path)
+  local st = sys.stat(path)
+  if not st then return true end -- missing, or unreadable: core.read reports it
+  local euid = sys.geteuid()
+  if st.uid ~= euid then
+    return nil, errors.new(string.format(
+      "config file %s belongs to user id %d, not to you (user id %d): check it, then make it yours " ..
+      "(chown %d %s) or set ASTRO_HOME to a folder of your own",
+      path, st.uid, euid, euid, path), { code = "config" })
+  end
+  if st.mode & 18 ~= 0 then -- 0022: group or others may write
+    return nil, errors.new(string.format("config file %s is writable by %s (mode %04o): run chmod 600 %s", path,
+      (st.mode & 2 ~= 0) and "others" or "its group", st.mode & 4095, path), { code = "config" })
+  end
+  return true
+end
+
+--- Loads the config file, after M.check_safe. Returns a Config, or nil, err (an astro error,
+-- code "config").
 ---@param path? string default: the astro CLI's location
 function M.load(path)
   local err
@@ -25,6 +48,9 @@ function M.load(path)
     path, err = core.path()
     if not path then return nil, errors.new(err, { code = "config" }) end
   end
+  local safe
+  safe, err = M.check_safe(path)
+  if not safe then return nil, err end
   local tree, exists_or_err = core.read(path)
   if not tree then return nil, errors.new(exists_or_err, { code = "config" }) end
   return setmetatable({ path = path, tree = tree, exists = exists_or_err }, Config)

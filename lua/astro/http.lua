@@ -99,13 +99,24 @@ end
 ---@param code string|nil the transport failure code
 ---@param attempt integer the attempt that just ended (1-based)
 ---@param policy table
-function M.retry_delay(method, res, code, attempt, policy)
+---@param opts? {idempotent?: boolean, throttled?: integer}
+--   idempotent: the request may be repeated whatever its method (e.g. setting a role);
+--   throttled: how many of the attempts so far were answered 429 (those have their own budget,
+--   policy.max_throttled: a 429 was not processed, so repeating it is always safe).
+function M.retry_delay(method, res, code, attempt, policy, opts)
   policy = policy or M.policy
-  if attempt >= policy.max_attempts then return nil end
-  local idempotent = policy.idempotent[method or "GET"]
+  opts = opts or {}
+  local throttled = opts.throttled or 0
+  local is_429 = res ~= nil and res.status == 429
+  if is_429 then
+    if throttled >= (policy.max_throttled or 12) then return nil end
+  elseif attempt - throttled >= policy.max_attempts then
+    return nil
+  end
+  local idempotent = policy.idempotent[method or "GET"] or opts.idempotent
   local retry
   if res then
-    retry = policy.retry_statuses[res.status] and (res.status == 429 or idempotent)
+    retry = policy.retry_statuses[res.status] and (is_429 or idempotent)
   else
     retry = code == "connect" or (idempotent and (code == "recv" or code == "send" or code == "timeout"))
   end
@@ -117,29 +128,35 @@ function M.retry_delay(method, res, code, attempt, policy)
       return secs
     end
   end
-  local d = math.min(policy.max_delay, policy.base_delay * 2 ^ (attempt - 1))
+  local d = math.min(policy.max_delay, policy.base_delay * 2 ^ (attempt - throttled - 1))
   return d / 2 + math.random() * d / 2
 end
 
+-- A copy of req ready for the C session, and whether it may be repeated (req.idempotent, a
+-- field the C layer does not take, or an idempotent method).
 local function _prepare(req, policy)
   local r = {}
   for k, v in pairs(req) do r[k] = v end
   r.method = r.method or "GET"
-  -- A request that must not be repeated never goes out on a reused connection: libcurl
-  -- resends silently when a reused connection dies before the answer.
+  local idempotent = r.idempotent or policy.idempotent[r.method] or false
+  r.idempotent = nil
+  -- A write never goes out on a reused connection: libcurl resends silently when a reused
+  -- connection dies before the answer, behind the retry rules' back.
   if r.fresh_connect == nil then r.fresh_connect = not policy.idempotent[r.method] end
   if r.timeout == nil then r.timeout = policy.timeout end
   if r.connect_timeout == nil then r.connect_timeout = policy.connect_timeout end
-  return r
+  return r, idempotent
 end
 
+-- An astro error for a transport failure. A write that failed after its request left says
+-- that its outcome is unknown (err.unknown), idempotent or not: the change may have been made.
 local function _transport_error(req, msg, code)
   local text = msg
-  if code == "recv" and not (req.method == "GET" or req.method == "HEAD") then
-    text = msg .. " (the request was sent; whether it took effect is unknown)"
-  end
+  local unknown = (code == "recv" or code == "send" or code == "timeout")
+    and not (req.method == "GET" or req.method == "HEAD" or req.method == "OPTIONS")
+  if unknown then text = msg .. " (the request was sent; whether it took effect is unknown)" end
   return errors.new(text, { code = code == "interrupted" and "interrupted" or "transport",
-                            transport = code })
+                            transport = code, unknown = unknown or nil })
 end
 
 --- Sends one request with the retry policy. Returns the response table
@@ -149,20 +166,22 @@ end
 ---@param policy? table overrides M.policy
 function M.request(req, policy)
   policy = policy or M.policy
-  local r = _prepare(req, policy)
-  local attempt = 0
+  local r, idempotent = _prepare(req, policy)
+  local attempt, throttled = 0, 0
   while true do
     attempt = attempt + 1
     _trace_request(r)
     local res, msg, code = M.session():request(r)
     _trace_response(r, res, msg)
     if code == "interrupted" then return nil, _transport_error(r, msg, code) end
-    local delay = M.retry_delay(r.method, res, code, attempt, policy)
+    local delay = M.retry_delay(r.method, res, code, attempt, policy,
+      { idempotent = idempotent, throttled = throttled })
     if not delay then
       if not res then return nil, _transport_error(r, msg, code) end
       res.attempts = attempt
       return res
     end
+    if res and res.status == 429 then throttled = throttled + 1 end
     if M.trace then M.trace(string.format("  retrying in %.2f s (attempt %d)", delay, attempt + 1)) end
     local ok = sys.sleep(delay)
     if not ok then return nil, errors.new("interrupted", { code = "interrupted" }) end
@@ -176,12 +195,12 @@ end
 ---@param reqs table[]
 ---@param opts {concurrency?: integer, on_done: fun(i: integer, out: table)}
 function M.batch_raw(reqs, opts)
-  for _, r in ipairs(reqs) do
-    if r.timeout == nil then r.timeout = M.policy.timeout end
-    if r.connect_timeout == nil then r.connect_timeout = M.policy.connect_timeout end
-    if r.fresh_connect == nil then r.fresh_connect = not M.policy.idempotent[r.method or "GET"] end
-    _trace_request(r)
+  local prepared = {}
+  for i, r in ipairs(reqs) do
+    prepared[i] = _prepare(r, M.policy)
+    _trace_request(prepared[i])
   end
+  reqs = prepared
   local on_done = opts.on_done
   return M.session():batch(reqs, {
     concurrency = opts.concurrency or M.policy.concurrency,
@@ -206,7 +225,10 @@ function M.batch(reqs, opts)
   opts = opts or {}
   local policy = opts.policy or M.policy
   local results, pending = {}, {}
-  for i, req in ipairs(reqs) do pending[#pending + 1] = { index = i, req = _prepare(req, policy), attempt = 0 } end
+  for i, req in ipairs(reqs) do
+    local r, idempotent = _prepare(req, policy)
+    pending[#pending + 1] = { index = i, req = r, idempotent = idempotent, attempt = 0, throttled = 0 }
+  end
   while #pending > 0 do
     local wave = {}
     for j, p in ipairs(pending) do
@@ -220,8 +242,10 @@ function M.batch(reqs, opts)
       local o = out[j]
       local res = o.status and o or nil
       _trace_response(p.req, res, o.error)
-      local delay = (o.code ~= "interrupted") and M.retry_delay(p.req.method, res, o.code, p.attempt, policy)
+      local delay = (o.code ~= "interrupted") and M.retry_delay(p.req.method, res, o.code, p.attempt, policy,
+        { idempotent = p.idempotent, throttled = p.throttled })
       if delay then
+        if res and res.status == 429 then p.throttled = p.throttled + 1 end
         again[#again + 1] = p
         if delay > wait then wait = delay end
       elseif res then

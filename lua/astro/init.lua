@@ -263,7 +263,10 @@ end
 M.invites = {}
 
 --- Invites a person to the current organization. Checks the email and role first (nothing is
--- sent when either is invalid). Returns the Invite or nil, err.
+-- sent when either is invalid). When the request left but its answer was lost, the user list
+-- is checked: an invite found there is reported as made ({ confirmed = true, invitee }); one
+-- not found is sent again (within astro.http.policy.max_attempts); when the list cannot be
+-- read nothing is sent again. Returns the Invite or nil, err.
 ---@param address string
 ---@param role? string default ORGANIZATION_MEMBER
 function M.invites.create(address, role)
@@ -275,7 +278,17 @@ function M.invites.create(address, role)
   local c
   c, err = _client()
   if not c then return nil, err end
-  return c:invite(norm, r)
+  local invite, ierr
+  for _ = 1, M.http.policy.max_attempts do
+    invite, ierr = c:invite(norm, r)
+    if invite or not ierr.unknown then return invite, ierr end
+    -- The request left but its answer was lost: the user list tells whether it was made;
+    -- only when it was not is the invite sent again.
+    local user, ferr = M.users.find(norm)
+    if user then return { confirmed = true, invitee = { username = user.username, id = user.id } } end
+    if ferr.code ~= "not_found" then return nil, ierr end -- cannot tell: send nothing again
+  end
+  return nil, ierr
 end
 
 M.roles = {

@@ -17,6 +17,15 @@ function M.color_enabled(stream)
   return sys.isatty(stream or "stdout")
 end
 
+--- Text safe to show on a terminal: control characters (ESC, newline, ...) as \xNN, so data
+-- from the API or a file can neither break a table's lines nor send terminal escapes.
+---@param s string
+---@return string
+function M.printable(s)
+  if not s:find("[%c\127]") then return s end
+  return (s:gsub("[%c\127]", function(c) return string.format("\\x%02x", c:byte()) end))
+end
+
 local function _width(s)
   return utf8.len(s) or #s
 end
@@ -35,14 +44,14 @@ function M.table(headers, rows, opts)
   for c, h in ipairs(headers) do widths[c] = _width(h) end
   for _, row in ipairs(rows) do
     for c = 1, #headers do
-      local w = _width(tostring(row[c] or ""))
+      local w = _width(M.printable(tostring(row[c] or "")))
       if w > widths[c] then widths[c] = w end
     end
   end
   local function line(cells)
     local parts = { " " }
     for c = 1, #headers do
-      local cell = tostring(cells[c] or "")
+      local cell = M.printable(tostring(cells[c] or ""))
       parts[#parts + 1] = cell .. string.rep(" ", widths[c] + 5 - _width(cell))
     end
     return table.concat(parts)

@@ -25,6 +25,7 @@ import os
 import re
 import select
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -60,8 +61,14 @@ SORTABLE = {
     "users": ("username", "fullName", "createdAt", "updatedAt", "organizationRole"),
     "workspaces": ("name", "createdAt", "updatedAt"),
 }
-FAULT_KINDS = ("fail", "drop", "malformed", "hang")  # order in which queued faults are consumed
+# Queued faults, in the order in which they are consumed (one per matching request).
+# fail, drop, malformed, html and hang answer (or not) without processing the request;
+# drop_after, truncate and hang_after process it first (state changes happen), then withhold
+# or spoil the answer.
+FAULT_KINDS = ("fail", "drop", "drop_after", "malformed", "truncate", "html", "hang", "hang_after")
 MALFORMED_BODY = b'{"limit":100,"offset":0,"totalCount":3,"items":[{"id":"clt0acme0000'
+HTML_BODY = (b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n"
+             b"<body><h1>Sign in to continue</h1><p>This network requires you to sign in.</p></body></html>\n")
 
 
 def iso(ts):
@@ -451,7 +458,7 @@ class State:
 # --------------------------------------------------------------------------------------------
 
 class Faults:
-    """Injected latency, queued faults (fail/drop/malformed/hang) and per-token rate limits.
+    """Injected latency, queued faults (``FAULT_KINDS``) and per-token rate limits.
 
     Queued faults are consumed one per matching request, in the order of ``FAULT_KINDS``:
     with ``fail_next=1, drop_next=1`` the first matching request fails and the second is dropped.
@@ -464,7 +471,8 @@ class Faults:
     """
 
     KEYS = ("latency_ms", "rate_limits", "retry_after", "fail_next", "fail_status", "drop_next",
-            "malformed_next", "hang_next", "fault_methods", "fault_path_prefix")
+            "drop_after_next", "malformed_next", "truncate_next", "html_next", "hang_next",
+            "hang_after_next", "fault_methods", "fault_path_prefix")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -474,8 +482,12 @@ class Faults:
         self.fail_next = 0
         self.fail_status = 503
         self.drop_next = 0
+        self.drop_after_next = 0
         self.malformed_next = 0
+        self.truncate_next = 0
+        self.html_next = 0
         self.hang_next = 0
+        self.hang_after_next = 0
         self.fault_methods = []
         self.fault_path_prefix = "/v1"
         self.buckets = {}
@@ -568,7 +580,8 @@ class Recorder:
 
     def add(self, method, path, query, headers, body):
         entry = {"method": method, "path": path, "query": query, "headers": headers,
-                 "body": body, "status": None, "time": round(time.time(), 6)}
+                 "body": body, "status": None, "time": round(time.time(), 6),
+                 "fault": None, "processed_status": None}
         with self.lock:
             self.entries.append(entry)
         return entry
@@ -669,11 +682,9 @@ class Handler(BaseHTTPRequestHandler):
         entry = self.server.recorder.add(self.command, path, query, headers,
                                          body.decode("utf-8", "replace"))
         try:
-            status = self.handle_api(path, query, body)
+            self.handle_api(path, query, body, entry)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
-            return
-        entry["status"] = status
 
     def read_body(self):
         """Read the request body (Content-Length or chunked); b"" if none."""
@@ -700,27 +711,58 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- API and auth requests ------------------------------------------------------------
 
-    def handle_api(self, path, query, body):
-        """Latency, faults, rate limit, auth, then the route. Returns the status sent (or None)."""
+    def handle_api(self, path, query, body, entry):
+        """Latency, faults, rate limit, auth, then the route.
+
+        Records in ``entry``, before anything is written (so that a client that has its answer
+        finds it in the log): the status sent (``status``, None when none is), the fault taken
+        (``fault``) and, when the request was processed, the status its processing produced
+        (``processed_status``, even if that answer is never sent).
+        """
         srv = self.server
         faults = srv.faults
         latency = faults.latency_ms
         if latency:
             time.sleep(latency / 1000.0)
         kind = faults.take(self.command, path)
+        entry["fault"] = kind
         if kind == "drop":
             self.close_connection = True
-            return None
+            return
         if kind == "hang":
             self.hang()
-            return None
+            return
         if kind == "malformed":
+            entry["status"] = 200
             self.send_body(200, MALFORMED_BODY)
-            return 200
+            return
+        if kind == "html":
+            entry["status"] = 200
+            self.send_body(200, HTML_BODY, content_type="text/html; charset=utf-8")
+            return
         if kind == "fail":
             status = faults.fail_status
             extra = [("Retry-After", "1")] if status == 429 and faults.retry_after else []
-            return self.send_error_json(ApiError(status, http_phrase(status), headers=extra))
+            entry["status"] = status
+            self.send_error_json(ApiError(status, http_phrase(status), headers=extra))
+            return
+        status, data, headers = self.process(path, query, body)
+        entry["processed_status"] = status
+        if kind == "drop_after":
+            self.close_connection = True
+            return
+        if kind == "hang_after":
+            self.hang()
+            return
+        entry["status"] = status
+        if kind == "truncate":
+            self.send_truncated(status, data, headers)
+        else:
+            self.send_body(status, data, headers)
+
+    def process(self, path, query, body):
+        """Rate limit, auth and route, without sending: returns ``(status, body bytes, headers)``."""
+        faults = self.server.faults
         try:
             if path == "/v1" or path.startswith("/v1/"):
                 wait = faults.check_rate(self.bearer() or "", self.command)
@@ -734,12 +776,31 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 status, obj = self.route_auth(path, body)
         except ApiError as err:
-            return self.send_error_json(err)
+            return err.status, self.error_bytes(err), err.headers
         except Exception as exc:  # a bug in the sandbox: answer 500 and report it on stderr
             traceback.print_exc()
-            return self.send_error_json(ApiError(500, "Internal Server Error: %s" % exc))
-        self.send_body(status, dumps(obj))
-        return status
+            err = ApiError(500, "Internal Server Error: %s" % exc)
+            return err.status, self.error_bytes(err), err.headers
+        return status, dumps(obj), []
+
+    def send_truncated(self, status, body, headers=()):
+        """Status line, JSON type and the full Content-Length, then only part of the body
+        (at most half of it, and always at least one byte short), then the connection is closed."""
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(max(len(body), 1)))
+        self.send_header("X-Request-Id", self.request_id or str(uuid.uuid4()))
+        for name, value in headers:
+            self.send_header(name, value)
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(body[:len(body) // 2])
+        self.flush_headers()
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)  # the FIN follows the partial body at once
+        except OSError:
+            pass
 
     def hang(self):
         """Never answer: hold the connection until the client leaves or the server stops."""
@@ -971,12 +1032,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- response writing -----------------------------------------------------------------
 
-    def send_body(self, status, body, headers=()):
+    def send_body(self, status, body, headers=(), content_type="application/json"):
         """Write one complete response (single write): JSON type, Content-Length, X-Request-Id."""
         if status in (204, 304):  # no body allowed (a --fail-status 204 "success" without data)
             body = b""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         if status not in (204, 304):
             self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Request-Id", self.request_id or str(uuid.uuid4()))
@@ -989,14 +1050,18 @@ class Handler(BaseHTTPRequestHandler):
             self._headers_buffer.append(body)
         self.flush_headers()
 
-    def send_error_json(self, err):
-        """Send an ApiError in the Error shape; return its status."""
+    def error_bytes(self, err):
+        """The body of an ApiError in the Error shape (``requestId`` = this answer's X-Request-Id)."""
         if self.request_id is None:
             self.request_id = str(uuid.uuid4())
         obj = {"message": err.message, "requestId": self.request_id, "statusCode": err.status}
         if err.field_errors:
             obj["fieldErrors"] = err.field_errors
-        self.send_body(err.status, dumps(obj), err.headers)
+        return dumps(obj)
+
+    def send_error_json(self, err):
+        """Send an ApiError in the Error shape; return its status."""
+        self.send_body(err.status, self.error_bytes(err), err.headers)
         return err.status
 
     def send_error(self, code, message=None, explain=None):
@@ -1193,6 +1258,14 @@ def build_parser():
                    help="answer 200 with truncated JSON to the first N matching requests")
     p.add_argument("--hang-first", type=non_negative, default=0, metavar="N",
                    help="never answer the first N matching requests")
+    p.add_argument("--drop-after-first", type=non_negative, default=0, metavar="N",
+                   help="process the first N matching requests, then close the connection without answering")
+    p.add_argument("--truncate-first", type=non_negative, default=0, metavar="N",
+                   help="process the first N matching requests, then send only part of the answer's body")
+    p.add_argument("--html-first", type=non_negative, default=0, metavar="N",
+                   help="answer 200 with an HTML page (text/html) to the first N matching requests")
+    p.add_argument("--hang-after-first", type=non_negative, default=0, metavar="N",
+                   help="process the first N matching requests, then never answer")
     p.add_argument("--fault-methods", type=parse_methods, default=[], metavar="GET,POST",
                    help="counted faults apply only to these methods (default all)")
     p.add_argument("--fault-path-prefix", default="/v1", metavar="PREFIX",
@@ -1217,6 +1290,8 @@ def main(argv=None):
         "retry_after": not opts.no_retry_after, "fail_next": opts.fail_first,
         "fail_status": opts.fail_status, "drop_next": opts.drop_first,
         "malformed_next": opts.malformed_first, "hang_next": opts.hang_first,
+        "drop_after_next": opts.drop_after_first, "truncate_next": opts.truncate_first,
+        "html_next": opts.html_first, "hang_after_next": opts.hang_after_first,
         "fault_methods": opts.fault_methods, "fault_path_prefix": opts.fault_path_prefix,
     }
     try:

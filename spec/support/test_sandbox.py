@@ -586,6 +586,108 @@ class TestFaultFlags(unittest.TestCase):
             json.loads(data)
         self.assertEqual(srv.api("GET", "/v1/organizations")[0], 200)
 
+    def invite(self, srv, email, timeout=5):
+        """POST an invite on a fresh connection; return (status, resp, body) or raise."""
+        conn = srv.conn(timeout=timeout)
+        try:
+            return srv.request("POST", "/v1/organizations/%s/invites" % ACME,
+                               body={"inviteeEmail": email, "role": "ORGANIZATION_MEMBER"},
+                               headers=dict(AUTH, **{"Content-Type": "application/json"}), conn=conn)
+        finally:
+            conn.close()
+
+    def invitees(self, srv, email):
+        users = srv.control("GET", "/state")[1]["users"][ACME]
+        return sum(1 for u in users if u["username"] == email)
+
+    def log(self, srv):
+        return [(r["method"], r["status"], r["fault"], r["processed_status"])
+                for r in srv.control("GET", "/requests")[1]]
+
+    def test_drop_after_first(self):
+        srv = self.server("--drop-after-first", "1")
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.invite(srv, "lost@acme.io")
+        self.assertEqual(self.invitees(srv, "lost@acme.io"), 1)  # processed, answer never sent
+        self.assertEqual(self.invite(srv, "lost@acme.io")[0], 400)  # already invited
+        self.assertEqual(self.log(srv), [("POST", None, "drop_after", 200), ("POST", 400, None, 400)])
+
+    def test_truncate_first(self):
+        srv = self.server("--truncate-first", "2")
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        self.addCleanup(sock.close)
+        sock.sendall(b"GET /v1/organizations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-token\r\n\r\n")
+        raw = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break  # the server closed the connection after part of the body
+            raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "))
+        self.assertIn(b"Content-Type: application/json", head)
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        self.assertEqual(len(body), length // 2)
+        self.assertTrue(body.startswith(b'{"limit":'))
+        # a write is processed before its answer is cut
+        with self.assertRaises(http.client.IncompleteRead):
+            status, resp, data = self.invite(srv, "cut@acme.io")
+        self.assertEqual(self.invitees(srv, "cut@acme.io"), 1)
+        self.assertEqual(self.log(srv), [("GET", 200, "truncate", 200), ("POST", 200, "truncate", 200)])
+        self.assertEqual(srv.api("GET", "/v1/organizations")[0], 200)
+
+    def test_html_first(self):
+        srv = self.server("--html-first", "1", "--fault-methods", "POST")
+        status, resp, data = self.invite(srv, "portal@acme.io")
+        self.assertEqual((status, resp.getheader("Content-Type")), (200, "text/html; charset=utf-8"))
+        self.assertEqual(int(resp.getheader("Content-Length")), len(data))
+        self.assertTrue(data.startswith(b"<!DOCTYPE html>"))
+        self.assertTrue(resp.getheader("X-Request-Id"))
+        self.assertEqual(self.invitees(srv, "portal@acme.io"), 0)  # not processed
+        self.assertEqual(self.invite(srv, "portal@acme.io")[0], 200)
+        self.assertEqual(self.log(srv), [("POST", 200, "html", None), ("POST", 200, None, 200)])
+
+    def test_hang_after_first(self):
+        srv = self.server("--hang-after-first", "1")
+        t = time.monotonic()
+        with self.assertRaises(socket.timeout):
+            self.invite(srv, "slow@acme.io", timeout=0.3)
+        self.assertLess(time.monotonic() - t, 1)
+        self.assertEqual(self.invitees(srv, "slow@acme.io"), 1)  # processed, never answered
+        self.assertEqual(self.log(srv), [("POST", None, "hang_after", 200)])
+
+    def test_fault_order_and_runtime_keys(self):
+        srv = self.server()
+        keys = ("fail_next", "drop_next", "drop_after_next", "malformed_next", "truncate_next",
+                "html_next", "hang_next", "hang_after_next")
+        status, settings = srv.control("POST", "/faults", dict({k: 1 for k in keys}, fault_methods=["GET"]))
+        self.assertEqual(status, 200)
+        self.assertEqual({k: settings[k] for k in keys}, {k: 1 for k in keys})
+        for k in keys[1:]:
+            self.assertEqual(srv.control("POST", "/faults", {k: -1})[0], 400, k)
+            self.assertEqual(srv.control("POST", "/faults", {k: True})[0], 400, k)
+        self.assertEqual(self.invite(srv, "p@acme.io")[0], 200)  # POST: not a faulted method
+        for _ in keys:
+            conn = srv.conn(timeout=0.3)
+            try:
+                conn.request("GET", "/v1/users/self", headers=AUTH)
+                resp = conn.getresponse()
+                resp.read()
+            except (OSError, http.client.HTTPException):
+                pass
+            conn.close()
+        log = srv.control("GET", "/requests")[1]
+        self.assertEqual([r["fault"] for r in log],
+                         [None, "fail", "drop", "drop_after", "malformed", "truncate", "html", "hang", "hang_after"])
+        self.assertEqual([r["status"] for r in log], [200, 503, None, None, 200, 200, 200, None, None])
+        self.assertEqual([r["processed_status"] for r in log], [200, None, None, 200, None, 200, None, None, 200])
+        self.assertEqual({k: v for k, v in srv.control("GET", "/faults")[1].items() if k in keys},
+                         {k: 0 for k in keys})
+        self.assertEqual(srv.api("GET", "/v1/users/self")[0], 200)
+        srv.control("POST", "/faults", {"truncate_next": 3})
+        srv.control("POST", "/reset")
+        self.assertEqual(srv.control("GET", "/faults")[1]["truncate_next"], 0)
+
     def test_hang_first_and_shutdown(self):
         srv = self.server("--hang-first", "1")
         conn = srv.conn(timeout=0.3)
