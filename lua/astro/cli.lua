@@ -446,16 +446,14 @@ end
 
 -- Running ---------------------------------------------------------------------------------
 
-local argv = {} -- the command line M.main was given
-
 local function _hex(c) return string.format("\\x%02x", c:byte()) end
 
---- Makes an error message safe for a terminal: a command-line argument (or the value of a
--- --flag=value) holding control characters is shown escaped (\x1b, \x0a) wherever the message
--- repeats it, and every other control character but newline and tab is escaped too.
-local function _printable(message)
+--- Makes an error message safe for a terminal: a command-line argument of argv (or the value
+-- of a --flag=value) holding control characters is shown escaped (\x1b, \x0a) wherever the
+-- message repeats it, and every other control character but newline and tab is escaped too.
+local function _printable(message, argv)
   local pieces = {}
-  for _, a in ipairs(argv) do
+  for _, a in ipairs(argv or {}) do
     if a:find("[%c\127]") then
       pieces[#pieces + 1] = a
       local value = a:match("^%-[^=]*=(.*)$")
@@ -480,7 +478,7 @@ end
 --- Prints an error as "Error: <message>" on stderr; a usage error is followed by the usage.
 local function _report(ctx, err, node)
   err = errors.wrap(err)
-  ctx.stderr:write("Error: ", _printable(err.message), "\n")
+  ctx.stderr:write("Error: ", _printable(err.message, ctx.argv), "\n")
   if err.code == "usage" and node then ctx.stderr:write(M.usage(node)) end
   return err.exit or 1
 end
@@ -514,7 +512,6 @@ end
 ---@param args string[]
 ---@return integer
 function M.main(args)
-  argv = args
   local root = M.build_tree(require("astro.core.host").modules())
   local report = M.add_plugins(root, require("astro.plugins").load_all())
   local quiet = args[1] == "plugin"
@@ -524,10 +521,11 @@ function M.main(args)
     end
   end
   local node, opts, at = M.parse(root, args)
-  if not node then return _report({ stderr = io.stderr }, opts, at) end
+  local errctx = { stderr = io.stderr, argv = args }
+  if not node then return _report(errctx, opts, at) end
   if opts.help or not node.spec.run then
     if not opts.help and #opts.args > 0 then
-      return _report({ stderr = io.stderr },
+      return _report(errctx,
         errors.usage(string.format('unknown command "%s" for "%s"', opts.args[1], M.path(node))), node)
     end
     io.stdout:write(M.help(node))
@@ -536,14 +534,15 @@ function M.main(args)
   local max = (node.spec.args and node.spec.args.max) or 0
   local min = (node.spec.args and node.spec.args.min) or 0
   if #opts.args > max then
-    return _report({ stderr = io.stderr },
+    return _report(errctx,
       errors.usage(string.format("accepts at most %d arg(s), received %d", max, #opts.args)), node)
   end
   if #opts.args < min then
-    return _report({ stderr = io.stderr },
+    return _report(errctx,
       errors.usage(string.format("requires at least %d arg(s), only received %d", min, #opts.args)), node)
   end
   local ctx = M.context(node, opts)
+  ctx.argv = args
   return M.execute(node, opts, ctx)
 end
 
