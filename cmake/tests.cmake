@@ -20,7 +20,29 @@ foreach(spec IN LISTS ASTRO_SPECS)
   set_tests_properties(${name} PROPERTIES
     ENVIRONMENT "ASTRO_BIN=$<TARGET_FILE:astro>;ASTRO_SOURCE_DIR=${CMAKE_SOURCE_DIR};ASTRO_PYTHON=${PYTHON3};ASTRO_LUA_DIR="
     TIMEOUT 300)
+  list(APPEND ASTRO_SPEC_TESTS ${name})
 endforeach()
+
+# -DASTRO_SANITIZE=ON: every astro process of the specs (the host running busted and each CLI
+# run it starts) writes its AddressSanitizer/LeakSanitizer/UBSan reports into
+# <build>/sanitizer/, where output captured by a spec cannot hide them; sanitizer/reports
+# runs after all specs and fails, printing them, when there is any.
+if(ASTRO_SANITIZE)
+  set(ASTRO_SANITIZER_DIR ${CMAKE_BINARY_DIR}/sanitizer)
+  set_property(TEST ${ASTRO_SPEC_TESTS} APPEND PROPERTY ENVIRONMENT
+    "ASAN_OPTIONS=detect_leaks=1:log_path=${ASTRO_SANITIZER_DIR}/asan"
+    "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/cmake/lsan.supp:print_suppressions=0"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=${ASTRO_SANITIZER_DIR}/ubsan")
+  set_property(TEST ${ASTRO_SPEC_TESTS} APPEND PROPERTY FIXTURES_REQUIRED sanitizer)
+  add_test(NAME sanitizer/setup COMMAND sh -c [[rm -rf "$1" && mkdir -p "$1"]] sh ${ASTRO_SANITIZER_DIR})
+  add_test(NAME sanitizer/reports COMMAND sh -c [[
+    set -- "$1"/*
+    [ -e "$1" ] || { echo "no sanitizer report"; exit 0; }
+    for f; do echo "== $f"; cat "$f"; done
+    exit 1]] sh ${ASTRO_SANITIZER_DIR})
+  set_tests_properties(sanitizer/setup PROPERTIES FIXTURES_SETUP sanitizer)
+  set_tests_properties(sanitizer/reports PROPERTIES FIXTURES_CLEANUP sanitizer)
+endif()
 
 if(EXISTS ${CMAKE_SOURCE_DIR}/spec/support/test_sandbox.py)
   add_test(NAME support/sandbox COMMAND ${PYTHON3} spec/support/test_sandbox.py

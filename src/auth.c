@@ -115,8 +115,8 @@ static int auth_resolve(lua_State *L) {
     }
     size_t len = 0;
     const char *ctx = luaL_optlstring(L, 1, "", &len);
-    const char *bare = ctx;
-    if (strncmp(ctx, BEARER, BEARER_LEN) == 0) bare = ctx + BEARER_LEN;
+    int prefixed = strncmp(ctx, BEARER, BEARER_LEN) == 0;
+    const char *bare = prefixed ? ctx + BEARER_LEN : ctx;
     while (*bare == ' ') bare++;
     if (*bare == '\0') {
         lua_pushnil(L);
@@ -126,7 +126,7 @@ static int auth_resolve(lua_State *L) {
         lua_pushliteral(L, "missing");
         return 3;
     }
-    if (bare == ctx) lua_pushfstring(L, BEARER "%s", ctx);   /* a token saved without prefix */
+    if (!prefixed) lua_pushfstring(L, BEARER "%s", bare);   /* a token saved without prefix */
     else lua_pushvalue(L, 1);
     lua_pushliteral(L, "config");
     return 2;

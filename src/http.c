@@ -793,7 +793,7 @@ static const char *trim(const char *p, size_t *n) {
 /* Pushes the header table parsed from a raw header block: names lower-cased, repeated
  * headers joined with ", ", obsolete folded lines joined to their header with a space. */
 static void push_headers(lua_State *L, const char *p, size_t len) {
-    const char *end = p + len, *last = NULL;
+    const char *end = len > 0 ? p + len : p, *last = NULL;  /* p is NULL for no header */
     size_t last_len = 0;
     lua_newtable(L);                                     /* [headers] */
     while (p < end) {

@@ -29,6 +29,13 @@ describe("astro.core.auth", function()
     assert.are.equal("Bearer abc|config\n", r.stdout)
   end)
 
+  it("adds the Bearer prefix to a context token saved without it, leading spaces dropped", function()
+    local r = h.run({ "--lua", h.root .. "/spec/support/print_resolve.lua", "  abc" })
+    assert.are.equal("Bearer abc|config\n", r.stdout)
+    r = h.run({ "--lua", h.root .. "/spec/support/print_resolve.lua", "abc" })
+    assert.are.equal("Bearer abc|config\n", r.stdout)
+  end)
+
   it("prefers ASTRO_API_TOKEN and adds the Bearer prefix to it", function()
     local r = h.run({ "--lua", h.root .. "/spec/support/print_resolve.lua", "Bearer abc" },
       { env = { ASTRO_API_TOKEN = "xyz" } })
