@@ -26,6 +26,9 @@ run organization list --json
 run organization user list
 run organization user invite new.hire@acme.io --role ORGANIZATION_BILLING_ADMIN
 run organization user update new.hire@acme.io --role ORGANIZATION_MEMBER
+printf 'email,role\nnew.hire@acme.io,ORGANIZATION_MEMBER\nana.lopez@acme.io,ORGANIZATION_BILLING_ADMIN\nbob@acme.io,\n' >"$work/people.csv"
+run organization user invite --file "$work/people.csv"
 run organization user list --json
+run run examples/role_audit.lua
 run organization switch Globex
 run organization list
