@@ -6,6 +6,11 @@ M.root = os.getenv("ASTRO_SOURCE_DIR") or "."
 M.astro = os.getenv("ASTRO_BIN") or (M.root .. "/build/astro")
 M.python = os.getenv("ASTRO_PYTHON") or "/usr/bin/python3"
 
+--- How much slower than a plain build a run may be: 3 under the sanitizer suite (ASAN_OPTIONS
+-- is set there), else 1. Time limits in specs are multiplied by it, but never past the value
+-- that would no longer tell concurrent from sequential.
+M.slack = (os.getenv("ASAN_OPTIONS") or "") ~= "" and 3 or 1
+
 local function shell_quote(s)
   s = tostring(s)
   if s:match("^[%w%._/:=@,+-]+$") then return s end

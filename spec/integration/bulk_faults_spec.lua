@@ -129,7 +129,7 @@ describe("user invite --file under load and faults", function()
     assert.are.equal(0, count(ev, function(e) return e.status == 429 end))
     assert.are.equal(40, count(ev, function(e) return e.kind == "POST" end))
     assert.are.equal(1, count(ev, function(e) return e.kind == "GET" end))
-    assert.is_true(elapsed > 3 and elapsed < 8, string.format("took %.2f s", elapsed))
+    assert.is_true(elapsed > 3 and elapsed < 8 * h.slack, string.format("took %.2f s", elapsed))
   end)
 
   it("sends invites concurrently: 20 invites at 200 ms each take well under 20 x 0.2 s", function()
@@ -139,7 +139,8 @@ describe("user invite --file under load and faults", function()
     local elapsed = sys.now() - t0
     assert.are.equal(0, r.code, r.stderr)
     assert.is_true(all_results(r.stdout, "invited"))
-    assert.is_true(elapsed < 1.5, string.format("took %.2f s", elapsed))
+    -- one after the other they would take 20 x 0.2 = 4 s
+    assert.is_true(elapsed < math.min(1.5 * h.slack, 3), string.format("took %.2f s", elapsed))
     local posts = {}
     for _, e in ipairs(events(sb)) do if e.kind == "POST" then posts[#posts + 1] = e.time end end
     -- more than one invite arrived while the first one was still being answered

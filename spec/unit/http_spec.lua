@@ -178,7 +178,8 @@ describe("astro.core.http", function()
       end
       -- 8 requests, 4 at a time, 100 ms each: two rounds, about 0.2 s.
       assert.is_true(elapsed >= 0.19, "too fast for 4 at a time: " .. elapsed)
-      assert.is_true(elapsed < 0.6, "too slow for 4 at a time: " .. elapsed)
+      -- one at a time they would take 0.8 s
+      assert.is_true(elapsed < math.min(0.6 * h.slack, 0.79), "too slow for 4 at a time: " .. elapsed)
       t0 = sys.now()
       s:batch({ reqs[1], reqs[2], reqs[3] }, { concurrency = 1 })
       assert.is_true(sys.now() - t0 >= 0.29, "concurrency 1 ran requests in parallel")
@@ -195,8 +196,12 @@ describe("astro.core.http", function()
         return n
       end
       assert.are.equal(0, opened(s:batch(reqs, { concurrency = 1 })))
-      assert.is_true(opened(s:batch(reqs, { concurrency = 3 })) <= 2)
-      assert.are.equal(0, opened(s:batch(reqs, { concurrency = 3 })))
+      -- With 3 transfers at a time the session never holds more than 3 connections: the one it
+      -- had plus at most 2 more, over both batches (how many the first batch opens depends on
+      -- timing; the second then opens the rest, if any).
+      local first = opened(s:batch(reqs, { concurrency = 3 }))
+      local second = opened(s:batch(reqs, { concurrency = 3 }))
+      assert.is_true(first + second <= 2, string.format("opened %d then %d", first, second))
     end)
 
     it("returns an empty list for no requests and mixes failures into the results", function()
