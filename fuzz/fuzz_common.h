@@ -29,6 +29,12 @@
  * so that from one of them on (fail_at, 1-based; 0 = none) every one fails. Failing them all,
  * not one, defeats Lua's retry after an emergency collection, so the error really happens;
  * set fail_at back to 0 before lua_close so that finalizers can run. */
+/* One fuzz input handed to a protected Lua call as light userdata. */
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+} input;
+
 typedef struct fuzz_alloc {
     size_t used, limit;
     unsigned long count, fail_at;

@@ -34,11 +34,6 @@
 
 static char dir[256], path[320], lockpath[330];
 
-typedef struct {
-    const uint8_t *data;
-    size_t size;
-} input;
-
 static void cleanup(void) {
     unlink(path);
     unlink(lockpath);

@@ -16,11 +16,6 @@
 
 #define LUA_LIMIT ((size_t)64 << 20)
 
-typedef struct {
-    const uint8_t *data;
-    size_t size;
-} input;
-
 static int parse(lua_State *L) {
     const input *in = (const input *)lua_touserdata(L, 1);
     lua_settop(L, 0);

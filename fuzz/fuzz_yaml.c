@@ -16,11 +16,6 @@
 
 #define LUA_LIMIT ((size_t)256 << 20)
 
-typedef struct {
-    const uint8_t *data;
-    size_t size;
-} input;
-
 /* Protected body: calls the loader and leaves its results on the stack. */
 static int load(lua_State *L) {
     const input *in = (const input *)lua_touserdata(L, 1);

@@ -162,16 +162,15 @@ function Client:send(req)
   return http.request(_authorized(self, req))
 end
 
---- Sends many built requests concurrently. Without opts.on_done: with the retry policy,
--- results in order, each a response or { error = err }. With opts.on_done(i, out): each once,
--- outcomes handed over as they finish (see astro.http.batch_raw).
+--- Sends many built requests concurrently, each once, handing each outcome to
+-- opts.on_done(i, out) as it finishes (see astro.http.batch_raw). Retries, pacing and
+-- reports are astro.bulk's: use astro.batch unless you need the raw outcomes.
 ---@param reqs table[]
----@param opts? {concurrency?: integer, on_done?: fun(i: integer, out: table)}
+---@param opts {concurrency?: integer, on_done: fun(i: integer, out: table)}
 function Client:send_batch(reqs, opts)
   local list = {}
   for i, r in ipairs(reqs) do list[i] = _authorized(self, r) end
-  if opts and opts.on_done then return http.batch_raw(list, opts) end
-  return http.batch(list, opts)
+  return http.batch_raw(list, opts)
 end
 
 --- Builds the request table for a call (for Client:send / Client:send_batch); the
@@ -289,9 +288,7 @@ end
 ---@param opts? {query?: table, page_size?: integer, concurrency?: integer}
 function Client:list(path, key, opts)
   local items = json.array({})
-  local _, total_or_err = nil, nil
-  local count
-  count, total_or_err = require("astro.bulk").stream_list(self, path, key, function(page)
+  local count, total_or_err = require("astro.bulk").stream_list(self, path, key, function(page)
     table.move(page, 1, #page, #items + 1, items)
   end, opts)
   if not count then return nil, total_or_err end

@@ -1,5 +1,5 @@
---- HTTP for astro: the C session (astro.core.http) plus the retry policy, pacing-free batches
--- and the debug trace. Everything a user may want to change lives in M.policy.
+--- HTTP for astro: the C session (astro.core.http) plus the retry policy for single requests,
+-- raw batches for the bulk engine (astro.bulk), and the debug trace. Defaults live in M.policy.
 --
 -- Retry rules (curl's and the API's): a request is retried only when doing so cannot repeat a
 -- change the server already made:
@@ -215,57 +215,6 @@ function M.batch_raw(reqs, opts)
       end
     end,
   })
-end
-
---- Sends many requests concurrently with the retry policy; returns a list in the same order,
--- each entry a response table or { error = err } (an astro error).
----@param reqs table[]
----@param opts? {concurrency?: integer, policy?: table}
-function M.batch(reqs, opts)
-  opts = opts or {}
-  local policy = opts.policy or M.policy
-  local results, pending = {}, {}
-  for i, req in ipairs(reqs) do
-    local r, idempotent = _prepare(req, policy)
-    pending[#pending + 1] = { index = i, req = r, idempotent = idempotent, attempt = 0, throttled = 0 }
-  end
-  while #pending > 0 do
-    local wave = {}
-    for j, p in ipairs(pending) do
-      p.attempt = p.attempt + 1
-      _trace_request(p.req)
-      wave[j] = p.req
-    end
-    local out = M.session():batch(wave, { concurrency = opts.concurrency or policy.concurrency })
-    local again, wait = {}, 0
-    for j, p in ipairs(pending) do
-      local o = out[j]
-      local res = o.status and o or nil
-      _trace_response(p.req, res, o.error)
-      local delay = (o.code ~= "interrupted") and M.retry_delay(p.req.method, res, o.code, p.attempt, policy,
-        { idempotent = p.idempotent, throttled = p.throttled })
-      if delay then
-        if res and res.status == 429 then p.throttled = p.throttled + 1 end
-        again[#again + 1] = p
-        if delay > wait then wait = delay end
-      elseif res then
-        res.attempts = p.attempt
-        results[p.index] = res
-      else
-        results[p.index] = { error = _transport_error(p.req, o.error, o.code) }
-      end
-    end
-    pending = again
-    if #pending > 0 then
-      if not sys.sleep(wait) then
-        for _, p in ipairs(pending) do
-          results[p.index] = { error = errors.new("interrupted", { code = "interrupted" }) }
-        end
-        break
-      end
-    end
-  end
-  return results
 end
 
 return M
