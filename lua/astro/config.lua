@@ -25,18 +25,30 @@ Config.__index = Config
 function M.check_safe(path)
   local st = sys.stat(path)
   if not st then return true end -- missing, or unreadable: core.read reports it
-  local euid = sys.geteuid()
-  if st.uid ~= euid then
+  local problem = M.permission_problem(st)
+  if problem == "owner" then
+    local euid = sys.geteuid()
     return nil, errors.new(string.format(
       "config file %s belongs to user id %d, not to you (user id %d): check it, then make it yours " ..
       "(chown %d %s) or set ASTRO_HOME to a folder of your own",
       path, st.uid, euid, euid, path), { code = "config" })
-  end
-  if st.mode & 18 ~= 0 then -- 0022: group or others may write
+  elseif problem then
     return nil, errors.new(string.format("config file %s is writable by %s (mode %04o): run chmod 600 %s", path,
-      (st.mode & 2 ~= 0) and "others" or "its group", st.mode & 4095, path), { code = "config" })
+      problem == "others" and "others" or "its group", st.mode & 4095, path), { code = "config" })
   end
   return true
+end
+
+--- What makes a file unsafe to trust (as ssh judges its keys), from its sys.stat: "owner"
+-- (it belongs to another user; root too unless allow_root), "others" or "group" (they may
+-- write it), or nil when it is safe. Shared by the config file and plugin checks.
+---@param st {uid: integer, mode: integer}
+---@param allow_root? boolean
+function M.permission_problem(st, allow_root)
+  if st.uid ~= sys.geteuid() and not (allow_root and st.uid == 0) then return "owner" end
+  if st.mode & 2 ~= 0 then return "others" end
+  if st.mode & 16 ~= 0 then return "group" end
+  return nil
 end
 
 --- Loads the config file, after M.check_safe. Returns a Config, or nil, err (an astro error,

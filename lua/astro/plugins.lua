@@ -26,13 +26,13 @@ end
 function M.check_safe(path)
   local st, err = sys.stat(path)
   if not st then return nil, err end
-  local euid = sys.geteuid()
-  if st.uid ~= euid and st.uid ~= 0 then
-    return nil, string.format("%s is refused: it belongs to user id %d, not to you (%d)", path, st.uid, euid)
-  end
-  if st.mode & 18 ~= 0 then -- 0022: group or others may write
+  local problem = require("astro.config").permission_problem(st, true)
+  if problem == "owner" then
+    return nil, string.format("%s is refused: it belongs to user id %d, not to you (%d)", path, st.uid,
+      sys.geteuid())
+  elseif problem then
     return nil, string.format("%s is refused: it is writable by %s (mode %03o); run: chmod go-w %s", path,
-      (st.mode & 2 ~= 0) and "others" or "its group", st.mode & 511, path)
+      problem == "others" and "others" or "its group", st.mode & 511, path)
   end
   return true
 end
