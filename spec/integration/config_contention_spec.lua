@@ -92,12 +92,21 @@ describe("the config file", function()
         end
       end
       local results = all_at_once(cmds)
+      local switched = 0
       for n, r in ipairs(results) do
         assert.are.equal(0, r.code, kinds[n] .. " " .. n .. ": " .. tostring(r.stderr))
         if kinds[n] == "switch" then
-          assert.matches("Successfully switched organization\n$", r.stdout)
+          -- A switch that reads the config after another switch to the same organization has landed
+          -- rightly finds nothing to do; every other one switches.
+          if r.stdout:find("Successfully switched organization\n$") then
+            switched = switched + 1
+          else
+            assert.are.equal("You selected the same organization as the current one. No switch was made\n",
+              r.stdout, "switch " .. n)
+          end
         end
       end
+      assert.is_true(switched >= 1, "no switch switched")
 
       local tree = assert(config.read(path))
       for n = 1, 200 do
