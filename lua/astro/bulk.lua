@@ -22,16 +22,18 @@ M.concurrency = 16
 local Pacer = {}
 Pacer.__index = Pacer
 
---- Makes a pacer that hands out start times spaced 1/rate apart per method.
----@param rates table<string, number>
-function M.pacer(rates)
-  return setmetatable({ rates = rates or M.rates, next = {} }, Pacer)
+--- Makes a pacer that hands out start times spaced 1/rate apart per method. `clock` gives the
+-- monotonic time in seconds (default: astro.core.sys.now).
+---@param rates? table<string, number>
+---@param clock? fun(): number
+function M.pacer(rates, clock)
+  return setmetatable({ rates = rates or M.rates, next = {}, clock = clock or sys.now }, Pacer)
 end
 
 --- The monotonic time at which the next request of this method may start.
 function Pacer:slot(method)
   local rate = self.rates[method] or self.rates.POST or 10
-  local now = sys.now()
+  local now = self.clock()
   local t = math.max(now, self.next[method] or now)
   self.next[method] = t + 1 / rate
   return t
