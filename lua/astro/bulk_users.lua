@@ -17,16 +17,7 @@ local M = {}
 M.REPORT_HEADER = { "email", "role", "line", "result", "message", "request_id" }
 
 --- The flags `user invite` and `user update` take for files.
-M.FLAGS = {
-  { name = "file", short = "f", type = "string", default = "",
-    help = "CSV file of rows to process (header with email and role; - for standard input)" },
-  { name = "strict", type = "bool", help = "With --file: send nothing at all if any row is invalid" },
-  { name = "json", type = "bool", help = "With --file: print the report as JSON" },
-  { name = "report", type = "string", default = "",
-    help = "With --file: also write the report as CSV to this file (feed it back to retry the failed rows)" },
-  { name = "rate-limit", type = "string", default = "",
-    help = "With --file: requests per second per method, e.g. POST=10,GET=25 (the API's limits by default)" },
-}
+M.FLAGS = require("astro.bulk_flags").FLAGS
 
 --- For `user invite` / `user update`: runs the --file form when --file is given and returns
 -- true plus its results; returns false when the single form should run, or true, nil, err

@@ -6,7 +6,6 @@
 -- Files and folders must belong to the user (or root) and not be writable by group or
 -- others, as ssh asks of its keys; anything else is refused with the reason.
 local sys = require("astro.core.sys")
-local sandbox = require("astro.sandbox")
 
 local M = {}
 
@@ -98,6 +97,7 @@ local function _load(entry)
   end
   local ok, why = M.check_safe(entry.path)
   if not ok then return nil, why end
+  local sandbox = require("astro.sandbox")    -- loaded only when there is a plugin to load
   local env = sandbox.new_env({ name = "plugin " .. entry.path, dir = entry.dir, check = M.check_safe })
   local fn, err = sandbox.loadfile(entry.path, env)
   if not fn then return nil, err end

@@ -1,6 +1,5 @@
 -- `astro run FILE [ARGS]`: runs a one-off automation with the public API loaded.
 local errors = require("astro.errors")
-local sandbox = require("astro.sandbox")
 
 return {
   use = "run FILE [args]",
@@ -17,6 +16,7 @@ return {
   run = function(opts, ctx)
     local path = opts.args[1]
     if not path then return nil, errors.usage("astro run needs a Lua file: astro run FILE [ARGS]") end
+    local sandbox = require("astro.sandbox")
     local env = sandbox.new_env({ name = path })
     local script_args = { [0] = path }
     for i = 2, #opts.args do script_args[i - 1] = opts.args[i] end

@@ -1,10 +1,7 @@
 -- `astro organization user invite [email] --role ROLE`: invites a person to the organization.
-local errors = require("astro.errors")
+-- Only what the declaration needs is loaded up front; the rest when the command runs, so that
+-- other commands and --help start without it.
 local roles = require("astro.roles")
-local email = require("astro.email")
-local prompt = require("astro.prompt")
-local bulk_users = require("astro.bulk_users")
-local astro = require("astro")
 
 return {
   use = "invite [email]",
@@ -17,12 +14,14 @@ return {
   flags = {
     { name = "role", short = "r", type = "string", default = roles.DEFAULT,
       help = "The role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
-    table.unpack(bulk_users.FLAGS)
+    table.unpack(require("astro.bulk_flags").FLAGS)
   },
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    local handled, res, ferr = bulk_users.dispatch("invite", opts, ctx)
+    local errors, email, prompt = require("astro.errors"), require("astro.email"), require("astro.prompt")
+    local astro = require("astro")
+    local handled, res, ferr = require("astro.bulk_users").dispatch("invite", opts, ctx)
     if handled then return res, ferr end
     local address, err = opts.args[1], nil
     if address == nil then

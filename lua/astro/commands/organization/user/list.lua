@@ -2,7 +2,6 @@
 local output = require("astro.output")
 local json = require("astro.json")
 local astro = require("astro")
-local csv = require("astro.csv")
 
 local HEADERS = { "FULLNAME", "EMAIL", "ID", "ORGANIZATION ROLE", "CREATE DATE" }
 local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole" }
@@ -57,7 +56,7 @@ function M.run(opts, ctx)
     add = function(u) w:add(_json_item(u)) end
     close = function() w:close() end
   else
-    local w = csv.writer(ctx.stdout, CSV_HEADER)
+    local w = require("astro.csv").writer(ctx.stdout, CSV_HEADER)
     add = function(u)
       local j = _json_item(u)
       w:write({ j.fullName, j.email, j.id, j.orgRole or "", j.createdAt })

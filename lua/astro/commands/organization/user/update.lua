@@ -1,11 +1,6 @@
 -- `astro organization user update [email] --role ROLE`: changes a user's organization role.
-local errors = require("astro.errors")
-local roles = require("astro.roles")
-local email = require("astro.email")
-local prompt = require("astro.prompt")
-local bulk_users = require("astro.bulk_users")
-local user_list = require("astro.commands.organization.user.list")
-local astro = require("astro")
+-- Only what the declaration needs is loaded up front; the rest when the command runs, so that
+-- other commands and --help start without it.
 
 return {
   use = "update [email]",
@@ -18,12 +13,15 @@ return {
   flags = {
     { name = "role", short = "r", type = "string", default = "",
       help = "The new role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
-    table.unpack(bulk_users.FLAGS)
+    table.unpack(require("astro.bulk_flags").FLAGS)
   },
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    local handled, res, ferr = bulk_users.dispatch("update", opts, ctx)
+    local errors, roles, email = require("astro.errors"), require("astro.roles"), require("astro.email")
+    local prompt, astro = require("astro.prompt"), require("astro")
+    local user_list = require("astro.commands.organization.user.list")
+    local handled, res, ferr = require("astro.bulk_users").dispatch("update", opts, ctx)
     if handled then return res, ferr end
     local role, err = opts.role, nil
     if role == "" then
