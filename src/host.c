@@ -80,6 +80,8 @@ int luaopen_astro_core_host(lua_State *L) {
     luaL_newlib(L, host_funcs);
     lua_pushliteral(L, ASTRO_VERSION);
     lua_setfield(L, -2, "version");
+    lua_pushliteral(L, LUA_RELEASE);
+    lua_setfield(L, -2, "lua_release");
     const char *dir = getenv(ASTRO_LUA_DIR_ENV);
     if (dir != NULL && dir[0] != '\0') {
         lua_pushstring(L, dir);

@@ -512,6 +512,7 @@ end
 ---@param args string[]
 ---@return integer
 function M.main(args)
+  if args[1] == "--version" and args[2] == nil then args = { "version" } end
   local root = M.build_tree(require("astro.core.host").modules())
   local report = M.add_plugins(root, require("astro.plugins").load_all())
   local quiet = args[1] == "plugin"
