@@ -86,8 +86,8 @@ describe("user list over several pages", function()
     assert.matches(" user02500@example%.com ", lines[2504])
   end)
 
-  it("fetches the pages after the first concurrently (100 ms each)", function()
-    sb:faults({ latency_ms = 100 })
+  it("fetches the pages after the first concurrently (300 ms each)", function()
+    sb:faults({ latency_ms = 300 })
     local t0 = sys.now()
     local r = list({ "-o", "csv" })
     local elapsed = sys.now() - t0
@@ -95,10 +95,11 @@ describe("user list over several pages", function()
     assert.are.same(expected, csv_emails(r.stdout))
     local pages = page_requests(sb)
     assert.are.equal(3, #pages)
-    -- one after the other, the third page would start >= 100 ms after the second
-    assert.is_true(pages[3].time - pages[2].time < (h.slack > 1 and 0.095 or 0.08),
+    -- Paced at 25 GET/s they start 40 ms apart; one after the other, the third page would start
+    -- >= 300 ms after the second. The margin between the two absorbs a loaded machine.
+    assert.is_true(pages[3].time - pages[2].time < 0.2,
       string.format("pages started %.3f s apart", pages[3].time - pages[2].time))
-    assert.is_true(elapsed < 1 * h.slack, string.format("took %.2f s", elapsed))
+    assert.is_true(elapsed < 3 * h.slack, string.format("took %.2f s", elapsed))
   end)
 
   it("retries a page answered 503 and still gives every user in order", function()
