@@ -148,13 +148,48 @@ local function _prepare(req, policy)
   return r, idempotent
 end
 
+-- The value of the first environment variable of names that is set and not empty.
+local function _env(names)
+  for _, n in ipairs(names) do
+    local v = os.getenv(n)
+    if v and v ~= "" then return n, v end
+  end
+end
+
+--- The name of the proxy variable libcurl takes for this URL, as curl(1) does: the scheme's own
+-- variable (only the lower-case http_proxy for http://, for safety), else ALL_PROXY; none when
+-- NO_PROXY lists the host (or is "*"). Returns the variable's name, never its value (it may
+-- hold a password), or nil. An approximation of libcurl's rules for messages, not for routing.
+---@param url string
+---@return string|nil
+function M.proxy_variable(url)
+  local scheme, host = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  if not scheme then return nil end
+  scheme = scheme:lower()
+  host = host:gsub("^.*@", ""):gsub(":%d*$", ""):gsub("^%[(.*)%]$", "%1"):lower()
+  local own = scheme == "http" and { "http_proxy" } or { scheme .. "_proxy", scheme:upper() .. "_PROXY" }
+  local name = _env(own) or _env({ "all_proxy", "ALL_PROXY" })
+  if not name then return nil end
+  local _, no_proxy = _env({ "no_proxy", "NO_PROXY" })
+  for entry in (no_proxy or ""):gmatch("[^,%s]+") do
+    entry = entry:gsub("^%.", ""):lower()
+    if entry == "*" or host == entry or host:sub(-(#entry + 1)) == "." .. entry then return nil end
+  end
+  return name
+end
+
 -- An astro error for a transport failure. A write that failed after its request left says
 -- that its outcome is unknown (err.unknown), idempotent or not: the change may have been made.
+-- When the request went through a proxy, the message says which variable set it.
 local function _transport_error(req, msg, code)
   local text = msg
+  local proxy = code ~= "interrupted" and M.proxy_variable(req.url or "") or nil
+  if proxy then
+    text = text .. " (through the proxy set in " .. proxy .. "; check the proxy, or list the API's host in NO_PROXY)"
+  end
   local unknown = (code == "recv" or code == "send" or code == "timeout")
     and not (req.method == "GET" or req.method == "HEAD" or req.method == "OPTIONS")
-  if unknown then text = msg .. " (the request was sent; whether it took effect is unknown)" end
+  if unknown then text = text .. " (the request was sent; whether it took effect is unknown)" end
   return errors.new(text, { code = code == "interrupted" and "interrupted" or "transport",
                             transport = code, unknown = unknown or nil })
 end

@@ -217,6 +217,8 @@ describe("proxy variables", function()
     assert_one_error_line(r.stderr)
     assert.matches("^Error: cannot connect to Astronomer", r.stderr)
     assert.matches("Details: [^\n]*127%.0%.0%.1 port " .. port, r.stderr)   -- names the proxy
+    assert.matches("through the proxy set in http_proxy; check the proxy, or list the API's host in NO_PROXY",
+      r.stderr, 1, true)
     -- "connect" failures are retried (nothing was sent): 4 attempts, about 2-3.5 s of backoff
     assert.is_true(elapsed < 10 * h.slack, string.format("took %.2f s", elapsed))
     assert.are.same({}, origin_requests(sb))
@@ -275,5 +277,55 @@ describe("proxy variables with paging", function()
     -- the first page's connection to the proxy is kept alive and used again
     assert.is_true(nconns < #urls, nconns .. " connections for " .. #urls .. " requests")
     for _, req in ipairs(sb:requests()) do assert.are.equal("1.1 http_proxy.py", req.headers.Via) end
+  end)
+end)
+
+describe("the proxy named in transport errors", function()
+  lazy_teardown(function() h.cleanup() end)
+
+  -- astro.http.proxy_variable(url) run in a process of its own, with only vars set.
+  local function variable(url, vars)
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/pv.lua", 'io.write(tostring(require("astro.http").proxy_variable(arg[1])))')
+    local r = h.run({ "--lua", dir .. "/pv.lua", url }, { env = proxy_env(vars) })
+    assert.are.equal(0, r.code, r.stderr)
+    return r.stdout
+  end
+
+  it("follows curl's choice of variable, and NO_PROXY", function()
+    local api = "https://api.astronomer.io/v1/organizations"
+    assert.are.equal("nil", variable(api, {}))
+    assert.are.equal("https_proxy", variable(api, { https_proxy = "http://p:3128", ALL_PROXY = "http://q:1" }))
+    assert.are.equal("HTTPS_PROXY", variable(api, { HTTPS_PROXY = "http://p:3128" }))
+    assert.are.equal("ALL_PROXY", variable(api, { ALL_PROXY = "http://p:3128", http_proxy = "http://q:1" }))
+    -- only the lower-case http_proxy counts for http://, as in curl
+    assert.are.equal("nil", variable("http://127.0.0.1:8080/v1", { HTTP_PROXY = "http://p:3128" }))
+    assert.are.equal("http_proxy", variable("http://127.0.0.1:8080/v1", { http_proxy = "http://p:3128" }))
+    -- NO_PROXY: "*", the host itself, or a domain it is under (with or without a leading dot)
+    for _, np in ipairs({ "*", "api.astronomer.io", "astronomer.io", ".astronomer.io", "x.io, astronomer.io" }) do
+      assert.are.equal("nil", variable(api, { HTTPS_PROXY = "http://p:3128", NO_PROXY = np }), np)
+      assert.are.equal("nil", variable(api, { HTTPS_PROXY = "http://p:3128", no_proxy = np }), np)
+    end
+    assert.are.equal("HTTPS_PROXY", variable(api, { HTTPS_PROXY = "http://p:3128", NO_PROXY = "tronomer.io" }))
+  end)
+
+  it("is not mentioned when no proxy is used, and never shows the proxy's address or password", function()
+    -- A context whose API is a closed port on loopback: the connection fails either way.
+    local home = h.tmpdir()
+    h.sh("mkdir -p " .. h.shell_quote(home .. "/.astro"))
+    h.write_file(home .. "/.astro/config.yaml", table.concat({
+      "context: localhost", "contexts:", "  localhost:", "    domain: localhost",
+      "    organization: " .. ACME, "    token: Bearer test-token", '    expiresin: "2099-01-01T00:00:00Z"',
+      "local:", "  core: http://127.0.0.1:" .. closed_port(), "" }, "\n"))
+    h.sh("chmod 600 " .. h.shell_quote(home .. "/.astro/config.yaml"))
+    local direct = h.run({ "organization", "list" }, { env = proxy_env(), home = home })
+    assert.are.equal(1, direct.code)
+    assert.matches("^Error: cannot connect", direct.stderr)
+    assert.is_nil(direct.stderr:find("proxy", 1, true), direct.stderr)
+    local dead = "http://user:s3cret@127.0.0.1:" .. closed_port()
+    local via = h.run({ "organization", "list" }, { env = proxy_env({ http_proxy = dead }), home = home })
+    assert.are.equal(1, via.code)
+    assert.matches("through the proxy set in http_proxy", via.stderr, 1, true)
+    assert.is_nil(via.stderr:find("s3cret", 1, true), via.stderr)
   end)
 end)
