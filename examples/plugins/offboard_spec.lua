@@ -1,49 +1,47 @@
--- How to test a plugin with busted, through the astro binary:
---   astro --lua /usr/bin/busted examples/plugins/offboard_spec.lua
--- The spec starts the sandbox API (spec/support/sandbox.py from the astro source tree), points
--- the public API at it, and calls the plugin's run function with a context of its own.
+-- offboard_spec.lua, next to offboard.lua: tests the plugin with busted inside the astro binary,
+--   astro --lua /usr/bin/busted -o TAP offboard_spec.lua
+-- Needs python3 and curl, and the sandbox API from the astro source tree (set ASTRO_SANDBOX to
+-- its sandbox.py when this file is not in examples/plugins/ of that tree).
 local astro = require("astro")
 
-local SANDBOX = (os.getenv("ASTRO_SOURCE_DIR") or ".") .. "/spec/support/sandbox.py"
-
--- Starts the sandbox on a free port; returns its base URL and its process id.
-local function start_sandbox()
-  local port_file = os.tmpname()
-  os.remove(port_file)
-  local pid = io.popen("/usr/bin/python3 " .. SANDBOX .. " --port 0 --port-file " .. port_file ..
-    " >/dev/null 2>&1 & echo $!"):read("l")
-  for _ = 1, 200 do
-    local f = io.open(port_file)
-    local port = f and f:read("l")
-    if f then f:close() end
-    if port and port ~= "" then return "http://127.0.0.1:" .. port, pid end
-    os.execute("sleep 0.05")
-  end
-  error("sandbox did not start")
-end
-
--- A context like the one the CLI passes, writing into strings.
-local function fake_ctx()
-  local out, err = {}, {}
-  return {
-    stdout = { write = function(_, ...) for _, s in ipairs({ ... }) do out[#out + 1] = s end end, flush = function() end },
-    stderr = { write = function(_, ...) for _, s in ipairs({ ... }) do err[#err + 1] = s end end, flush = function() end },
-    out = function() return table.concat(out) end,
-  }
-end
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+local SANDBOX = os.getenv("ASTRO_SANDBOX") or (HERE .. "/../../spec/support/sandbox.py")
+local ACME = "clt0acme000010bhys38c6ryb"
 
 describe("the offboard plugin", function()
-  local url, pid, plugin
+  local server, url, plugin
+
+  -- A client of the sandbox's demo organization; dry_run = true plans writes into `plan`.
+  local function use_sandbox(dry_run, plan)
+    astro.use(astro.new_client({ base_url = url .. "/v1", authorization = "Bearer test-token",
+                                 organization = ACME, dry_run = dry_run, plan = plan }))
+  end
 
   setup(function()
-    url, pid = start_sandbox()
-    astro.use(astro.new_client({
-      base_url = url .. "/v1", authorization = "Bearer test-token", organization = "clt0acme000010bhys38c6ryb",
-    }))
-    plugin = assert(loadfile((os.getenv("ASTRO_SOURCE_DIR") or ".") .. "/examples/plugins/offboard.lua", "t"))()
+    -- The sandbox prints its URL on its first line once it listens.
+    server = assert(io.popen("/usr/bin/python3 " .. SANDBOX .. " --port 0", "r"))
+    url = assert(server:read("l"), "the sandbox did not start")
+    -- Loaded as astro loads it: its own environment, the file rules, the command table checks.
+    plugin = assert(astro.load_plugin(HERE .. "/offboard.lua"))[1]
   end)
 
-  teardown(function() os.execute("kill " .. pid) end)
+  teardown(function()
+    os.execute("curl -s -o /dev/null -X POST " .. url .. "/_sandbox/shutdown")
+    server:close()                         -- waits for the sandbox to exit
+  end)
+
+  before_each(function()                   -- every test starts from the demo data and a real client
+    os.execute("curl -s -o /dev/null -X POST " .. url .. "/_sandbox/reset")
+    use_sandbox(false)
+  end)
+
+  -- A context like the CLI's, recording what the command writes.
+  local function ctx(dry_run)
+    local out = {}
+    local sink = { write = function(_, ...) for _, s in ipairs({ ... }) do out[#out + 1] = s end end,
+                   flush = function() end }
+    return { stdout = sink, stderr = sink, dry_run = dry_run }, function() return table.concat(out) end
+  end
 
   it("declares where it goes and that it changes something", function()
     assert.are.equal("organization user offboard", plugin.command)
@@ -51,22 +49,44 @@ describe("the offboard plugin", function()
   end)
 
   it("demotes an owner to member", function()
-    local ctx = fake_ctx()
-    assert.is_true(plugin.run({ args = { "jane.doe@acme.io" } }, ctx))
-    assert.are.equal("offboarded jane.doe@acme.io\n", ctx.out())
-    local user = assert(astro.users.find("jane.doe@acme.io"))
-    assert.are.equal("ORGANIZATION_MEMBER", user.organizationRole)
+    local c, output = ctx()
+    assert.is_true(plugin.run({ args = { "jane.doe@acme.io" }, reason = "" }, c))
+    assert.are.equal("offboarded jane.doe@acme.io\n", output())
+    assert.are.equal("ORGANIZATION_MEMBER", astro.users.find("jane.doe@acme.io").organizationRole)
+  end)
+
+  it("shows the reason, and prints nothing with --quiet", function()
+    local c, output = ctx()
+    assert.is_true(plugin.run({ args = { "jane.doe@acme.io" }, reason = "last day" }, c))
+    assert.are.equal("offboarded jane.doe@acme.io (last day)\n", output())
+    c, output = ctx()
+    assert.is_true(plugin.run({ args = { "mei.lin@acme.io" }, reason = "", quiet = true }, c))
+    assert.are.equal("", output())
+    assert.are.equal("ORGANIZATION_MEMBER", astro.users.find("mei.lin@acme.io").organizationRole)
   end)
 
   it("says so when there is nothing to do", function()
-    local ctx = fake_ctx()
-    assert.is_true(plugin.run({ args = { "raj.patel@acme.io" } }, ctx))
-    assert.are.equal("raj.patel@acme.io is already an ORGANIZATION_MEMBER\n", ctx.out())
+    local c, output = ctx()
+    assert.is_true(plugin.run({ args = { "raj.patel@acme.io" }, reason = "" }, c))
+    assert.are.equal("raj.patel@acme.io is already an ORGANIZATION_MEMBER\n", output())
   end)
 
   it("returns the API's error for an unknown user", function()
-    local ok, err = plugin.run({ args = { "nobody@acme.io" } }, fake_ctx())
+    local ok, err = plugin.run({ args = { "nobody@acme.io" }, reason = "" }, (ctx()))
     assert.is_nil(ok)
     assert.are.equal("no user was found for the email you provided", err.message)
+  end)
+
+  it("sends nothing in a dry run", function()
+    local plan = io.tmpfile()
+    use_sandbox(true, plan)                -- before_each puts the real client back
+    local c, output = ctx(true)
+    assert.is_true(plugin.run({ args = { "jane.doe@acme.io" }, reason = "" }, c))
+    assert.are.equal("would offboard jane.doe@acme.io\n", output())
+    plan:seek("set")
+    assert.matches('^dry run: POST /organizations/' .. ACME .. '/users/.+/roles {"organizationRole":"ORGANIZATION_MEMBER"}',
+      plan:read("a"))
+    use_sandbox(false)
+    assert.are.equal("ORGANIZATION_OWNER", astro.users.find("jane.doe@acme.io").organizationRole)
   end)
 end)

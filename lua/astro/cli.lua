@@ -441,6 +441,7 @@ end
 function M.help(node)
   local spec = node.spec
   local text = spec.long or spec.short or ""
+  if text == "" then return "Current Context: Astro\n\n" .. M.usage(node) end
   return text .. "\n\nCurrent Context: Astro\n\n" .. M.usage(node)
 end
 

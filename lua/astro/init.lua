@@ -384,4 +384,15 @@ M.prompt = {
   end,
 }
 
+--- Loads a plugin file (or a folder with init.lua) exactly as astro loads those of the plugins
+-- folder: Lua source only, the file safety rules, its own environment where undeclared globals
+-- are errors, and the command table checks. For testing a plugin: returns the list of its
+-- command tables, or nil and the message `astro plugin list` would show.
+---@param path string
+---@return table[]|nil
+---@return string|nil
+function M.load_plugin(path)
+  return require("astro.plugins").load_file(path)
+end
+
 return M

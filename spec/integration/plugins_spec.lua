@@ -250,7 +250,8 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
     local r = h.run({ "plugin", "list" }, { home = home })
     assert.are.equal(1, r.code)
     assert.matches(" noop%s+astro organization user noop%s+adds", r.stdout)
-    assert.matches("\nNot loaded:\n  " .. bad:gsub("%p", "%%%0") .. ": a plugin must return a command table\n$", r.stdout)
+    assert.matches("\nNot loaded:\n  " .. bad:gsub("%p", "%%%0") .. ": a plugin must return a command table %(or a list of them%), got number\n$",
+      r.stdout)
     assert.are.equal("", r.stderr) -- `astro plugin` does not repeat the warnings on stderr
   end)
 
