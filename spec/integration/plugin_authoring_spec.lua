@@ -76,6 +76,15 @@ describe("a plugin author", function()
     assert.matches("^Current Context: Astro\n\nUsage:\n  astro hello", r.stdout)
   end)
 
+  it("finds in docs/automation.md the shipped example plugin and its spec, word for word", function()
+    local guide = assert(h.read_file(h.root .. "/docs/automation.md"))
+    local spec = assert(h.read_file(h.root .. "/examples/plugins/offboard_spec.lua"))
+    local plugin_src = assert(h.read_file(h.root .. "/examples/plugins/offboard.lua"))
+    assert.is_truthy(guide:find("```lua\n" .. spec .. "```\n", 1, true), "offboard_spec.lua differs from the guide")
+    local body = plugin_src:match('\nlocal astro = require%("astro"%)\n.*$')
+    assert.is_truthy(guide:find(body .. "```\n", 1, true), "offboard.lua differs from the guide")
+  end)
+
   describe("testing with astro.load_plugin", function()
     -- Runs Lua code inside the host, as a spec does, from a file in dir.
     local function lua(dir, code)
