@@ -207,7 +207,8 @@ M.ids = {
 
 --- Registers in the current describe block a sandbox started once (lazy_setup), stopped with
 -- the temporary directories (lazy_teardown) and reset before each test (before_each).
--- opts.flags: flags for M.sandbox; opts.home: options for sb:home, or false for no shared home;
+-- opts.flags: flags for M.sandbox, or a function returning them called at setup;
+-- opts.home: options for sb:home, or false for no shared home;
 -- opts.reset: "state" (default: the whole sandbox), "requests" (the request record only) or
 -- false (no reset). Returns a table whose sb and home are filled in at setup, and whose
 -- run(args, opts) is M.run with that home unless opts.home is given.
@@ -222,7 +223,9 @@ function M.use_sandbox(opts)
     return M.run(args, o)
   end
   busted.lazy_setup(function()
-    t.sb = M.sandbox(opts.flags)
+    local flags = opts.flags
+    if type(flags) == "function" then flags = flags() end
+    t.sb = M.sandbox(flags)
     if opts.home ~= false then t.home = t.sb:home(opts.home) end
   end)
   busted.lazy_teardown(function()

@@ -4,20 +4,12 @@ local h = require("spec.helpers")
 local ACME = "clt0acme000010bhys38c6ryb"
 
 describe("astro run", function()
-  local sb, home, dir
+  local box = h.use_sandbox({ flags = { "--users", "2500" } })
+  local dir
 
   lazy_setup(function()
-    sb = h.sandbox({ "--users", "2500" })
-    home = sb:home()
     dir = h.tmpdir()
   end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
 
   -- Writes a script into the spec's folder and returns its path.
   local function script(name, src)
@@ -28,7 +20,7 @@ describe("astro run", function()
 
   local function run(args, opts)
     opts = opts or {}
-    opts.home = opts.home or home
+    opts.home = opts.home or box.home
     local full = { "run" }
     for _, a in ipairs(args) do full[#full + 1] = a end
     return h.run(full, opts)
@@ -147,7 +139,7 @@ print("paginate", m)
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("each\t2503\tuser02500@example.com\npaginate\t2503\n", r.stdout)
     local queries = {}
-    for _, req in ipairs(sb:requests()) do
+    for _, req in ipairs(box.sb:requests()) do
       assert.are.equal("GET", req.method)
       assert.are.equal("/v1/organizations/" .. ACME .. "/users", req.path)
       queries[#queries + 1] = req.query
