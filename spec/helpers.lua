@@ -210,8 +210,9 @@ M.ids = {
 -- opts.flags: flags for M.sandbox, or a function returning them called at setup;
 -- opts.home: options for sb:home, or false for no shared home;
 -- opts.reset: "state" (default: the whole sandbox), "requests" (the request record only) or
--- false (no reset). Returns a table whose sb and home are filled in at setup, and whose
--- run(args, opts) is M.run with that home unless opts.home is given.
+-- false (no reset). Returns a table whose sb and home are filled in at setup, whose
+-- run(args, opts) is M.run with that home unless opts.home is given, and whose
+-- command(words) returns such a runner that puts words before its args.
 function M.use_sandbox(opts)
   opts = opts or {}
   local busted = require("busted")
@@ -221,6 +222,15 @@ function M.use_sandbox(opts)
     for k, v in pairs(run_opts or {}) do o[k] = v end
     if o.home == nil then o.home = t.home end
     return M.run(args, o)
+  end
+  -- command(words) is a runner like run whose args come after those words.
+  function t.command(words)
+    return function(args, run_opts)
+      local full = {}
+      for _, w in ipairs(words) do full[#full + 1] = w end
+      for _, a in ipairs(args or {}) do full[#full + 1] = a end
+      return t.run(full, run_opts)
+    end
   end
   busted.lazy_setup(function()
     local flags = opts.flags

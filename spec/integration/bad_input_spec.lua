@@ -5,7 +5,7 @@ local h = require("spec.helpers")
 local csv = require("astro.csv")
 local sys = require("astro.core.sys")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 local INVALID_ROLE = "Error: requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
   "ORGANIZATION_BILLING_ADMIN and ORGANIZATION_OWNER \n"
 
@@ -31,11 +31,7 @@ describe("bad input", function()
     box.home = box.sb:home({ organization = ACME, expiresin = "2020-01-01T00:00:00Z" })
   end)
 
-  local function run(args, opts)
-    opts = opts or {}
-    opts.home = opts.home or box.home
-    return h.run(args, opts)
-  end
+  local run = box.run
 
   --- Runs args, expects exit `code`, stderr starting with `want` (a plain prefix), no raw
   -- control character, no request and an unchanged config file.

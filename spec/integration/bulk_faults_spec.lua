@@ -10,7 +10,7 @@ local h = require("spec.helpers")
 local json = require("astro.json")
 local sys = require("astro.core.sys")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
 local INVITES = "/v1/organizations/" .. ORG .. "/invites"
 local RUN_CLI = h.root .. "/spec/support/run_cli.lua"

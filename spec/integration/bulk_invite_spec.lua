@@ -3,18 +3,12 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
 local INVITES = "/v1/organizations/" .. ORG .. "/invites"
 
 -- The recorded requests of one method and path.
-local function recorded(sb, method, path)
-  local out = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method == method and r.path == path then out[#out + 1] = r end
-  end
-  return out
-end
+local function recorded(sb, method, path) return h.recorded(sb, { method = method, path = path }) end
 
 -- The decoded bodies of the recorded invites, in arrival order.
 local function invite_bodies(sb)
@@ -53,13 +47,7 @@ describe("user invite --file", function()
     dir = h.tmpdir()
   end)
 
-  local function invite(args, opts)
-    opts = opts or {}
-    opts.home = box.home
-    local full = { "organization", "user", "invite" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    return h.run(full, opts)
-  end
+  local invite = box.command({ "organization", "user", "invite" })
 
   local function file(name, text)
     local path = dir .. "/" .. name

@@ -4,17 +4,12 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
-local RAJ = "clrraj0000002019nj9w0ji6b"
+local RAJ = h.ids.RAJ
 
-local function recorded(sb, method, prefix)
-  local out = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method == method and r.path:sub(1, #prefix) == prefix then out[#out + 1] = r end
-  end
-  return out
-end
+-- The recorded requests of one method whose path starts with prefix.
+local function recorded(sb, method, prefix) return h.recorded(sb, { method = method, prefix = prefix }) end
 
 local function role_posts(sb)
   local out = {}
@@ -41,13 +36,7 @@ describe("user update --file", function()
     for name, u in pairs(users_by_name(box.sb)) do ids[name] = u.id end
   end)
 
-  local function update(args, opts)
-    opts = opts or {}
-    opts.home = box.home
-    local full = { "organization", "user", "update" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    return h.run(full, opts)
-  end
+  local update = box.command({ "organization", "user", "update" })
 
   local function file(name, text)
     local path = dir .. "/" .. name

@@ -7,8 +7,8 @@ local config = require("astro.core.config")
 local auth = require("astro.auth")
 local sys = require("astro.core.sys")
 
-local ACME, GLOBEX, INITECH = "clt0acme000010bhys38c6ryb", "clu7glbx000020j7zc6npf32j", "clv2init000030es9qjsmo8nu"
-local OPERATIONS, TPS = "clwgops0000301k2x8f7q9zrb", "clwtps00000401m5n2b8v3xke"
+local ACME, GLOBEX, INITECH = h.ids.ACME, h.ids.GLOBEX, h.ids.INITECH
+local OPERATIONS, TPS = h.ids.OPERATIONS, h.ids.TPS
 local WRITER = h.root .. "/spec/support/config_writer.lua"
 -- Time limits are for the plain build; a sanitizer build (ASAN_OPTIONS set) runs several times slower.
 local SLOW = os.getenv("ASAN_OPTIONS") and 4 or 1

@@ -2,13 +2,7 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local function mutations(sb)
-  local n = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method ~= "GET" then n[#n + 1] = r end
-  end
-  return n
-end
+local function mutations(sb) return h.recorded(sb, { except = "GET" }) end
 
 describe("shipped examples", function()
   local box = h.use_sandbox()
@@ -18,11 +12,7 @@ describe("shipped examples", function()
     dir = h.tmpdir()
   end)
 
-  local function run(args, opts)
-    opts = opts or {}
-    opts.home = box.home
-    return h.run(args, opts)
-  end
+  local run = box.run
 
   describe("bulk_invite.lua", function()
     local csv = "\239\187\191email,role\r\n" ..

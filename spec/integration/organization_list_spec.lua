@@ -2,7 +2,7 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 
 describe("astro organization list", function()
   local box = h.use_sandbox({ reset = "requests" })

@@ -4,16 +4,10 @@ local h = require("spec.helpers")
 local json = require("astro.json")
 local sys = require("astro.core.sys")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
 
-local function page_requests(sb)
-  local out = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method == "GET" and r.path == USERS then out[#out + 1] = r end
-  end
-  return out
-end
+local function page_requests(sb) return h.recorded(sb, { method = "GET", path = USERS }) end
 
 local function queries(sb)
   local q = {}
@@ -31,13 +25,7 @@ describe("user list over several pages", function()
     for i, u in ipairs(box.sb:state().users[ORG]) do expected[i] = u.username end
   end)
 
-  local function list(extra, opts)
-    local args = { "organization", "user", "list" }
-    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-    opts = opts or {}
-    opts.home = opts.home or box.home
-    return h.run(args, opts)
-  end
+  local list = box.command({ "organization", "user", "list" })
 
   local function json_emails(stdout)
     local out = {}

@@ -1,8 +1,8 @@
 -- Plugins: Lua files and folders in $ASTRO_HOME/.astro/plugins that add or wrap commands.
 local h = require("spec.helpers")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local MEI = "clrmei00000030v4ds06npq50"
+local ACME = h.ids.ACME
+local MEI = h.ids.MEI
 local q = h.shell_quote
 
 -- Writes a plugin file (name relative to the plugins folder, e.g. "x.lua" or "dir/init.lua")

@@ -1,7 +1,7 @@
 -- `astro run FILE [ARGS]`: one-off Lua automations with the public API.
 local h = require("spec.helpers")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 
 describe("astro run", function()
   local box = h.use_sandbox({ flags = { "--users", "2500" } })
@@ -18,13 +18,7 @@ describe("astro run", function()
     return path
   end
 
-  local function run(args, opts)
-    opts = opts or {}
-    opts.home = opts.home or box.home
-    local full = { "run" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    return h.run(full, opts)
-  end
+  local run = box.command({ "run" })
 
   it("passes the file as arg[0], the arguments after it as arg[1..] and as ...", function()
     local path = script("args.lua", [[

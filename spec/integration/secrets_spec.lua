@@ -7,8 +7,8 @@ local h = require("spec.helpers")
 local jwt = require("spec.support.jwt")
 local config = require("astro.core.config")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
+local ACME = h.ids.ACME
+local GLOBEX = h.ids.GLOBEX
 
 --- A canary unique to this run: prefix plus 16 random hex digits.
 local function canary(prefix)

@@ -3,9 +3,9 @@
 local h = require("spec.helpers")
 local config = require("astro.core.config")
 
-local ACME, GLOBEX, INITECH = "clt0acme000010bhys38c6ryb", "clu7glbx000020j7zc6npf32j", "clv2init000030es9qjsmo8nu"
-local ANALYTICS, MLOPS = "clwanly000010uxapiyuxv50n", "clwmlops000201ra423vdshc4"
-local OPERATIONS, TPS = "clwgops0000301k2x8f7q9zrb", "clwtps00000401m5n2b8v3xke"
+local ACME, GLOBEX, INITECH = h.ids.ACME, h.ids.GLOBEX, h.ids.INITECH
+local ANALYTICS, MLOPS = h.ids.ANALYTICS, h.ids.MLOPS
+local OPERATIONS, TPS = h.ids.OPERATIONS, h.ids.TPS
 local SWITCHED = "\nSuccessfully switched organization\n"
 local SAME = "You selected the same organization as the current one. No switch was made\n"
 -- fixtures/expected/organization-switch.selection-table.txt (no colour off a terminal), then "\n> ".

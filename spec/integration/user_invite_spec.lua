@@ -2,8 +2,8 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
+local ACME = h.ids.ACME
+local GLOBEX = h.ids.GLOBEX
 local INVITES = "/v1/organizations/" .. ACME .. "/invites"
 local PROMPT = "enter email address to invite a user: "
 local INVALID_ROLE = "Error: requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
@@ -13,13 +13,7 @@ local NO_EMAIL = "Error: no email provided for the invite. Retry with a valid em
 describe("astro organization user invite", function()
   local box = h.use_sandbox()
 
-  local function invite(args, opts)
-    local full = { "organization", "user", "invite" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    opts = opts or {}
-    opts.home = opts.home or box.home
-    return h.run(full, opts)
-  end
+  local invite = box.command({ "organization", "user", "invite" })
 
   --- The Acme user with that username in the sandbox, or nil.
   local function member(username)

@@ -2,7 +2,7 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 
 -- fixtures/expected/organization-user-list.table.txt
 local TABLE =

@@ -1,9 +1,9 @@
 -- `astro organization user update` against the sandbox API.
 local h = require("spec.helpers")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 local USERS = "/v1/organizations/" .. ACME .. "/users"
-local RAJ, MEI = "clrraj0000002019nj9w0ji6b", "clrmei00000030v4ds06npq50"
+local RAJ, MEI = h.ids.RAJ, h.ids.MEI
 local ROLE_PROMPT = "enter a user Organization role(ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, " ..
   "ORGANIZATION_OWNER) to update user: "
 local INVALID_ROLE = "Error: requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
@@ -18,13 +18,7 @@ local MENU = "\nPlease select the user:\n" ..
 describe("astro organization user update", function()
   local box = h.use_sandbox()
 
-  local function update(args, opts)
-    local full = { "organization", "user", "update" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    opts = opts or {}
-    opts.home = opts.home or box.home
-    return h.run(full, opts)
-  end
+  local update = box.command({ "organization", "user", "update" })
 
   local function role_of(id)
     for _, u in ipairs(box.sb:state().users[ACME]) do

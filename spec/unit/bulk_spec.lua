@@ -6,9 +6,9 @@ local bulk = require("astro.bulk")
 local http = require("astro.http")
 local sys = require("astro.core.sys")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local ORG_PATH = "/organizations/" .. ORG
-local RAJ = "clrraj0000002019nj9w0ji6b"
+local RAJ = h.ids.RAJ
 
 local function near(expected, actual, what)
   assert.is_true(math.abs(expected - actual) < 0.005,
@@ -112,13 +112,7 @@ describe("astro.bulk", function()
       client = new_client()
     end)
 
-    local function recorded(method)
-      local out = {}
-      for _, r in ipairs(box.sb:requests()) do
-        if r.method == method then out[#out + 1] = r end
-      end
-      return out
-    end
+    local function recorded(method) return h.recorded(box.sb, { method = method }) end
 
     it("run() gives the results in job order and calls on_result once per job", function()
       local jobs = {
