@@ -210,9 +210,10 @@ M.ids = {
 -- opts.flags: flags for M.sandbox, or a function returning them called at setup;
 -- opts.home: options for sb:home, or false for no shared home;
 -- opts.reset: "state" (default: the whole sandbox), "requests" (the request record only) or
--- false (no reset). Returns a table whose sb and home are filled in at setup, whose
--- run(args, opts) is M.run with that home unless opts.home is given, and whose
--- command(words) returns such a runner that puts words before its args.
+-- false (no reset). Returns a table whose sb, home and dir (a temporary folder) are filled in
+-- at setup, whose run(args, opts) is M.run with that home unless opts.home is given, whose
+-- command(words) returns such a runner that puts words before its args, and whose
+-- file(name, text) writes a file into dir.
 function M.use_sandbox(opts)
   opts = opts or {}
   local busted = require("busted")
@@ -222,6 +223,12 @@ function M.use_sandbox(opts)
     for k, v in pairs(run_opts or {}) do o[k] = v end
     if o.home == nil then o.home = t.home end
     return M.run(args, o)
+  end
+  -- file(name, text) writes text to name in the temporary folder t.dir and returns its path.
+  function t.file(name, text)
+    local path = t.dir .. "/" .. name
+    M.write_file(path, text)
+    return path
   end
   -- command(words) is a runner like run whose args come after those words.
   function t.command(words)
@@ -236,6 +243,7 @@ function M.use_sandbox(opts)
     local flags = opts.flags
     if type(flags) == "function" then flags = flags() end
     t.sb = M.sandbox(flags)
+    t.dir = M.tmpdir()
     if opts.home ~= false then t.home = t.sb:home(opts.home) end
   end)
   busted.lazy_teardown(function()

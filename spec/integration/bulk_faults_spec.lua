@@ -55,17 +55,7 @@ end
 
 describe("user invite --file under load and faults", function()
   local box = h.use_sandbox()
-  local dir
-
-  lazy_setup(function()
-    dir = h.tmpdir()
-  end)
-
-  local function file(name, text)
-    local path = dir .. "/" .. name
-    h.write_file(path, text)
-    return path
-  end
+  local file = box.file
 
   local function invite(path, extra)
     local args = { "organization", "user", "invite", "--file", path, "--json" }

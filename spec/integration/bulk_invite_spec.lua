@@ -41,19 +41,9 @@ end
 
 describe("user invite --file", function()
   local box = h.use_sandbox()
-  local dir
-
-  lazy_setup(function()
-    dir = h.tmpdir()
-  end)
 
   local invite = box.command({ "organization", "user", "invite" })
-
-  local function file(name, text)
-    local path = dir .. "/" .. name
-    h.write_file(path, text)
-    return path
-  end
+  local file = box.file
 
   it("tolerates BOM, CRLF, quotes and blank lines; invites new people once; skips members", function()
     local path = file("people.csv", "\239\187\191email,role\r\n" ..
@@ -174,7 +164,7 @@ describe("user invite --file", function()
       "+@acme,ORGANIZATION_MEMBER\n" ..         -- invalid
       "ok@acme.io,-ROLE\n" ..                   -- invalid role
       "mei.lin@acme.io,ORGANIZATION_MEMBER\n")  -- already a member
-    local report = dir .. "/report.csv"
+    local report = box.dir .. "/report.csv"
     local r = invite({ "--file", path, "--report", report })
     assert.are.equal(1, r.code)
     local lines = h.lines(h.read_file(report))
@@ -205,7 +195,7 @@ describe("user invite --file", function()
   it("retries the failed rows of a fed-back report for the addresses they had", function()
     box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
     local path = file("dash.csv", "email,role\n-ops@acme.io,ORGANIZATION_MEMBER\n@acme.io,ORGANIZATION_MEMBER\n")
-    local report = dir .. "/dash-report.csv"
+    local report = box.dir .. "/dash-report.csv"
     assert.are.equal(1, invite({ "--file", path, "--report", report }).code)
     box.sb:reset_requests()
     local r = invite({ "--file", report, "--json" })
@@ -235,7 +225,7 @@ describe("user invite --file", function()
       assert.matches(pattern, r.stderr)
     end
     local good = file("good.csv", "email\nx@acme.io\n")
-    refused({ "--file", dir .. "/missing.csv" }, 1, "^Error: cannot read .*missing%.csv")
+    refused({ "--file", box.dir .. "/missing.csv" }, 1, "^Error: cannot read .*missing%.csv")
     refused({ "--file", file("nohead.csv", "name,role\nx,y\n") }, 1, 'line 1: missing required column "email"')
     refused({ "--file", file("broken.csv", 'email\n"x@acme.io\n') }, 1, "broken%.csv: line 2: unterminated")
     refused({ "--file", good, "--rate-limit", "POST=0" }, 2, 'invalid rate limit "POST=0"')

@@ -28,21 +28,16 @@ end
 
 describe("user update --file", function()
   local box = h.use_sandbox({ flags = { "--users", "2500" } })
-  local dir, ids
+  local ids
 
   lazy_setup(function()
-    dir = h.tmpdir()
     ids = {}
     for name, u in pairs(users_by_name(box.sb)) do ids[name] = u.id end
   end)
 
   local update = box.command({ "organization", "user", "update" })
 
-  local function file(name, text)
-    local path = dir .. "/" .. name
-    h.write_file(path, text)
-    return path
-  end
+  local file = box.file
 
   local PLAN = "email,role\n" ..
     "raj.patel@acme.io,ORGANIZATION_OWNER\n" ..            -- 2: MEMBER -> OWNER
@@ -134,7 +129,7 @@ describe("user update --file", function()
 
   it("--report fed back retries only the failed rows", function()
     box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
-    local report = dir .. "/update-report.csv"
+    local report = box.dir .. "/update-report.csv"
     local path = file("rep.csv", "email,role\nraj.patel@acme.io,ORGANIZATION_OWNER\nuser00002@example.com,ORGANIZATION_OWNER\n")
     local r = update({ "--file", path, "--report", report })
     assert.are.equal(1, r.code)

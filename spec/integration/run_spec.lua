@@ -5,19 +5,9 @@ local ACME = h.ids.ACME
 
 describe("astro run", function()
   local box = h.use_sandbox({ flags = { "--users", "2500" } })
-  local dir
-
-  lazy_setup(function()
-    dir = h.tmpdir()
-  end)
 
   -- Writes a script into the spec's folder and returns its path.
-  local function script(name, src)
-    local path = dir .. "/" .. name
-    h.write_file(path, src)
-    return path
-  end
-
+  local script = box.file
   local run = box.command({ "run" })
 
   it("passes the file as arg[0], the arguments after it as arg[1..] and as ...", function()
@@ -73,9 +63,9 @@ print("dry run: " .. tostring(astro.dry_run()))
   end)
 
   it("explains a missing file", function()
-    local r = run({ dir .. "/nope.lua" })
+    local r = run({ box.dir .. "/nope.lua" })
     assert.are.equal(1, r.code)
-    assert.are.equal("Error: " .. dir .. "/nope.lua: No such file or directory\n", r.stderr)
+    assert.are.equal("Error: " .. box.dir .. "/nope.lua: No such file or directory\n", r.stderr)
   end)
 
   it("refuses to run without a file, with the usage and exit 2", function()
