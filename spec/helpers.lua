@@ -190,4 +190,120 @@ function M.sandbox(flags)
   return sb
 end
 
+-- Shared set-up ---------------------------------------------------------------------------
+
+--- Ids of the demo seed (spec/support/seed/demo.json): organizations, workspaces and users.
+M.ids = {
+  ACME = "clt0acme000010bhys38c6ryb",        -- organization "Acme Data Platform" (the first)
+  GLOBEX = "clu7glbx000020j7zc6npf32j",      -- organization "Globex"
+  INITECH = "clv2init000030es9qjsmo8nu",     -- organization "Initech Sandbox"
+  ANALYTICS = "clwanly000010uxapiyuxv50n",   -- Acme workspace
+  MLOPS = "clwmlops000201ra423vdshc4",       -- Acme workspace
+  OPERATIONS = "clwgops0000301k2x8f7q9zrb",  -- Globex workspace
+  TPS = "clwtps00000401m5n2b8v3xke",         -- Initech workspace
+  RAJ = "clrraj0000002019nj9w0ji6b",         -- Acme user raj.patel@acme.io
+  MEI = "clrmei00000030v4ds06npq50",         -- Acme user mei.lin@acme.io
+}
+
+--- Registers in the current describe block a sandbox started once (lazy_setup), stopped with
+-- the temporary directories (lazy_teardown) and reset before each test (before_each).
+-- opts.flags: flags for M.sandbox, or a function returning them called at setup;
+-- opts.home: options for sb:home, or false for no shared home;
+-- opts.reset: "state" (default: the whole sandbox), "requests" (the request record only) or
+-- false (no reset). Returns a table whose sb, home and dir (a temporary folder) are filled in
+-- at setup, whose run(args, opts) is M.run with that home unless opts.home is given, whose
+-- command(words) returns such a runner that puts words before its args, and whose
+-- file(name, text) writes a file into dir.
+function M.use_sandbox(opts)
+  opts = opts or {}
+  local busted = require("busted")
+  local t = {}
+  function t.run(args, run_opts)
+    local o = {}
+    for k, v in pairs(run_opts or {}) do o[k] = v end
+    if o.home == nil then o.home = t.home end
+    return M.run(args, o)
+  end
+  -- file(name, text) writes text to name in the temporary folder t.dir and returns its path.
+  function t.file(name, text)
+    local path = t.dir .. "/" .. name
+    M.write_file(path, text)
+    return path
+  end
+  -- command(words) is a runner like run whose args come after those words.
+  function t.command(words)
+    return function(args, run_opts)
+      local full = {}
+      for _, w in ipairs(words) do full[#full + 1] = w end
+      for _, a in ipairs(args or {}) do full[#full + 1] = a end
+      return t.run(full, run_opts)
+    end
+  end
+  busted.lazy_setup(function()
+    local flags = opts.flags
+    if type(flags) == "function" then flags = flags() end
+    t.sb = M.sandbox(flags)
+    t.dir = M.tmpdir()
+    if opts.home ~= false then t.home = t.sb:home(opts.home) end
+  end)
+  busted.lazy_teardown(function()
+    if t.sb then t.sb:stop() end
+    M.cleanup()
+  end)
+  if opts.reset == "requests" then
+    busted.before_each(function() t.sb:reset_requests() end)
+  elseif opts.reset ~= false then
+    busted.before_each(function() t.sb:control("POST", "/_sandbox/reset") end)
+  end
+  return t
+end
+
+--- The requests sb recorded, in arrival order, passing every test given in want: method (the
+-- method is this), except (the method is not this), path (the path is this), prefix (the path
+-- starts with this). With no want, all of them.
+function M.recorded(sb, want)
+  want = want or {}
+  local out = {}
+  for _, r in ipairs(sb:requests()) do
+    if (want.method == nil or r.method == want.method)
+        and (want.except == nil or r.method ~= want.except)
+        and (want.path == nil or r.path == want.path)
+        and (want.prefix == nil or r.path:sub(1, #want.prefix) == want.prefix) then
+      out[#out + 1] = r
+    end
+  end
+  return out
+end
+
+--- The recorded requests of sb that change something (any method but GET and HEAD).
+function M.writes(sb)
+  local out = {}
+  for _, r in ipairs(sb:requests()) do
+    if r.method ~= "GET" and r.method ~= "HEAD" then out[#out + 1] = r end
+  end
+  return out
+end
+
+--- "METHOD path" of each request in reqs (e.g. from sb:requests() or M.writes), in order.
+function M.trace(reqs)
+  local out = {}
+  for i, r in ipairs(reqs) do out[i] = r.method .. " " .. r.path end
+  return out
+end
+
+--- The credentials written by sb:home() by default: what no output may show.
+M.home_secrets = { "test-token", "sandbox-refresh-token" }
+
+--- Fails when out (a text, or a result of M.run: its stdout and stderr) shows any of secrets
+-- (default M.home_secrets); where names the output in the failure message.
+function M.no_secret(out, secrets, where)
+  local assert = require("luassert")
+  local texts = type(out) == "table" and { out.stdout, out.stderr } or { out }
+  for _, text in ipairs(texts) do
+    for _, s in ipairs(secrets or M.home_secrets) do
+      assert.is_nil((text or ""):find(s, 1, true), (where or "output") .. " shows a secret: " .. s)
+    end
+  end
+end
+
 return M

@@ -4,63 +4,53 @@ local h = require("spec.helpers")
 local jwt = require("spec.support.jwt")
 local config = require("astro.core.config")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
+local ACME = h.ids.ACME
+local GLOBEX = h.ids.GLOBEX
 
 describe("credentials", function()
-  local sb
   local api_token = jwt.make({ exp = os.time() + 3600, apiTokenId = "tokapi1",
                                permissions = { "organizationId:" .. GLOBEX } })
   local expired_api_token = jwt.make({ exp = os.time() - 60, apiTokenId = "tokold1", permissions = {} })
-
-  lazy_setup(function()
-    sb = h.sandbox({ "--token", "test-token", "--token", api_token })
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:reset_requests() end)
+  local box = h.use_sandbox({ flags = { "--token", "test-token", "--token", api_token }, home = false,
+                              reset = "requests" })
 
   it("uses ASTRO_API_TOKEN over the context token, takes its organization, and writes nothing", function()
-    local home = sb:home({ token = "wrong-token" })
+    local home = box.sb:home({ token = "wrong-token" })
     local path = home .. "/.astro/config.yaml"
     local before = h.read_file(path)
     local r = h.run({ "organization", "list", "--json" }, { home = home, env = { ASTRO_API_TOKEN = api_token } })
     assert.are.equal(0, r.code, r.stderr)
     assert.matches('"id": "' .. GLOBEX .. '",\n      "isCurrent": true', r.stdout)
-    assert.are.equal("Bearer " .. api_token, sb:requests()[1].headers.Authorization)
+    assert.are.equal("Bearer " .. api_token, box.sb:requests()[1].headers.Authorization)
     assert.are.equal(before, h.read_file(path))
     assert.is_nil(r.stdout:find(api_token, 1, true))
   end)
 
   it("refuses an expired API token before sending anything", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local r = h.run({ "organization", "list" }, { home = home, env = { ASTRO_API_TOKEN = expired_api_token } })
     assert.are.equal(1, r.code)
     assert.matches("^Error: API Token is expired %(token tokold1%): create a new API token and set ASTRO_API_TOKEN", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
     assert.is_nil(r.stderr:find(expired_api_token, 1, true))
   end)
 
   it("says how to log in when the context has no token", function()
-    local home = sb:home({ token = "" })
+    local home = box.sb:home({ token = "" })
     local path = home .. "/.astro/config.yaml"
     h.write_file(path, (h.read_file(path):gsub("token: Bearer \n", "token: \"\"\n")))
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(1, r.code)
     assert.matches("^Error: no credentials: set ASTRO_API_TOKEN", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("refreshes an expired login token, saves the new one and uses it", function()
-    local home = sb:home({ expiresin = "2020-01-01T00:00:00Z" })
+    local home = box.sb:home({ expiresin = "2020-01-01T00:00:00Z" })
     local path = home .. "/.astro/config.yaml"
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(0, r.code, r.stderr)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal(3, #reqs)
     assert.are.equal("/private/v1alpha1/cli/auth-config", reqs[1].path)
     assert.are.equal("/oauth/token", reqs[2].path)
@@ -79,14 +69,14 @@ describe("credentials", function()
   end)
 
   it("explains a refresh the auth server refuses", function()
-    local home = sb:home({ expiresin = "2020-01-01T00:00:00Z", refreshtoken = "revoked" })
+    local home = box.sb:home({ expiresin = "2020-01-01T00:00:00Z", refreshtoken = "revoked" })
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(1, r.code)
     assert.matches("^Error: your login has expired and could not be refreshed %(.*%): run astro login again\n$", r.stderr)
   end)
 
   it("explains an expired login with no refresh token", function()
-    local home = sb:home({ expiresin = "2020-01-01T00:00:00Z", refreshtoken = '""' })
+    local home = box.sb:home({ expiresin = "2020-01-01T00:00:00Z", refreshtoken = '""' })
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(1, r.code)
     assert.matches("^Error: your login to localhost has expired and there is no refresh token", r.stderr)
@@ -94,8 +84,8 @@ describe("credentials", function()
 
   it("traces requests in debug mode with the token redacted", function()
     local canary = "canary-" .. tostring(os.time()) .. "-secret"
-    local home = sb:home({ token = canary })
-    sb:control("POST", "/_sandbox/tokens", { token = canary })
+    local home = box.sb:home({ token = canary })
+    box.sb:control("POST", "/_sandbox/tokens", { token = canary })
     local r = h.run({ "organization", "list", "--verbosity", "debug" }, { home = home })
     assert.are.equal(0, r.code, r.stderr)
     assert.matches("> GET http://127%.0%.0%.1:%d+/v1/organizations%?limit=1000&offset=0", r.stderr)

@@ -5,7 +5,7 @@ local h = require("spec.helpers")
 local csv = require("astro.csv")
 local sys = require("astro.core.sys")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 local INVALID_ROLE = "Error: requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
   "ORGANIZATION_BILLING_ADMIN and ORGANIZATION_OWNER \n"
 
@@ -21,42 +21,31 @@ local function first_line(text)
 end
 
 describe("bad input", function()
-  local sb, home, dir
+  local box = h.use_sandbox({ home = false })
+  local dir
 
-  lazy_setup(function()
-    sb = h.sandbox()
-    dir = h.tmpdir()
-  end)
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
+  lazy_setup(function() dir = h.tmpdir() end)
   before_each(function()
-    sb:control("POST", "/_sandbox/reset")
     -- An expired login token: a command that went as far as connecting would refresh it, so
     -- "no request at all" also proves nothing was even prepared.
-    home = sb:home({ organization = ACME, expiresin = "2020-01-01T00:00:00Z" })
+    box.home = box.sb:home({ organization = ACME, expiresin = "2020-01-01T00:00:00Z" })
   end)
 
-  local function run(args, opts)
-    opts = opts or {}
-    opts.home = opts.home or home
-    return h.run(args, opts)
-  end
+  local run = box.run
 
   --- Runs args, expects exit `code`, stderr starting with `want` (a plain prefix), no raw
   -- control character, no request and an unchanged config file.
   local function refused(args, code, want)
-    local path = home .. "/.astro/config.yaml"
+    local path = box.home .. "/.astro/config.yaml"
     local before = h.read_file(path)
-    sb:reset_requests()
+    box.sb:reset_requests()
     local r = run(args)
     local where = string.format("%q", table.concat(args, " "))
     assert.are.equal(code, r.code, where .. ": " .. r.stderr)
     assert.are.equal(want, r.stderr:sub(1, #want), where)
     no_raw_controls(r.stderr, where)
     no_raw_controls(r.stdout, where)
-    assert.are.equal(0, #sb:requests(), where .. " sent a request")
+    assert.are.equal(0, #box.sb:requests(), where .. " sent a request")
     assert.are.equal(before, h.read_file(path))
     return r
   end
@@ -92,13 +81,13 @@ describe("bad input", function()
           'Error: invalid email address "' .. e .. '": expected one @')
       end
       -- Typed at the prompt instead: the same checks.
-      sb:reset_requests()
+      box.sb:reset_requests()
       local r = run({ "organization", "user", "invite" }, { stdin = "jane\27]0;x\7@acme.io\n" })
       assert.are.equal(1, r.code)
       assert.matches('Error: invalid email address "jane\\x1b]0;x\\x07@acme.io": it contains control characters\n$',
         r.stderr)
       no_raw_controls(r.stderr, "prompt")
-      assert.are.equal(0, #sb:requests())
+      assert.are.equal(0, #box.sb:requests())
     end)
 
     it("in a file are failed row by row with the same messages; the valid rows still go", function()
@@ -119,7 +108,7 @@ describe("bad input", function()
       end
       assert.are.equal("invited", report.rows[#CASES + 1].result)
       local posts = {}
-      for _, req in ipairs(sb:requests()) do
+      for _, req in ipairs(box.sb:requests()) do
         if req.method == "POST" and req.path:match("/invites$") then posts[#posts + 1] = req.body end
       end
       assert.are.same({ '{"inviteeEmail":"good@acme.io","role":"ORGANIZATION_MEMBER"}' }, posts)
@@ -139,13 +128,13 @@ describe("bad input", function()
     it("in a file fail their row with the same message", function()
       local path = dir .. "/roles.csv"
       h.write_file(path, "email,role\nraj.patel@acme.io,organization_owner\n")
-      sb:reset_requests()
+      box.sb:reset_requests()
       local r = run({ "organization", "user", "update", "--file", path, "--json" })
       assert.are.equal(1, r.code)
       local row = require("astro.json").decode(r.stdout).rows[1]
       assert.are.equal("failed", row.result)
       assert.are.equal(INVALID_ROLE:sub(8, -3), row.message)
-      for _, req in ipairs(sb:requests()) do
+      for _, req in ipairs(box.sb:requests()) do
         if req.path:match("^/v1/") then assert.are.equal("GET", req.method) end
       end
     end)
@@ -198,7 +187,7 @@ describe("bad input", function()
       assert.are.equal(100001, #lines)
       assert.matches("^ 100001 +user100000@bulk%.example%.com +ORGANIZATION_MEMBER +invited +dry run: not sent", lines[#lines])
       local v1 = {}
-      for _, req in ipairs(sb:requests()) do
+      for _, req in ipairs(box.sb:requests()) do
         if req.path:match("^/v1/") then v1[#v1 + 1] = req.method .. " " .. req.path end
       end
       assert.are.same({ "GET /v1/organizations/" .. ACME .. "/users" }, v1)
@@ -250,7 +239,7 @@ describe("bad input", function()
       end
       -- The valid addresses were invited as written (the neutralising is only in the report).
       local sent = {}
-      for _, req in ipairs(sb:requests()) do
+      for _, req in ipairs(box.sb:requests()) do
         if req.method == "POST" and req.path:match("/invites$") then sent[#sent + 1] = require("astro.json").decode(req.body).inviteeEmail end
       end
       table.sort(sent)
@@ -284,16 +273,16 @@ describe("bad input", function()
     end)
 
     it("in an organization name give the usual message, after the lookup, and switch nothing", function()
-      local fresh = sb:home({ organization = ACME })
+      local fresh = box.sb:home({ organization = ACME })
       local path = fresh .. "/.astro/config.yaml"
       local before = h.read_file(path)
       for _, name in ipairs({ "Glo\27bex", "Glo\nbex", "Globex\r" }) do
-        sb:reset_requests()
+        box.sb:reset_requests()
         local r = run({ "organization", "switch", name }, { home = fresh })
         assert.are.equal(1, r.code)
         assert.are.equal("Error: invalid organization name\n", r.stderr)
-        assert.are.same({ "GET" }, { sb:requests()[1].method })
-        assert.are.equal(1, #sb:requests())
+        assert.are.same({ "GET" }, { box.sb:requests()[1].method })
+        assert.are.equal(1, #box.sb:requests())
       end
       assert.are.equal(before, h.read_file(path))
     end)

@@ -10,7 +10,7 @@ local h = require("spec.helpers")
 local json = require("astro.json")
 local sys = require("astro.core.sys")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
 local INVITES = "/v1/organizations/" .. ORG .. "/invites"
 local RUN_CLI = h.root .. "/spec/support/run_cli.lua"
@@ -54,31 +54,13 @@ local function all_results(stdout, result)
 end
 
 describe("user invite --file under load and faults", function()
-  local sb, home, dir
-
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-    dir = h.tmpdir()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
-
-  local function file(name, text)
-    local path = dir .. "/" .. name
-    h.write_file(path, text)
-    return path
-  end
+  local box = h.use_sandbox()
+  local file = box.file
 
   local function invite(path, extra)
     local args = { "organization", "user", "invite", "--file", path, "--json" }
     for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-    return h.run(args, { home = home })
+    return box.run(args)
   end
 
   -- Runs `astro --lua run_cli.lua POLICY organization user invite --file PATH --json` in the
@@ -86,7 +68,7 @@ describe("user invite --file under load and faults", function()
   local function spawn(policy, path)
     local out = h.tmpdir()
     local cmd = { "env", "-u", "ASTRO_API_TOKEN", "-u", "ASTRO_DOMAIN", "-u", "ASTRO_DEBUG", "-u", "ASTRO_LUA_DIR",
-                  "NO_COLOR=", "HOME=" .. h.shell_quote(home), "ASTRO_HOME=" .. h.shell_quote(home), h.shell_quote(h.astro),
+                  "NO_COLOR=", "HOME=" .. h.shell_quote(box.home), "ASTRO_HOME=" .. h.shell_quote(box.home), h.shell_quote(h.astro),
                   "--lua", h.shell_quote(RUN_CLI), policy, "organization", "user", "invite", "--file", h.shell_quote(path), "--json" }
     h.sh("(" .. table.concat(cmd, " ") .. " </dev/null >" .. out .. "/stdout 2>" .. out .. "/stderr; echo $? >" ..
          out .. "/rc.tmp; mv " .. out .. "/rc.tmp " .. out .. "/rc) >/dev/null 2>&1 &")
@@ -102,7 +84,7 @@ describe("user invite --file under load and faults", function()
   local function wait_for_posts(n)
     local deadline = sys.now() + 5
     repeat
-      if count(events(sb), function(e) return e.kind == "POST" end) >= n then return end
+      if count(events(box.sb), function(e) return e.kind == "POST" end) >= n then return end
       sys.sleep(0.05)
     until sys.now() > deadline
     error("the invite was not sent")
@@ -110,22 +92,22 @@ describe("user invite --file under load and faults", function()
 
   -- Adds an invitee to the sandbox's data without a request: "the invite took effect".
   local function add_pending(address)
-    local state = sb:state()
+    local state = box.sb:state()
     state.tokens, state.refresh_tokens = nil, nil
     local list = state.users[ORG]
     list[#list + 1] = { id = "ciuzzzzzz0000000000000000", username = address, fullName = "", avatarUrl = "",
                         status = "PENDING", organizationRole = "ORGANIZATION_MEMBER" }
-    assert.is_true(sb:control("POST", "/_sandbox/seed", state).ok)
+    assert.is_true(box.sb:control("POST", "/_sandbox/seed", state).ok)
   end
 
   it("paces 40 invites to the API's POST limit: no 429, about 4 s, everyone invited", function()
-    sb:faults({ rate_limits = { POST = 10 } })
+    box.sb:faults({ rate_limits = { POST = 10 } })
     local t0 = sys.now()
     local r = invite(file("forty.csv", people(40, "pace")))
     local elapsed = sys.now() - t0
     assert.are.equal(0, r.code, r.stderr)
     assert.is_true(all_results(r.stdout, "invited"))
-    local ev = events(sb)
+    local ev = events(box.sb)
     assert.are.equal(0, count(ev, function(e) return e.status == 429 end))
     assert.are.equal(40, count(ev, function(e) return e.kind == "POST" end))
     assert.are.equal(1, count(ev, function(e) return e.kind == "GET" end))
@@ -133,7 +115,7 @@ describe("user invite --file under load and faults", function()
   end)
 
   it("sends invites concurrently: 20 invites at 200 ms each take well under 20 x 0.2 s", function()
-    sb:faults({ latency_ms = 200 })
+    box.sb:faults({ latency_ms = 200 })
     local t0 = sys.now()
     local r = invite(file("twenty.csv", people(20, "fast")), { "--rate-limit", "POST=100" })
     local elapsed = sys.now() - t0
@@ -142,17 +124,17 @@ describe("user invite --file under load and faults", function()
     -- one after the other they would take 20 x 0.2 = 4 s
     assert.is_true(elapsed < math.min(1.5 * h.slack, 3), string.format("took %.2f s", elapsed))
     local posts = {}
-    for _, e in ipairs(events(sb)) do if e.kind == "POST" then posts[#posts + 1] = e.time end end
+    for _, e in ipairs(events(box.sb)) do if e.kind == "POST" then posts[#posts + 1] = e.time end end
     -- more than one invite arrived while the first one was still being answered
     assert.is_true(count(posts, function(t) return t < posts[1] + 0.15 end) > 2)
   end)
 
   it("waits out a 429 storm (Retry-After) and invites every row exactly once", function()
-    sb:faults({ rate_limits = { POST = 2 } })
+    box.sb:faults({ rate_limits = { POST = 2 } })
     local r = invite(file("storm.csv", people(6, "storm")))
     assert.are.equal(0, r.code, r.stderr)
     assert.is_true(all_results(r.stdout, "invited"))
-    local ev = events(sb)
+    local ev = events(box.sb)
     assert.is_true(count(ev, function(e) return e.status == 429 end) > 0)
     for i = 1, 6 do
       local address = string.format("storm%02d@acme.io", i)
@@ -162,7 +144,7 @@ describe("user invite --file under load and faults", function()
       for k = 2, #tries do -- each retry after a 429 waited for its Retry-After: 1
         assert.is_true(tries[k].time - tries[k - 1].time > 0.9, address .. " retried too early")
       end
-      assert.are.equal(1, members_named(sb, address))
+      assert.are.equal(1, members_named(box.sb, address))
     end
   end)
 
@@ -170,32 +152,32 @@ describe("user invite --file under load and faults", function()
   -- its own POST rate (10/s) and every 429 uses up one of the 4 attempts, so with the API
   -- allowing 2 POST/s, 16 rows end with about 4-6 of them "failed: Too Many Requests".
   it("invites every row of a longer 429 storm", function()
-    sb:faults({ rate_limits = { POST = 2 } })
+    box.sb:faults({ rate_limits = { POST = 2 } })
     local r = invite(file("storm16.csv", people(16, "long")))
     assert.are.same({ true }, { all_results(r.stdout, "invited") })
     assert.are.equal(0, r.code)
   end)
 
   it("does not retry an invite answered 503: it ends failed with the API's message", function()
-    sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
+    box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
     local r = invite(file("503.csv", people(2, "busy")))
     assert.are.equal(1, r.code)
     local rows = json.decode(r.stdout).rows
     assert.are.same({ "failed", "Service Unavailable" }, { rows[1].result, rows[1].message })
     assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", rows[1].requestId)
     assert.are.equal("invited", rows[2].result)
-    assert.are.equal(1, count(events(sb), function(e) return e.email == "busy01@acme.io" end))
-    assert.are.equal(0, members_named(sb, "busy01@acme.io"))
+    assert.are.equal(1, count(events(box.sb), function(e) return e.email == "busy01@acme.io" end))
+    assert.are.equal(0, members_named(box.sb, "busy01@acme.io"))
   end)
 
   it("retries an invite whose connection was dropped before it was processed", function()
-    sb:faults({ drop_next = 1, fault_methods = { "POST" } })
+    box.sb:faults({ drop_next = 1, fault_methods = { "POST" } })
     local r = invite(file("drop.csv", people(1, "drop")))
     assert.are.equal(0, r.code, r.stderr)
     assert.is_true(all_results(r.stdout, "invited"))
-    local ev = events(sb)
+    local ev = events(box.sb)
     assert.are.same({ "POST", "POST" }, { ev[2].kind, ev[#ev].kind })
-    assert.are.equal(1, members_named(sb, "drop01@acme.io"))
+    assert.are.equal(1, members_named(box.sb, "drop01@acme.io"))
   end)
 
   -- Regression (this failed before the fix): a POST whose connection is closed without an answer is sent again at once by
@@ -204,29 +186,29 @@ describe("user invite --file under load and faults", function()
   -- Had the API processed the first POST, the second would invite again (or fail "already
   -- invited"). Expected: GET listing, POST (dropped), GET listing (check), POST.
   it("checks a dropped invite against a fresh listing before sending it again", function()
-    sb:faults({ drop_next = 1, fault_methods = { "POST" } })
+    box.sb:faults({ drop_next = 1, fault_methods = { "POST" } })
     invite(file("drop2.csv", people(1, "check")))
     local kinds = {}
-    for i, e in ipairs(events(sb)) do kinds[i] = e.kind end
+    for i, e in ipairs(events(box.sb)) do kinds[i] = e.kind end
     assert.are.same({ "GET", "POST", "GET", "POST" }, kinds)
   end)
 
   it("checks an invite that timed out against a fresh listing, then sends it once more", function()
-    sb:faults({ hang_next = 1, fault_methods = { "POST" } })
-    local r = h.run({ "--lua", RUN_CLI, "timeout=1,base_delay=0.05", "organization", "user", "invite",
-                      "--file", file("hang.csv", people(1, "hang")), "--json" }, { home = home })
+    box.sb:faults({ hang_next = 1, fault_methods = { "POST" } })
+    local r = box.run({ "--lua", RUN_CLI, "timeout=1,base_delay=0.05", "organization", "user", "invite",
+                      "--file", file("hang.csv", people(1, "hang")), "--json" })
     assert.are.equal(0, r.code, r.stderr)
     assert.is_true(all_results(r.stdout, "invited"))
-    local ev = events(sb)
+    local ev = events(box.sb)
     local kinds = {}
     for i, e in ipairs(ev) do kinds[i] = e.kind end
     assert.are.same({ "GET", "POST", "GET", "POST" }, kinds)
     assert.is_true(ev[3].time - ev[2].time >= 0.9) -- the check came after the 1 s timeout
-    assert.are.equal(1, members_named(sb, "hang01@acme.io"))
+    assert.are.equal(1, members_named(box.sb, "hang01@acme.io"))
   end)
 
   it("does not send again an invite that took effect although its answer was lost", function()
-    sb:faults({ hang_next = 1, fault_methods = { "POST" } })
+    box.sb:faults({ hang_next = 1, fault_methods = { "POST" } })
     local wait = spawn("timeout=2,base_delay=0.05", file("lost.csv", people(1, "lost")))
     wait_for_posts(1)
     add_pending("lost01@acme.io") -- processed, but the answer never comes
@@ -234,10 +216,10 @@ describe("user invite --file under load and faults", function()
     assert.are.equal(0, r.code, r.stderr)
     local row = json.decode(r.stdout).rows[1]
     assert.are.same({ "invited", "confirmed by listing the users after an unknown outcome" }, { row.result, row.message })
-    local ev = events(sb)
+    local ev = events(box.sb)
     assert.are.equal(1, count(ev, function(e) return e.kind == "POST" end))
     assert.are.equal(2, count(ev, function(e) return e.kind == "GET" end))
-    assert.are.equal(1, members_named(sb, "lost01@acme.io"))
+    assert.are.equal(1, members_named(box.sb, "lost01@acme.io"))
   end)
 
   -- Regression (this failed before the fix): when the check listing after an unknown outcome fails (here a 500), on_unknown
@@ -246,13 +228,13 @@ describe("user invite --file under load and faults", function()
   -- the row is reported failed with that message. Expected: no second POST; the row ends
   -- failed saying its outcome is unknown.
   it("does not send an unknown invite again when the check listing fails", function()
-    sb:faults({ hang_next = 1, fault_methods = { "POST" } })
+    box.sb:faults({ hang_next = 1, fault_methods = { "POST" } })
     local wait = spawn("timeout=2,base_delay=0.05", file("nocheck.csv", people(1, "nocheck")))
     wait_for_posts(1)
     add_pending("nocheck01@acme.io")
-    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "GET" } })
+    box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "GET" } })
     local r = wait()
-    assert.are.equal(1, count(events(sb), function(e) return e.kind == "POST" end))
+    assert.are.equal(1, count(events(box.sb), function(e) return e.kind == "POST" end))
     local row = json.decode(r.stdout).rows[1]
     assert.are.equal("failed", row.result)
     assert.matches("unknown", row.message)

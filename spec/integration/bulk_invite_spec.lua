@@ -3,18 +3,12 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
 local INVITES = "/v1/organizations/" .. ORG .. "/invites"
 
 -- The recorded requests of one method and path.
-local function recorded(sb, method, path)
-  local out = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method == method and r.path == path then out[#out + 1] = r end
-  end
-  return out
-end
+local function recorded(sb, method, path) return h.recorded(sb, { method = method, path = path }) end
 
 -- The decoded bodies of the recorded invites, in arrival order.
 local function invite_bodies(sb)
@@ -46,34 +40,10 @@ local function members_named(sb, address)
 end
 
 describe("user invite --file", function()
-  local sb, home, dir
+  local box = h.use_sandbox()
 
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-    dir = h.tmpdir()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
-
-  local function invite(args, opts)
-    opts = opts or {}
-    opts.home = home
-    local full = { "organization", "user", "invite" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    return h.run(full, opts)
-  end
-
-  local function file(name, text)
-    local path = dir .. "/" .. name
-    h.write_file(path, text)
-    return path
-  end
+  local invite = box.command({ "organization", "user", "invite" })
+  local file = box.file
 
   it("tolerates BOM, CRLF, quotes and blank lines; invites new people once; skips members", function()
     local path = file("people.csv", "\239\187\191email,role\r\n" ..
@@ -92,9 +62,9 @@ describe("user invite --file", function()
     -- no progress bar when stderr is not a terminal: only the summary line
     assert.are.equal("3 rows: 2 invited, 1 skipped, 0 failed\n", r.stderr)
     assert.are.same({ { inviteeEmail = "new1@acme.io", role = "ORGANIZATION_BILLING_ADMIN" },
-                      { inviteeEmail = "new2@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
-    assert.are.equal(1, #recorded(sb, "GET", USERS))
-    assert.are.equal(1, members_named(sb, "new2@acme.io"))
+                      { inviteeEmail = "new2@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(box.sb))
+    assert.are.equal(1, #recorded(box.sb, "GET", USERS))
+    assert.are.equal(1, members_named(box.sb, "new2@acme.io"))
   end)
 
   it("validates every row first: invalid rows name their line, nothing is sent for them, exit 1", function()
@@ -122,7 +92,7 @@ describe("user invite --file", function()
     assert.are.same({ "skipped", "duplicate of line 7" }, { by[8].result, by[8].message })
     assert.are.equal("7 rows: 2 invited, 1 skipped, 4 failed\n", r.stderr)
     assert.are.same({ { inviteeEmail = "ok1@acme.io", role = "ORGANIZATION_MEMBER" },
-                      { inviteeEmail = "same@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
+                      { inviteeEmail = "same@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(box.sb))
   end)
 
   it("sends nothing at all with --strict when a row is invalid, not even the listing", function()
@@ -133,12 +103,12 @@ describe("user invite --file", function()
     assert.are.equal("skipped", report.rows[1].result)
     assert.matches("%-%-strict", report.rows[1].message)
     assert.are.equal("failed", report.rows[2].result)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
     -- a valid file is sent as usual with --strict
     path = file("strict-ok.csv", "email,role\nfine@acme.io,ORGANIZATION_MEMBER\n")
     r = invite({ "--file", path, "--strict" })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.equal(1, #invite_bodies(sb))
+    assert.are.equal(1, #invite_bodies(box.sb))
   end)
 
   it("gives rows without a role the --role role and reads - from standard input", function()
@@ -146,30 +116,30 @@ describe("user invite --file", function()
       { stdin = "email,role\nin1@acme.io,\nin2@acme.io,ORGANIZATION_OWNER\n" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.same({ { inviteeEmail = "in1@acme.io", role = "ORGANIZATION_BILLING_ADMIN" },
-                      { inviteeEmail = "in2@acme.io", role = "ORGANIZATION_OWNER" } }, invite_bodies(sb))
+                      { inviteeEmail = "in2@acme.io", role = "ORGANIZATION_OWNER" } }, invite_bodies(box.sb))
     -- a file with only an email column works too
     r = invite({ "-f", "-" }, { stdin = "email\nin3@acme.io\n" })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.same({ inviteeEmail = "in3@acme.io", role = "ORGANIZATION_MEMBER" }, invite_bodies(sb)[3])
+    assert.are.same({ inviteeEmail = "in3@acme.io", role = "ORGANIZATION_MEMBER" }, invite_bodies(box.sb)[3])
   end)
 
   it("is idempotent: the second run of the same file sends no POST and skips everyone", function()
     local path = file("again.csv", "email\nrep1@acme.io\nrep2@acme.io\njane.doe@acme.io\n")
     assert.are.equal(0, invite({ "--file", path }).code)
-    sb:reset_requests()
+    box.sb:reset_requests()
     local r = invite({ "--file", path, "--json" })
     assert.are.equal(0, r.code, r.stderr)
     local report = json.decode(r.stdout)
     assert.are.same({ "already invited", "already invited", "already a member (role ORGANIZATION_OWNER)" },
       { report.rows[1].message, report.rows[2].message, report.rows[3].message })
     assert.are.same({ invited = 0, updated = 0, skipped = 3, failed = 0 }, report.summary)
-    assert.are.equal(0, #recorded(sb, "POST", INVITES))
-    assert.are.equal(1, #sb:requests())
-    assert.are.equal(1, members_named(sb, "rep1@acme.io"))
+    assert.are.equal(0, #recorded(box.sb, "POST", INVITES))
+    assert.are.equal(1, #box.sb:requests())
+    assert.are.equal(1, members_named(box.sb, "rep1@acme.io"))
   end)
 
   it("--json gives each row's line, email, role, result, message and request id, and a summary", function()
-    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+    box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
     local path = file("json.csv", "email\nfirst@acme.io\nsecond@acme.io\nraj.patel@acme.io\n")
     local r = invite({ "--file", path, "--json" })
     assert.are.equal(1, r.code)
@@ -183,18 +153,18 @@ describe("user invite --file", function()
     assert.are.equal("skipped", report.rows[3].result)
     assert.are.same({ invited = 1, updated = 0, skipped = 1, failed = 1 }, report.summary)
     assert.are.equal("3 rows: 1 invited, 1 skipped, 1 failed\n", r.stderr)
-    assert.are.equal(0, members_named(sb, "first@acme.io"))
+    assert.are.equal(0, members_named(box.sb, "first@acme.io"))
   end)
 
   it("--report writes a neutralised CSV; fed back, only its failed rows are tried again", function()
-    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+    box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
     local path = file("rep.csv", "email,role\n" ..
       "later@acme.io,ORGANIZATION_MEMBER\n" ..  -- the first POST: fails with 500
       "=sum@acme.io,ORGANIZATION_MEMBER\n" ..   -- a valid address starting with =
       "+@acme,ORGANIZATION_MEMBER\n" ..         -- invalid
       "ok@acme.io,-ROLE\n" ..                   -- invalid role
       "mei.lin@acme.io,ORGANIZATION_MEMBER\n")  -- already a member
-    local report = dir .. "/report.csv"
+    local report = box.dir .. "/report.csv"
     local r = invite({ "--file", path, "--report", report })
     assert.are.equal(1, r.code)
     local lines = h.lines(h.read_file(report))
@@ -207,14 +177,14 @@ describe("user invite --file", function()
       lines[6])
     assert.are.equal(6, #lines)
 
-    sb:reset_requests()
+    box.sb:reset_requests()
     r = invite({ "--file", report, "--json" })
     local again = json.decode(r.stdout)
     assert.are.same({ "invited", "skipped", "failed", "failed", "skipped" },
       { again.rows[1].result, again.rows[2].result, again.rows[3].result, again.rows[4].result, again.rows[5].result })
     assert.are.equal("done in an earlier run (invited)", again.rows[2].message)
     assert.are.equal("done in an earlier run (skipped)", again.rows[5].message)
-    assert.are.same({ { inviteeEmail = "later@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
+    assert.are.same({ { inviteeEmail = "later@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(box.sb))
     assert.are.equal(1, r.code) -- the invalid rows still fail
   end)
 
@@ -223,17 +193,17 @@ describe("user invite --file", function()
   -- address ('-ops@acme.io), and an invalid address like @acme.io becomes a valid one
   -- ('@acme.io) that gets invited.
   it("retries the failed rows of a fed-back report for the addresses they had", function()
-    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+    box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
     local path = file("dash.csv", "email,role\n-ops@acme.io,ORGANIZATION_MEMBER\n@acme.io,ORGANIZATION_MEMBER\n")
-    local report = dir .. "/dash-report.csv"
+    local report = box.dir .. "/dash-report.csv"
     assert.are.equal(1, invite({ "--file", path, "--report", report }).code)
-    sb:reset_requests()
+    box.sb:reset_requests()
     local r = invite({ "--file", report, "--json" })
     local rows = json.decode(r.stdout).rows
     assert.are.same({ "-ops@acme.io", "invited" }, { rows[1].email, rows[1].result })
     assert.are.same({ "@acme.io", "failed" }, { rows[2].email, rows[2].result })
-    assert.are.same({ { inviteeEmail = "-ops@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(sb))
-    assert.are.equal(0, members_named(sb, "'-ops@acme.io") + members_named(sb, "'@acme.io"))
+    assert.are.same({ { inviteeEmail = "-ops@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(box.sb))
+    assert.are.equal(0, members_named(box.sb, "'-ops@acme.io") + members_named(box.sb, "'@acme.io"))
   end)
 
   it("--dry-run shows the plan row by row and sends no POST", function()
@@ -244,8 +214,8 @@ describe("user invite --file", function()
     assert.are.same({ "invited", "dry run: not sent" }, { rows[1].result, rows[1].message })
     assert.are.equal("skipped", rows[2].result)
     assert.are.equal("2 rows: 1 invited, 1 skipped, 0 failed (dry run: nothing was sent)\n", r.stderr)
-    assert.are.equal(0, #recorded(sb, "POST", INVITES))
-    assert.are.equal(0, members_named(sb, "plan1@acme.io"))
+    assert.are.equal(0, #recorded(box.sb, "POST", INVITES))
+    assert.are.equal(0, members_named(box.sb, "plan1@acme.io"))
   end)
 
   it("refuses bad files and flags before sending anything", function()
@@ -255,13 +225,13 @@ describe("user invite --file", function()
       assert.matches(pattern, r.stderr)
     end
     local good = file("good.csv", "email\nx@acme.io\n")
-    refused({ "--file", dir .. "/missing.csv" }, 1, "^Error: cannot read .*missing%.csv")
+    refused({ "--file", box.dir .. "/missing.csv" }, 1, "^Error: cannot read .*missing%.csv")
     refused({ "--file", file("nohead.csv", "name,role\nx,y\n") }, 1, 'line 1: missing required column "email"')
     refused({ "--file", file("broken.csv", 'email\n"x@acme.io\n') }, 1, "broken%.csv: line 2: unterminated")
     refused({ "--file", good, "--rate-limit", "POST=0" }, 2, 'invalid rate limit "POST=0"')
     refused({ "--file", good, "--rate-limit", "POST=fast" }, 2, 'invalid rate limit "POST=fast"')
     refused({ "x@acme.io", "--file", good }, 2, "give either an email or %-%-file")
     refused({ "x@acme.io", "--json" }, 2, "%-%-json goes with %-%-file")
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 end)

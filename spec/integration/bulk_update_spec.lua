@@ -4,17 +4,12 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
-local RAJ = "clrraj0000002019nj9w0ji6b"
+local RAJ = h.ids.RAJ
 
-local function recorded(sb, method, prefix)
-  local out = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method == method and r.path:sub(1, #prefix) == prefix then out[#out + 1] = r end
-  end
-  return out
-end
+-- The recorded requests of one method whose path starts with prefix.
+local function recorded(sb, method, prefix) return h.recorded(sb, { method = method, prefix = prefix }) end
 
 local function role_posts(sb)
   local out = {}
@@ -32,36 +27,17 @@ local function users_by_name(sb)
 end
 
 describe("user update --file", function()
-  local sb, home, dir, ids
+  local box = h.use_sandbox({ flags = { "--users", "2500" } })
+  local ids
 
   lazy_setup(function()
-    sb = h.sandbox({ "--users", "2500" })
-    home = sb:home()
-    dir = h.tmpdir()
     ids = {}
-    for name, u in pairs(users_by_name(sb)) do ids[name] = u.id end
+    for name, u in pairs(users_by_name(box.sb)) do ids[name] = u.id end
   end)
 
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
+  local update = box.command({ "organization", "user", "update" })
 
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
-
-  local function update(args, opts)
-    opts = opts or {}
-    opts.home = home
-    local full = { "organization", "user", "update" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    return h.run(full, opts)
-  end
-
-  local function file(name, text)
-    local path = dir .. "/" .. name
-    h.write_file(path, text)
-    return path
-  end
+  local file = box.file
 
   local PLAN = "email,role\n" ..
     "raj.patel@acme.io,ORGANIZATION_OWNER\n" ..            -- 2: MEMBER -> OWNER
@@ -90,14 +66,14 @@ describe("user update --file", function()
     assert.are.equal("6 rows: 2 updated, 1 skipped, 3 failed\n", r.stderr)
     -- one listing: three pages of 1000, never one request per row
     local queries = {}
-    for _, g in ipairs(recorded(sb, "GET", USERS)) do queries[#queries + 1] = g.query end
+    for _, g in ipairs(recorded(box.sb, "GET", USERS)) do queries[#queries + 1] = g.query end
     table.sort(queries)
     assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries)
     assert.are.same({
       { path = RAJ .. "/roles", body = '{"organizationRole":"ORGANIZATION_OWNER"}' },
       { path = ids["user02400@example.com"] .. "/roles", body = '{"organizationRole":"ORGANIZATION_BILLING_ADMIN"}' },
-    }, role_posts(sb))
-    local by = users_by_name(sb)
+    }, role_posts(box.sb))
+    local by = users_by_name(box.sb)
     assert.are.equal("ORGANIZATION_OWNER", by["raj.patel@acme.io"].organizationRole)
     assert.are.equal("ORGANIZATION_BILLING_ADMIN", by["user02400@example.com"].organizationRole)
   end)
@@ -105,38 +81,38 @@ describe("user update --file", function()
   it("sends no POST when run again with the same file, and shows a table", function()
     local path = file("twice.csv", "email,role\nraj.patel@acme.io,ORGANIZATION_OWNER\nuser00001@example.com,ORGANIZATION_OWNER\n")
     assert.are.equal(0, update({ "--file", path }).code)
-    assert.are.equal(2, #role_posts(sb))
-    sb:reset_requests()
+    assert.are.equal(2, #role_posts(box.sb))
+    box.sb:reset_requests()
     local r = update({ "--file", path })
     assert.are.equal(0, r.code, r.stderr)
     assert.matches(" 2 +raj%.patel@acme%.io +ORGANIZATION_OWNER +skipped +already ORGANIZATION_OWNER", r.stdout)
     assert.matches(" 3 +user00001@example%.com +ORGANIZATION_OWNER +skipped +already ORGANIZATION_OWNER", r.stdout)
     assert.are.equal("2 rows: 0 updated, 2 skipped, 0 failed\n", r.stderr)
-    assert.are.equal(0, #role_posts(sb))
-    assert.are.equal(3, #sb:requests())
+    assert.are.equal(0, #role_posts(box.sb))
+    assert.are.equal(3, #box.sb:requests())
   end)
 
   it("retries a role update answered 503 (it is idempotent) and ends updated", function()
-    sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
+    box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
     local r = update({ "-f", "-", "--json" }, { stdin = "email,role\r\nraj.patel@acme.io,ORGANIZATION_OWNER\r\n" })
     assert.are.equal(0, r.code, r.stderr)
     local row = json.decode(r.stdout).rows[1]
     assert.are.equal("updated", row.result)
     local statuses = {}
-    for i, p in ipairs(recorded(sb, "POST", USERS .. "/")) do statuses[i] = p.status end
+    for i, p in ipairs(recorded(box.sb, "POST", USERS .. "/")) do statuses[i] = p.status end
     assert.are.same({ 503, 200 }, statuses)
-    assert.are.equal("ORGANIZATION_OWNER", users_by_name(sb)["raj.patel@acme.io"].organizationRole)
+    assert.are.equal("ORGANIZATION_OWNER", users_by_name(box.sb)["raj.patel@acme.io"].organizationRole)
   end)
 
   it("ends failed with the API's message and request id when every attempt is answered 503", function()
-    sb:faults({ fail_next = 10, fail_status = 503, fault_methods = { "POST" } })
+    box.sb:faults({ fail_next = 10, fail_status = 503, fault_methods = { "POST" } })
     local path = file("down.csv", "email,role\nraj.patel@acme.io,ORGANIZATION_OWNER\n")
-    local r = h.run({ "--lua", "spec/support/run_cli.lua", "base_delay=0.02,max_delay=0.1",
-                      "organization", "user", "update", "--file", path }, { home = home })
+    local r = box.run({ "--lua", "spec/support/run_cli.lua", "base_delay=0.02,max_delay=0.1",
+                      "organization", "user", "update", "--file", path })
     assert.are.equal(1, r.code)
     assert.matches(" 2 +raj%.patel@acme%.io +ORGANIZATION_OWNER +failed +Service Unavailable %(request %x+%-[%x%-]+%)", r.stdout)
-    assert.are.equal(4, #role_posts(sb)) -- the policy's max_attempts
-    assert.are.equal("ORGANIZATION_MEMBER", users_by_name(sb)["raj.patel@acme.io"].organizationRole)
+    assert.are.equal(4, #role_posts(box.sb)) -- the policy's max_attempts
+    assert.are.equal("ORGANIZATION_MEMBER", users_by_name(box.sb)["raj.patel@acme.io"].organizationRole)
   end)
 
   it("--dry-run shows which rows would change and sends no POST", function()
@@ -147,13 +123,13 @@ describe("user update --file", function()
     assert.are.same({ "updated", "dry run: not sent" }, { rows[4].result, rows[4].message })
     assert.are.equal("skipped", rows[2].result)
     assert.matches("%(dry run: nothing was sent%)\n$", r.stderr)
-    assert.are.equal(0, #role_posts(sb))
-    assert.are.equal(3, #sb:requests())
+    assert.are.equal(0, #role_posts(box.sb))
+    assert.are.equal(3, #box.sb:requests())
   end)
 
   it("--report fed back retries only the failed rows", function()
-    sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
-    local report = dir .. "/update-report.csv"
+    box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+    local report = box.dir .. "/update-report.csv"
     local path = file("rep.csv", "email,role\nraj.patel@acme.io,ORGANIZATION_OWNER\nuser00002@example.com,ORGANIZATION_OWNER\n")
     local r = update({ "--file", path, "--report", report })
     assert.are.equal(1, r.code)
@@ -161,13 +137,13 @@ describe("user update --file", function()
     assert.are.equal("email,role,line,result,message,request_id", lines[1])
     assert.matches("^raj%.patel@acme%.io,ORGANIZATION_OWNER,2,failed,Internal Server Error,%x+%-", lines[2])
     assert.matches("^user00002@example%.com,ORGANIZATION_OWNER,3,updated,,", lines[3])
-    sb:reset_requests()
+    box.sb:reset_requests()
     r = update({ "--file", report, "--json" })
     assert.are.equal(0, r.code, r.stderr)
     local rows = json.decode(r.stdout).rows
     assert.are.same({ "updated", "skipped" }, { rows[1].result, rows[2].result })
     assert.are.equal("done in an earlier run (updated)", rows[2].message)
-    assert.are.same({ { path = RAJ .. "/roles", body = '{"organizationRole":"ORGANIZATION_OWNER"}' } }, role_posts(sb))
+    assert.are.same({ { path = RAJ .. "/roles", body = '{"organizationRole":"ORGANIZATION_OWNER"}' } }, role_posts(box.sb))
   end)
 
   it("needs a role column and sends nothing without one", function()
@@ -176,6 +152,6 @@ describe("user update --file", function()
     assert.matches('line 1: missing required column "role"', r.stderr)
     r = update({ "--file", file("strict.csv", PLAN), "--strict" })
     assert.are.equal(1, r.code)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 end)

@@ -7,8 +7,8 @@ local config = require("astro.core.config")
 local auth = require("astro.auth")
 local sys = require("astro.core.sys")
 
-local ACME, GLOBEX, INITECH = "clt0acme000010bhys38c6ryb", "clu7glbx000020j7zc6npf32j", "clv2init000030es9qjsmo8nu"
-local OPERATIONS, TPS = "clwgops0000301k2x8f7q9zrb", "clwtps00000401m5n2b8v3xke"
+local ACME, GLOBEX, INITECH = h.ids.ACME, h.ids.GLOBEX, h.ids.INITECH
+local OPERATIONS, TPS = h.ids.OPERATIONS, h.ids.TPS
 local WRITER = h.root .. "/spec/support/config_writer.lua"
 -- Time limits are for the plain build; a sanitizer build (ASAN_OPTIONS set) runs several times slower.
 local SLOW = os.getenv("ASAN_OPTIONS") and 4 or 1
@@ -65,20 +65,13 @@ local function all_at_once(cmds)
 end
 
 describe("the config file", function()
-  local sb
-
-  lazy_setup(function() sb = h.sandbox() end)
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+  local box = h.use_sandbox({ home = false })
 
   describe("under contention", function()
     it("keeps every write of 200 processes at once: switches, token refreshes and direct writers", function()
       local started = sys.now()
       -- The login token has expired: every CLI run that reads it first refreshes and saves it.
-      local home = sb:home({ organization = ACME, expiresin = "2020-01-01T00:00:00Z" })
+      local home = box.sb:home({ organization = ACME, expiresin = "2020-01-01T00:00:00Z" })
       local path = home .. "/.astro/config.yaml"
       local cmds, kinds = {}, {}
       for n = 1, 200 do
@@ -122,28 +115,28 @@ describe("the config file", function()
       assert.are.equal(c.workspace, c.last_used_workspace)
       -- The token is a refreshed one the sandbox minted and still accepts, valid for a day.
       local refreshes = 0
-      for _, req in ipairs(sb:requests()) do
+      for _, req in ipairs(box.sb:requests()) do
         if req.path == "/oauth/token" then refreshes = refreshes + 1 end
       end
       assert.is_true(refreshes >= 1)
       assert.are_not.equal("Bearer test-token", c.token)
       local token = c.token:match("^Bearer (.+)$")
       local accepted = {}
-      for _, t in ipairs(sb:control("GET", "/_sandbox/tokens").tokens) do accepted[t] = true end
+      for _, t in ipairs(box.sb:control("GET", "/_sandbox/tokens").tokens) do accepted[t] = true end
       assert.is_true(accepted[token])
       assert.is_true(auth.claims(token).exp > os.time() + 3600)
       assert.is_true(auth.parse_time(c.expiresin) > os.time() + 3600)
       assert.are.same({ "sandbox-refresh-token", "jane.doe@acme.io", "localhost" },
         { c.refreshtoken, c.user_email, tree.context })
-      assert.are.equal(sb.url, tree["local"].core)
+      assert.are.equal(box.sb.url, tree["local"].core)
       assert.are.equal("600", mode(path))
       assert.are.equal("config.yaml config.yaml.lock", listing(home .. "/.astro"))
       -- A new run uses the saved token without refreshing it again.
-      sb:reset_requests()
+      box.sb:reset_requests()
       local r = h.run({ "organization", "list" }, { home = home })
       assert.are.equal(0, r.code, r.stderr)
-      assert.are.equal(1, #sb:requests())
-      assert.are.equal(c.token, sb:requests()[1].headers.Authorization)
+      assert.are.equal(1, #box.sb:requests())
+      assert.are.equal(c.token, box.sb:requests()[1].headers.Authorization)
       assert.is_true(sys.now() - started < 30 * SLOW, "took " .. (sys.now() - started) .. " s")
     end)
   end)
@@ -154,7 +147,7 @@ describe("the config file", function()
     --- A config file and the three contents it may have: before any write, `big` = SIZE "a"s,
     -- `big` = SIZE "b"s (made by the same update on copies).
     local function contents()
-      local home = sb:home()
+      local home = box.sb:home()
       local path = home .. "/.astro/config.yaml"
       local old = h.read_file(path)
       local known = { [old] = "old" }
@@ -246,7 +239,7 @@ describe("the config file", function()
     --- A home whose .astro/config.yaml is a link (text `link`) to a file of the sandbox's
     -- config elsewhere (mode 0644). Returns home, link path, target path.
     local function linked_home(absolute)
-      local home = sb:home()
+      local home = box.sb:home()
       local dir = home .. "/.astro"
       local real = h.tmpdir() .. "/dotfiles"
       h.sh("mkdir -p " .. q(real) .. " && mv " .. q(dir .. "/config.yaml") .. " " .. q(real .. "/astro.yaml") ..
@@ -285,18 +278,18 @@ describe("the config file", function()
     it("whose target is unsafe is refused like the file itself", function()
       local home, _, target = linked_home(true)
       assert.are.equal(0, h.sh("chmod 666 " .. q(target)))
-      sb:reset_requests()
+      box.sb:reset_requests()
       local r = h.run({ "organization", "switch", GLOBEX }, { home = home })
       assert.are.equal(1, r.code)
       assert.are.equal("Error: config file " .. home .. "/.astro/config.yaml is writable by others (mode 0666): " ..
         "run chmod 600 " .. home .. "/.astro/config.yaml\n", r.stderr)
-      assert.are.equal(0, #sb:requests())
+      assert.are.equal(0, #box.sb:requests())
     end)
   end)
 
   describe("when unsafe", function()
     local function home_with(cmd)
-      local home = sb:home()
+      local home = box.sb:home()
       local path = home .. "/.astro/config.yaml"
       assert.are.equal(0, h.sh(cmd .. " " .. q(path)))
       return home, path, h.read_file(path)
@@ -319,13 +312,13 @@ describe("the config file", function()
       it("refuses a config file " .. case[2] .. " with how to fix it, sends nothing, changes nothing", function()
         local home, path, before = home_with(case[1])
         for _, args in ipairs(COMMANDS) do
-          sb:reset_requests()
+          box.sb:reset_requests()
           local r = h.run(args, { home = home })
           assert.are.equal(1, r.code, table.concat(args, " "))
           assert.are.equal("", r.stdout)
           assert.are.equal("Error: config file " .. path .. " is " .. case[2] .. ": run chmod 600 " .. path .. "\n",
             r.stderr)
-          assert.are.equal(0, #sb:requests())
+          assert.are.equal(0, #box.sb:requests())
         end
         assert.are.equal(before, h.read_file(path))
         assert.are.equal(0, h.sh("chmod 600 " .. q(path)))
@@ -339,11 +332,11 @@ describe("the config file", function()
       local want = string.format("Error: config file %s belongs to user id 12345, not to you (user id %d): " ..
         "check it, then make it yours (chown %d %s) or set ASTRO_HOME to a folder of your own\n", path, euid, euid, path)
       for _, args in ipairs(COMMANDS) do
-        sb:reset_requests()
+        box.sb:reset_requests()
         local r = h.run(args, { home = home })
         assert.are.equal(1, r.code, table.concat(args, " "))
         assert.are.equal(want, r.stderr)
-        assert.are.equal(0, #sb:requests())
+        assert.are.equal(0, #box.sb:requests())
       end
       -- An API token run never reads a token from the file, but it reads local.core from it.
       local r = h.run({ "organization", "list" }, { home = home, env = { ASTRO_API_TOKEN = "x.y.z" } })

@@ -1,44 +1,18 @@
 -- --dry-run: commands that change something print the requests they would send instead.
 local h = require("spec.helpers")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
-local MEI = "clrmei00000030v4ds06npq50"
+local ACME, GLOBEX, MEI = h.ids.ACME, h.ids.GLOBEX, h.ids.MEI
 
 describe("astro --dry-run", function()
-  local sb, home
+  local box = h.use_sandbox()
 
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
-
-  -- The methods of the recorded requests, and whether any of them changes something.
+  -- The recorded requests ("METHOD path"), and those of them that change something.
   local function recorded()
-    local methods, writes = {}, {}
-    for _, r in ipairs(sb:requests()) do
-      methods[#methods + 1] = r.method .. " " .. r.path
-      if r.method ~= "GET" and r.method ~= "HEAD" then writes[#writes + 1] = r.method .. " " .. r.path end
-    end
-    return methods, writes
-  end
-
-  local function no_secret(r)
-    for _, s in ipairs({ r.stdout, r.stderr }) do
-      assert.is_nil(s:find("test-token", 1, true))
-      assert.is_nil(s:find("sandbox-refresh-token", 1, true))
-    end
+    return h.trace(box.sb:requests()), h.trace(h.writes(box.sb))
   end
 
   it("prints the invite it would send and sends nothing", function()
-    local r = h.run({ "organization", "user", "invite", "A@B.io", "--dry-run" }, { home = home })
+    local r = box.run({ "organization", "user", "invite", "A@B.io", "--dry-run" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("dry run: POST /organizations/" .. ACME ..
       '/invites {"inviteeEmail":"a@b.io","role":"ORGANIZATION_MEMBER"}\n', r.stdout)
@@ -46,41 +20,38 @@ describe("astro --dry-run", function()
     local methods, writes = recorded()
     assert.are.same({}, writes)
     assert.are.same({}, methods)
-    assert.are.equal(3, #sb:state().users[ACME])
-    no_secret(r)
+    assert.are.equal(3, #box.sb:state().users[ACME])
+    h.no_secret(r)
   end)
 
   it("fails an invite with an invalid role or email before planning anything", function()
-    local r = h.run({ "organization", "user", "invite", "a@b.io", "--role", "ORGANIZATION_KING", "--dry-run" },
-      { home = home })
+    local r = box.run({ "organization", "user", "invite", "a@b.io", "--role", "ORGANIZATION_KING", "--dry-run" })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.matches("^Error: requested role is invalid", r.stderr)
-    r = h.run({ "organization", "user", "invite", "not-an-email", "--dry-run" }, { home = home })
+    r = box.run({ "organization", "user", "invite", "not-an-email", "--dry-run" })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.matches("^Error: ", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("reads the users but prints the role update instead of sending it", function()
-    local r = h.run({ "organization", "user", "update", "mei.lin@acme.io", "-r", "ORGANIZATION_OWNER", "--dry-run" },
-      { home = home })
+    local r = box.run({ "organization", "user", "update", "mei.lin@acme.io", "-r", "ORGANIZATION_OWNER", "--dry-run" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("dry run: POST /organizations/" .. ACME .. "/users/" .. MEI ..
       '/roles {"organizationRole":"ORGANIZATION_OWNER"}\n', r.stdout)
     local methods, writes = recorded()
     assert.are.same({}, writes)
     assert.are.same({ "GET /v1/organizations/" .. ACME .. "/users" }, methods)
-    for _, u in ipairs(sb:state().users[ACME]) do
+    for _, u in ipairs(box.sb:state().users[ACME]) do
       if u.id == MEI then assert.are.equal("ORGANIZATION_BILLING_ADMIN", u.organizationRole) end
     end
-    no_secret(r)
+    h.no_secret(r)
   end)
 
   it("fails an update of an unknown user with exit 1 and no plan", function()
-    local r = h.run({ "organization", "user", "update", "ghost@acme.io", "-r", "ORGANIZATION_OWNER", "--dry-run" },
-      { home = home })
+    local r = box.run({ "organization", "user", "update", "ghost@acme.io", "-r", "ORGANIZATION_OWNER", "--dry-run" })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.are.equal("Error: no user was found for the email you provided\n", r.stderr)
@@ -89,9 +60,9 @@ describe("astro --dry-run", function()
   end)
 
   it("plans a switch without touching the config file", function()
-    local path = home .. "/.astro/config.yaml"
+    local path = box.home .. "/.astro/config.yaml"
     local before = h.read_file(path)
-    local r = h.run({ "organization", "switch", "Globex", "--dry-run" }, { home = home })
+    local r = box.run({ "organization", "switch", "Globex", "--dry-run" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(before, h.read_file(path))
     assert.are.equal(
@@ -103,13 +74,13 @@ describe("astro --dry-run", function()
     assert.are.same({}, writes)
     assert.are.same({ "GET /v1/organizations", "GET /v1/users/self",
       "GET /v1/organizations/" .. GLOBEX .. "/workspaces" }, methods)
-    no_secret(r)
+    h.no_secret(r)
   end)
 
   it("fails a switch to an unknown organization with exit 1", function()
-    local path = home .. "/.astro/config.yaml"
+    local path = box.home .. "/.astro/config.yaml"
     local before = h.read_file(path)
-    local r = h.run({ "organization", "switch", "Umbrella", "--dry-run" }, { home = home })
+    local r = box.run({ "organization", "switch", "Umbrella", "--dry-run" })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: invalid organization name\n", r.stderr)
     assert.are.equal(before, h.read_file(path))
@@ -125,7 +96,7 @@ assert(astro.roles.update(users[2], "ORGANIZATION_OWNER"))
 assert(astro.request("DELETE", "/organizations/{org}/users/" .. users[3].id))
 print("done", #users)
 ]])
-    local r = h.run({ "run", "--dry-run", dir .. "/s.lua" }, { home = home })
+    local r = box.run({ "run", "--dry-run", dir .. "/s.lua" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("dry: true\n" ..
       "dry run: POST /organizations/" .. ACME .. '/invites {"inviteeEmail":"new@acme.io","role":"ORGANIZATION_MEMBER"}\n' ..
@@ -135,7 +106,7 @@ print("done", #users)
     local methods, writes = recorded()
     assert.are.same({}, writes)
     assert.are.same({ "GET /v1/organizations/" .. ACME .. "/users" }, methods)
-    no_secret(r)
+    h.no_secret(r)
   end)
 
   -- Regression (this failed before the fix): astro.connect(opts) replaces the options the CLI set from --dry-run instead of adding
@@ -148,7 +119,7 @@ assert(astro.connect({ debug = false }))
 print("dry: " .. tostring(astro.dry_run()))
 assert(astro.invites.create("new@acme.io"))
 ]])
-    local r = h.run({ "run", "--dry-run", dir .. "/c.lua" }, { home = home })
+    local r = box.run({ "run", "--dry-run", dir .. "/c.lua" })
     assert.are.equal(0, r.code, r.stderr)
     local _, writes = recorded()
     assert.are.same({}, writes)
@@ -157,7 +128,7 @@ assert(astro.invites.create("new@acme.io"))
   end)
 
   it("gives --dry-run to a plugin command that declares mutates", function()
-    local dir = home .. "/.astro/plugins"
+    local dir = box.home .. "/.astro/plugins"
     h.sh("mkdir -p " .. h.shell_quote(dir) .. " && chmod 700 " .. h.shell_quote(dir))
     h.write_file(dir .. "/demote.lua", [[
 return { command = "organization user demote", use = "demote EMAIL", args = { max = 1 }, mutates = true,
@@ -170,7 +141,7 @@ return { command = "organization user demote", use = "demote EMAIL", args = { ma
   end }
 ]])
     h.sh("chmod 600 " .. h.shell_quote(dir .. "/demote.lua"))
-    local r = h.run({ "organization", "user", "demote", "--dry-run", "mei.lin@acme.io" }, { home = home })
+    local r = box.run({ "organization", "user", "demote", "--dry-run", "mei.lin@acme.io" })
     h.sh("rm -rf " .. h.shell_quote(dir))
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("dry run: POST /organizations/" .. ACME .. "/users/" .. MEI ..
@@ -183,19 +154,19 @@ return { command = "organization user demote", use = "demote EMAIL", args = { ma
   it("is an unknown flag for commands that change nothing", function()
     for _, args in ipairs({ { "organization", "list" }, { "organization", "user", "list" }, { "plugin", "list" } }) do
       args[#args + 1] = "--dry-run"
-      local r = h.run(args, { home = home })
+      local r = box.run(args)
       assert.are.equal(2, r.code, table.concat(args, " "))
       assert.matches("^Error: unknown flag: %-%-dry%-run\nUsage:", r.stderr)
       assert.are.equal("", r.stdout)
     end
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("is listed in the help of the commands that change something", function()
     for _, args in ipairs({ { "organization", "user", "invite" }, { "organization", "user", "update" },
                             { "organization", "switch" }, { "run" } }) do
       args[#args + 1] = "--help"
-      local r = h.run(args, { home = home })
+      local r = box.run(args)
       assert.matches("\n      %-%-dry%-run%s+Print each request that would change something", r.stdout)
     end
   end)

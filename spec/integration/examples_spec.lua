@@ -2,37 +2,17 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local function mutations(sb)
-  local n = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method ~= "GET" then n[#n + 1] = r end
-  end
-  return n
-end
+local function mutations(sb) return h.recorded(sb, { except = "GET" }) end
 
 describe("shipped examples", function()
-  local sb, home, dir
+  local box = h.use_sandbox()
+  local dir
 
   lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
     dir = h.tmpdir()
   end)
 
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function()
-    sb:control("POST", "/_sandbox/reset")
-  end)
-
-  local function run(args, opts)
-    opts = opts or {}
-    opts.home = home
-    return h.run(args, opts)
-  end
+  local run = box.run
 
   describe("bulk_invite.lua", function()
     local csv = "\239\187\191email,role\r\n" ..
@@ -56,26 +36,26 @@ describe("shipped examples", function()
       assert.matches("^ 6 +new2@acme%.io +ORGANIZATION_BILLING_ADMIN +invited", lines[5])
       assert.matches("^ 7 +new3@acme%.io +owner +invalid: role owner is not one of", lines[6])
       assert.matches("^ 8 +new1@acme%.io +ORGANIZATION_MEMBER +skipped: duplicate of line 3", lines[7])
-      local posts = mutations(sb)
+      local posts = mutations(box.sb)
       assert.are.equal(2, #posts)
       assert.are.same({ inviteeEmail = "new1@acme.io", role = "ORGANIZATION_MEMBER" }, json.decode(posts[1].body))
       assert.are.same({ inviteeEmail = "new2@acme.io", role = "ORGANIZATION_BILLING_ADMIN" }, json.decode(posts[2].body))
-      local gets = #sb:requests() - #posts
+      local gets = #box.sb:requests() - #posts
       assert.are.equal(1, gets)
     end)
 
     it("invites nobody the second time", function()
       h.write_file(dir .. "/people.csv", csv)
       run({ "run", "examples/bulk_invite.lua", dir .. "/people.csv" })
-      sb:reset_requests()
+      box.sb:reset_requests()
       local r = run({ "run", "examples/bulk_invite.lua", dir .. "/people.csv" })
-      assert.are.equal(0, #mutations(sb))
+      assert.are.equal(0, #mutations(box.sb))
       assert.matches(" 3 +new1@acme%.io +ORGANIZATION_MEMBER +skipped: already invited", r.stdout)
     end)
 
     it("reports the API's message and request id for a failed invite", function()
       h.write_file(dir .. "/one.csv", "email\nsolo@acme.io\n")
-      sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
+      box.sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
       local r = run({ "run", "examples/bulk_invite.lua", dir .. "/one.csv" })
       assert.are.equal(1, r.code)
       assert.matches("failed: .+ %(request [%w%-]+%)", r.stdout)
@@ -84,7 +64,7 @@ describe("shipped examples", function()
     it("sends nothing with --dry-run and says what it would do", function()
       h.write_file(dir .. "/people.csv", csv)
       local r = run({ "run", "--dry-run", "examples/bulk_invite.lua", dir .. "/people.csv" })
-      assert.are.equal(0, #mutations(sb))
+      assert.are.equal(0, #mutations(box.sb))
       assert.matches('dry run: POST /organizations/clt0acme000010bhys38c6ryb/invites {"inviteeEmail":"new1@acme.io","role":"ORGANIZATION_MEMBER"}', r.stdout, 1, true)
       assert.matches(" 3 +new1@acme%.io +ORGANIZATION_MEMBER +would invite", r.stdout)
     end)
@@ -94,7 +74,7 @@ describe("shipped examples", function()
       local r = run({ "run", "examples/bulk_invite.lua", dir .. "/broken.csv" })
       assert.are.equal(1, r.code)
       assert.matches("^Error: .*broken%.csv: .*line 2", r.stderr)
-      assert.are.equal(0, #sb:requests())
+      assert.are.equal(0, #box.sb:requests())
     end)
   end)
 
@@ -118,8 +98,8 @@ describe("shipped examples", function()
         "ORGANIZATION_OWNER,jane.doe@acme.io,Jane Doe,ACTIVE\n" ..
         "ORGANIZATION_BILLING_ADMIN,mei.lin@acme.io,Mei Lin,ACTIVE\n" ..
         "ORGANIZATION_MEMBER,raj.patel@acme.io,Raj Patel,ACTIVE\n", r.stdout)
-      assert.are.equal(0, #mutations(sb))
-      assert.are.equal(1, #sb:requests())
+      assert.are.equal(0, #mutations(box.sb))
+      assert.are.equal(1, #box.sb:requests())
     end)
   end)
 
@@ -133,20 +113,20 @@ describe("shipped examples", function()
       assert.matches(" 2 +raj%.patel@acme%.io +ORGANIZATION_MEMBER +ORGANIZATION_OWNER +change", r.stdout)
       assert.matches(" 3 +mei%.lin@acme%.io +ORGANIZATION_BILLING_ADMIN +ORGANIZATION_BILLING_ADMIN +keep", r.stdout)
       assert.matches("run again with %-%-apply", r.stderr)
-      assert.are.equal(0, #mutations(sb))
+      assert.are.equal(0, #mutations(box.sb))
     end)
 
     it("applies only the changes with --apply, then has nothing left to do", function()
       h.write_file(dir .. "/roles.csv", plan)
       local r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv", "--apply" })
       assert.are.equal(0, r.code, r.stderr)
-      local posts = mutations(sb)
+      local posts = mutations(box.sb)
       assert.are.equal(1, #posts)
       assert.matches("/users/clrraj0000002019nj9w0ji6b/roles$", posts[1].path)
       assert.are.equal('{"organizationRole":"ORGANIZATION_OWNER"}', posts[1].body)
-      sb:reset_requests()
+      box.sb:reset_requests()
       r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv", "--apply" })
-      assert.are.equal(0, #mutations(sb))
+      assert.are.equal(0, #mutations(box.sb))
       assert.matches("raj%.patel@acme%.io +ORGANIZATION_OWNER +ORGANIZATION_OWNER +keep", r.stdout)
     end)
 
@@ -156,7 +136,7 @@ describe("shipped examples", function()
       assert.are.equal(1, r.code)
       assert.matches("ghost@acme%.io .*missing: not in the organization", r.stdout)
       assert.matches("raj%.patel@acme%.io .*invalid: role admin", r.stdout)
-      assert.are.equal(0, #mutations(sb))
+      assert.are.equal(0, #mutations(box.sb))
     end)
   end)
 end)

@@ -16,9 +16,9 @@ local h = require("spec.helpers")
 local json = require("astro.json")
 local sys = require("astro.core.sys")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
-local RAJ = "clrraj0000002019nj9w0ji6b"
+local ACME = h.ids.ACME
+local GLOBEX = h.ids.GLOBEX
+local RAJ = h.ids.RAJ
 local ORGS = "/v1/organizations"
 local USERS = ORGS .. "/" .. ACME .. "/users"
 local INVITES = ORGS .. "/" .. ACME .. "/invites"

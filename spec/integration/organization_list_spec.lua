@@ -2,25 +2,13 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 
 describe("astro organization list", function()
-  local sb, home
-
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:reset_requests() end)
+  local box = h.use_sandbox({ reset = "requests" })
 
   it("prints the table of the reference, current organization first in API order", function()
-    local r = h.run({ "organization", "list" }, { home = home })
+    local r = box.run({ "organization", "list" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(
       " NAME                   ID                            \n" ..
@@ -31,7 +19,7 @@ describe("astro organization list", function()
   end)
 
   it("answers to the aliases org ls", function()
-    local r = h.run({ "org", "ls" }, { home = home })
+    local r = box.run({ "org", "ls" })
     assert.are.equal(0, r.code, r.stderr)
     assert.matches("Acme Data Platform", r.stdout)
   end)
@@ -58,17 +46,17 @@ describe("astro organization list", function()
       "  ]",
       "}",
       "" }, "\n")
-    local r = h.run({ "organization", "list", "--json" }, { home = home })
+    local r = box.run({ "organization", "list", "--json" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(expected, r.stdout)
-    r = h.run({ "organization", "list", "-o", "json" }, { home = home })
+    r = box.run({ "organization", "list", "-o", "json" })
     assert.are.equal(expected, r.stdout)
   end)
 
   it("sends one GET with the largest page, the token and the client headers", function()
-    local r = h.run({ "organization", "list" }, { home = home })
+    local r = box.run({ "organization", "list" })
     assert.are.equal(0, r.code, r.stderr)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal(1, #reqs)
     assert.are.equal("GET", reqs[1].method)
     assert.are.equal("/v1/organizations", reqs[1].path)
@@ -78,26 +66,26 @@ describe("astro organization list", function()
   end)
 
   it("never colours rows when stdout is not a terminal", function()
-    local r = h.run({ "organization", "list" }, { home = home })
+    local r = box.run({ "organization", "list" })
     assert.is_nil(r.stdout:find("\27", 1, true))
   end)
 
   it("refuses --json together with --output, before any request", function()
-    local r = h.run({ "organization", "list", "--json", "-o", "table" }, { home = home })
+    local r = box.run({ "organization", "list", "--json", "-o", "table" })
     assert.are.equal(2, r.code)
     assert.matches("^Error: if any flags in the group %[json output%]", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("refuses an unknown output format with usage and exit 2", function()
-    local r = h.run({ "organization", "list", "-o", "yaml" }, { home = home })
+    local r = box.run({ "organization", "list", "-o", "yaml" })
     assert.are.equal(2, r.code)
     assert.matches('^Error: invalid format "yaml"', r.stderr)
     assert.matches("Usage:", r.stderr)
   end)
 
   it("shows the API's message as Error: with exit 1 when the token is refused", function()
-    local bad = sb:home({ token = "wrong-token" })
+    local bad = box.sb:home({ token = "wrong-token" })
     local r = h.run({ "organization", "list" }, { home = bad })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
@@ -114,7 +102,7 @@ describe("astro organization list", function()
   end)
 
   it("reports a server that cannot be reached as one Error line", function()
-    local dead = sb:home()
+    local dead = box.sb:home()
     local cfgp = dead .. "/.astro/config.yaml"
     h.write_file(cfgp, (h.read_file(cfgp):gsub("core: http://127.0.0.1:%d+", "core: http://127.0.0.1:9")))
     local r = h.run({ "organization", "list" }, { home = dead })
@@ -125,29 +113,19 @@ describe("astro organization list", function()
 end)
 
 describe("astro organization list with many organizations", function()
-  local sb, home
-
-  lazy_setup(function()
-    sb = h.sandbox({ "--orgs", "2500" })
-    home = sb:home({ organization = ACME })
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
+  local box = h.use_sandbox({ flags = { "--orgs", "2500" }, home = { organization = ACME }, reset = false })
 
   it("fetches every page and prints them in API order", function()
-    local r = h.run({ "organization", "list", "--json" }, { home = home })
+    local r = box.run({ "organization", "list", "--json" })
     assert.are.equal(0, r.code, r.stderr)
     local data = assert(json.decode(r.stdout))
-    local state = sb:state()
+    local state = box.sb:state()
     assert.are.equal(#state.organizations, #data.organizations)
     for i, o in ipairs(state.organizations) do
       assert.are.equal(o.id, data.organizations[i].id)
     end
     local offsets = {}
-    for _, req in ipairs(sb:requests()) do offsets[#offsets + 1] = req.query end
+    for _, req in ipairs(box.sb:requests()) do offsets[#offsets + 1] = req.query end
     table.sort(offsets)
     assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, offsets)
   end)

@@ -4,16 +4,10 @@ local h = require("spec.helpers")
 local json = require("astro.json")
 local sys = require("astro.core.sys")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local USERS = "/v1/organizations/" .. ORG .. "/users"
 
-local function page_requests(sb)
-  local out = {}
-  for _, r in ipairs(sb:requests()) do
-    if r.method == "GET" and r.path == USERS then out[#out + 1] = r end
-  end
-  return out
-end
+local function page_requests(sb) return h.recorded(sb, { method = "GET", path = USERS }) end
 
 local function queries(sb)
   local q = {}
@@ -23,29 +17,15 @@ local function queries(sb)
 end
 
 describe("user list over several pages", function()
-  local sb, home, expected
+  local box = h.use_sandbox({ flags = { "--users", "2500" } })
+  local expected
 
   lazy_setup(function()
-    sb = h.sandbox({ "--users", "2500" })
-    home = sb:home()
     expected = {}
-    for i, u in ipairs(sb:state().users[ORG]) do expected[i] = u.username end
+    for i, u in ipairs(box.sb:state().users[ORG]) do expected[i] = u.username end
   end)
 
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
-
-  local function list(extra, opts)
-    local args = { "organization", "user", "list" }
-    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-    opts = opts or {}
-    opts.home = opts.home or home
-    return h.run(args, opts)
-  end
+  local list = box.command({ "organization", "user", "list" })
 
   local function json_emails(stdout)
     local out = {}
@@ -69,7 +49,7 @@ describe("user list over several pages", function()
     local last = json.decode(r.stdout).users[2503]
     assert.are.same({ fullName = "User 02500", email = "user02500@example.com", id = last.id,
                       createdAt = "2024-01-02T17:40:00Z", orgRole = "ORGANIZATION_OWNER" }, last)
-    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(sb))
+    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(box.sb))
   end)
 
   it("-o csv gives the same users in the same order, and so does the table", function()
@@ -77,7 +57,7 @@ describe("user list over several pages", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.are.same(expected, csv_emails(r.stdout))
     assert.matches("\nUser 01050,user01050@example%.com,cgu%w+,ORGANIZATION_BILLING_ADMIN,2024%-01%-01T17:30:00Z\n", r.stdout)
-    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(sb))
+    assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(box.sb))
     r = list()
     assert.are.equal(0, r.code, r.stderr)
     local lines = h.lines(r.stdout)
@@ -87,13 +67,13 @@ describe("user list over several pages", function()
   end)
 
   it("fetches the pages after the first concurrently (300 ms each)", function()
-    sb:faults({ latency_ms = 300 })
+    box.sb:faults({ latency_ms = 300 })
     local t0 = sys.now()
     local r = list({ "-o", "csv" })
     local elapsed = sys.now() - t0
     assert.are.equal(0, r.code, r.stderr)
     assert.are.same(expected, csv_emails(r.stdout))
-    local pages = page_requests(sb)
+    local pages = page_requests(box.sb)
     assert.are.equal(3, #pages)
     -- Paced at 25 GET/s they start 40 ms apart; one after the other, the third page would start
     -- >= 300 ms after the second. The margin between the two absorbs a loaded machine.
@@ -103,24 +83,24 @@ describe("user list over several pages", function()
   end)
 
   it("retries a page answered 503 and still gives every user in order", function()
-    sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } })
+    box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } })
     local r = list({ "--json" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.same(expected, json_emails(r.stdout))
     local statuses = {}
-    for i, p in ipairs(page_requests(sb)) do statuses[i] = p.status end
+    for i, p in ipairs(page_requests(box.sb)) do statuses[i] = p.status end
     assert.are.same({ 503, 200, 200, 200 }, statuses)
     assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=0", "limit=1000&offset=1000",
-                      "limit=1000&offset=2000" }, queries(sb))
+                      "limit=1000&offset=2000" }, queries(box.sb))
   end)
 
   it("waits out 429s on pages (Retry-After) and still gives every user in order", function()
-    sb:faults({ rate_limits = { GET = 1 } })
+    box.sb:faults({ rate_limits = { GET = 1 } })
     local r = list({ "-o", "csv" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.same(expected, csv_emails(r.stdout))
     local refused = 0
-    for _, p in ipairs(page_requests(sb)) do if p.status == 429 then refused = refused + 1 end end
+    for _, p in ipairs(page_requests(box.sb)) do if p.status == 429 then refused = refused + 1 end end
     assert.is_true(refused > 0)
     assert.are.equal("", r.stderr)
   end)

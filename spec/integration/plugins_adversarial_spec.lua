@@ -34,25 +34,19 @@ end
 local PROBE = probe_src("probe")
 
 describe("the plugin sandbox", function()
-  local sb, home, probe_path
+  local box = h.use_sandbox({ reset = false })
+  local probe_path
 
   lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-    probe_path = plugin(home, "probe.lua", PROBE)
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
+    probe_path = plugin(box.home, "probe.lua", PROBE)
   end)
 
   local function probe(code)
-    return h.run({ "organization", "user", "probe", code }, { home = home })
+    return box.run({ "organization", "user", "probe", code })
   end
 
   it("refuses a plugin file that holds bytecode", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     local path = plugin(home2, "bc.lua", BYTECODE)
     local r = h.run({ "organization", "list" }, { home = home2 })
     assert.are.equal(0, r.code)
@@ -72,19 +66,19 @@ describe("the plugin sandbox", function()
   it("refuses bytecode run with astro run, and loaded from a script", function()
     local dir = h.tmpdir()
     h.write_file(dir .. "/bc.luac", BYTECODE)
-    local r = h.run({ "run", dir .. "/bc.luac" }, { home = home })
+    local r = box.run({ "run", dir .. "/bc.luac" })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: " .. dir .. "/bc.luac: precompiled Lua (bytecode) is refused; use the source file\n",
       r.stderr)
     h.write_file(dir .. "/s.lua", "print(select(2, loadfile(arg[1])))\nprint(pcall(dofile, arg[1]))\n")
-    r = h.run({ "run", dir .. "/s.lua", dir .. "/bc.luac" }, { home = home })
+    r = box.run({ "run", dir .. "/s.lua", dir .. "/bc.luac" })
     assert.are.equal(0, r.code, r.stderr)
     local msg = dir .. "/bc.luac: precompiled Lua (bytecode) is refused; use the source file"
     assert.are.equal(msg .. "\nfalse\t" .. msg .. "\n", r.stdout)
   end)
 
   it("refuses plugin files writable by others or by the group, saying how to fix them", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     local ww = plugin(home2, "a-world.lua", probe_src("pa"), "666")
     local gw = plugin(home2, "b-group.lua", probe_src("pb"), "660")
     local r = h.run({ "plugin", "list" }, { home = home2 })
@@ -98,7 +92,7 @@ describe("the plugin sandbox", function()
   end)
 
   it("refuses every plugin of a plugins folder writable by others", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     plugin(home2, "probe.lua", PROBE)
     local dir = home2 .. "/.astro/plugins"
     h.sh("chmod 777 " .. q(dir))
@@ -109,7 +103,7 @@ describe("the plugin sandbox", function()
   end)
 
   it("refuses a folder plugin whose folder is writable by others", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     plugin(home2, "kit/init.lua", PROBE)
     local dir = home2 .. "/.astro/plugins/kit"
     h.sh("chmod 777 " .. q(dir))
@@ -119,7 +113,7 @@ describe("the plugin sandbox", function()
   end)
 
   it("refuses a file of a folder plugin that is writable by others when it is required", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     local helper = plugin(home2, "kit/helper.lua", "return {}\n", "666")
     local init = plugin(home2, "kit/init.lua", 'local helper = require("helper")\n' .. PROBE)
     local r = h.run({ "organization", "list" }, { home = home2 })
@@ -129,7 +123,7 @@ describe("the plugin sandbox", function()
   end)
 
   it("raises an error naming an undeclared global that is read, with file and line", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     local path = plugin(home2, "typo.lua", 'local ok = true\nprnt("x")\nreturn {}\n')
     local r = h.run({ "organization", "list" }, { home = home2 })
     assert.are.equal(0, r.code)
@@ -138,7 +132,7 @@ describe("the plugin sandbox", function()
   end)
 
   it("raises an error naming an undeclared global that is written, with file and line", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     local path = plugin(home2, "leak.lua", '\n\nx = 1\nreturn {}\n')
     local r = h.run({ "organization", "list" }, { home = home2 })
     assert.are.equal("astro: plugin not loaded: " .. path .. ":3: assignment to undeclared global 'x' (in plugin " ..
@@ -172,7 +166,7 @@ describe("the plugin sandbox", function()
   end)
 
   it("keeps a plugin's changes to string.upper to that plugin", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     plugin(home2, "10-evil.lua", 'string.upper = function() return "pwned" end\n' .. probe_src("evil"))
     plugin(home2, "20-probe.lua", PROBE)
     local r = h.run({ "organization", "user", "evil", "return string.upper('a')" }, { home = home2 })
@@ -198,8 +192,8 @@ describe("the plugin sandbox", function()
   -- "kept out of the client table so that no script can read it from there".
   it("cannot find the token in anything it can reach", function()
     local canary = "canary-" .. tostring(os.time()) .. "-7f3a9c"
-    sb:control("POST", "/_sandbox/tokens", { token = canary })
-    local home2 = sb:home({ token = canary })
+    box.sb:control("POST", "/_sandbox/tokens", { token = canary })
+    local home2 = box.sb:home({ token = canary })
     plugin(home2, "dump.lua", [[
 local seen = {}
 local function walk(out, v, path)
@@ -235,7 +229,7 @@ end }
   end)
 
   it("keeps each plugin's globals to itself", function()
-    local home2 = sb:home()
+    local home2 = box.sb:home()
     plugin(home2, "10-a.lua", 'rawset(_G, "shared", 42)\n' .. probe_src("pa"))
     plugin(home2, "20-b.lua", probe_src("pb"))
     local r = h.run({ "organization", "user", "pa", "return shared" }, { home = home2 })

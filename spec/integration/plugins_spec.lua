@@ -1,8 +1,8 @@
 -- Plugins: Lua files and folders in $ASTRO_HOME/.astro/plugins that add or wrap commands.
 local h = require("spec.helpers")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local MEI = "clrmei00000030v4ds06npq50"
+local ACME = h.ids.ACME
+local MEI = h.ids.MEI
 local q = h.shell_quote
 
 -- Writes a plugin file (name relative to the plugins folder, e.g. "x.lua" or "dir/init.lua")
@@ -53,19 +53,10 @@ end
 local NOOP = 'return { command = "organization user noop", run = function(_, ctx) ctx.stdout:write("noop ran\\n") end }\n'
 
 describe("astro plugins", function()
-  local sb
-
-  lazy_setup(function() sb = h.sandbox() end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+  local box = h.use_sandbox({ home = false })
 
   it("adds a command from a file plugin, listed in its group's help", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "offboard.lua", OFFBOARD)
     local r = h.run({ "organization", "user", "--help" }, { home = home })
     assert.are.equal(0, r.code, r.stderr)
@@ -77,25 +68,25 @@ describe("astro plugins", function()
   end)
 
   it("runs a plugin command against the API with the public functions", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "offboard.lua", OFFBOARD)
     local r = h.run({ "organization", "user", "offboard", "MEI.LIN@acme.io" }, { home = home })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("offboarded mei.lin@acme.io\n", r.stdout)
     local posts = {}
-    for _, req in ipairs(sb:requests()) do
+    for _, req in ipairs(box.sb:requests()) do
       if req.method == "POST" then posts[#posts + 1] = req end
     end
     assert.are.equal(1, #posts)
     assert.are.equal("/v1/organizations/" .. ACME .. "/users/" .. MEI .. "/roles", posts[1].path)
     assert.are.equal('{"organizationRole":"ORGANIZATION_MEMBER"}', posts[1].body)
-    for _, u in ipairs(sb:state().users[ACME]) do
+    for _, u in ipairs(box.sb:state().users[ACME]) do
       if u.id == MEI then assert.are.equal("ORGANIZATION_MEMBER", u.organizationRole) end
     end
   end)
 
   it("prints a plugin's nil, err as Error: with exit 1", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "offboard.lua", OFFBOARD)
     local r = h.run({ "organization", "user", "offboard", "nobody@acme.io" }, { home = home })
     assert.are.equal(1, r.code)
@@ -103,7 +94,7 @@ describe("astro plugins", function()
   end)
 
   it("loads a folder plugin whose init.lua requires a file of its own folder", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "greeter/helper.lua", 'local M = {}\nfunction M.greet(n) return "hello, " .. n end\nreturn M\n')
     local init = plugin(home, "greeter/init.lua", [[
 local helper = require("helper")
@@ -119,11 +110,11 @@ return { command = "organization user greet", use = "greet NAME", args = { max =
   end)
 
   it("nests wrappers in file-name order: the later file wraps the earlier one", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "20-b.lua", marker("b"))
     plugin(home, "10-a.lua", marker("a"))
     for _ = 1, 2 do -- the same order every time
-      sb:control("POST", "/_sandbox/reset")
+      box.sb:control("POST", "/_sandbox/reset")
       local r = h.run({ "organization", "user", "invite", "new.person@acme.io" }, { home = home })
       assert.are.equal(0, r.code, r.stderr)
       assert.are.equal("b:before\na:before\ninvite for new.person@acme.io with role ORGANIZATION_MEMBER created\n" ..
@@ -135,7 +126,7 @@ return { command = "organization user greet", use = "greet NAME", args = { max =
   end)
 
   it("lets a wrapper run code before and after the stock command and add a flag", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "notify.lua", [[
 return {
   command = "organization user invite",
@@ -156,11 +147,11 @@ return {
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("checking x@acme.io\ninvite for x@acme.io with role ORGANIZATION_OWNER created\n" ..
       "note: x@acme.io joins as ORGANIZATION_OWNER\n", r.stdout)
-    assert.are.equal(1, #sb:requests())
+    assert.are.equal(1, #box.sb:requests())
   end)
 
   it("refuses a wrapper that adds a flag the command already has", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local path = plugin(home, "role.lua", [[
 return { command = "organization user invite", wrap = true, flags = { { name = "role", type = "string" } },
   run = function(opts, ctx, inner) return inner(opts, ctx) end }
@@ -172,7 +163,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("refuses a clash with a built-in command, naming both files, and keeps the others working", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local path = plugin(home, "list.lua", 'return { command = "organization list", run = function() return 7 end }\n')
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(0, r.code)
@@ -182,7 +173,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("refuses the second of two plugins declaring the same new command, naming both", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local first = plugin(home, "10-x.lua", NOOP)
     local second = plugin(home, "20-y.lua", NOOP)
     local r = h.run({ "organization", "user", "noop" }, { home = home })
@@ -195,7 +186,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   -- Regression (this failed before the fix): a plugin returning several commands is reported "not loaded" when one of them cannot
   -- be mounted, but the commands mounted before it stay in the tree and run (cli.add_plugins).
   it("mounts none of a plugin's commands when one of them is refused", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "half.lua", 'return { { command = "organization user hello", run = function(_, ctx) ' ..
       'ctx.stdout:write("hello ran\\n") end }, { command = "organization list", run = function() end } }\n')
     local r = h.run({ "plugin", "list" }, { home = home })
@@ -207,7 +198,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("reports a syntax error with file and line and runs the other commands", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local path = plugin(home, "broken.lua", "local x = 1\nreturn { command = \n")
     plugin(home, "noop.lua", NOOP)
     local r = h.run({ "organization", "user", "noop" }, { home = home })
@@ -218,7 +209,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("reports an error raised while loading with file and line", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local path = plugin(home, "boom.lua", 'local t = {}\nlocal n = t.missing.field\nreturn {}\n')
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(0, r.code)
@@ -227,7 +218,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("lists plugins with NAME, COMMAND, STATUS and FILE and exits 0 when all loaded", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local off = plugin(home, "offboard.lua", OFFBOARD)
     local wrap = plugin(home, "wrap.lua", marker("w"))
     local r = h.run({ "plugin", "list" }, { home = home })
@@ -244,7 +235,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("lists the plugins that failed under Not loaded: and exits 1", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "noop.lua", NOOP)
     local bad = plugin(home, "bad.lua", "return 42\n")
     local r = h.run({ "plugin", "list" }, { home = home })
@@ -256,7 +247,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("refuses a command under a group that does not exist", function()
-    local home = sb:home()
+    local home = box.sb:home()
     local path = plugin(home, "team.lua", 'return { command = "organization team add", run = function() end }\n')
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(0, r.code)
@@ -268,7 +259,7 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
   end)
 
   it("adds a new group and a command under it from one file returning a list", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "audit.lua", [[
 return {
   { command = "audit", short = "Audit the organization" },
@@ -295,7 +286,7 @@ return {
   end)
 
   it("refuses a command table with a field it does not know, naming it", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "typo.lua", 'return { command = "organization user typo", mutate = true, run = function() end }')
     local r = h.run({ "plugin", "list" }, { home = home })
     assert.are.equal(1, r.code)
@@ -303,7 +294,7 @@ return {
   end)
 
   it("enforces args.min with a usage error", function()
-    local home = sb:home()
+    local home = box.sb:home()
     plugin(home, "need.lua", 'return { command = "organization user need", args = { min = 1, max = 1 }, ' ..
       'run = function(opts, ctx) ctx.stdout:write("got ", opts.args[1], "\\n") end }')
     local r = h.run({ "organization", "user", "need" }, { home = home })

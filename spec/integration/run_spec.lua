@@ -1,38 +1,14 @@
 -- `astro run FILE [ARGS]`: one-off Lua automations with the public API.
 local h = require("spec.helpers")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 
 describe("astro run", function()
-  local sb, home, dir
-
-  lazy_setup(function()
-    sb = h.sandbox({ "--users", "2500" })
-    home = sb:home()
-    dir = h.tmpdir()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+  local box = h.use_sandbox({ flags = { "--users", "2500" } })
 
   -- Writes a script into the spec's folder and returns its path.
-  local function script(name, src)
-    local path = dir .. "/" .. name
-    h.write_file(path, src)
-    return path
-  end
-
-  local function run(args, opts)
-    opts = opts or {}
-    opts.home = opts.home or home
-    local full = { "run" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    return h.run(full, opts)
-  end
+  local script = box.file
+  local run = box.command({ "run" })
 
   it("passes the file as arg[0], the arguments after it as arg[1..] and as ...", function()
     local path = script("args.lua", [[
@@ -87,9 +63,9 @@ print("dry run: " .. tostring(astro.dry_run()))
   end)
 
   it("explains a missing file", function()
-    local r = run({ dir .. "/nope.lua" })
+    local r = run({ box.dir .. "/nope.lua" })
     assert.are.equal(1, r.code)
-    assert.are.equal("Error: " .. dir .. "/nope.lua: No such file or directory\n", r.stderr)
+    assert.are.equal("Error: " .. box.dir .. "/nope.lua: No such file or directory\n", r.stderr)
   end)
 
   it("refuses to run without a file, with the usage and exit 2", function()
@@ -147,7 +123,7 @@ print("paginate", m)
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("each\t2503\tuser02500@example.com\npaginate\t2503\n", r.stdout)
     local queries = {}
-    for _, req in ipairs(sb:requests()) do
+    for _, req in ipairs(box.sb:requests()) do
       assert.are.equal("GET", req.method)
       assert.are.equal("/v1/organizations/" .. ACME .. "/users", req.path)
       queries[#queries + 1] = req.query

@@ -7,8 +7,8 @@ local h = require("spec.helpers")
 local jwt = require("spec.support.jwt")
 local config = require("astro.core.config")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
+local ACME = h.ids.ACME
+local GLOBEX = h.ids.GLOBEX
 
 --- A canary unique to this run: prefix plus 16 random hex digits.
 local function canary(prefix)
@@ -24,26 +24,19 @@ local API = jwt.make({ exp = os.time() + 3600, apiTokenId = "tokcanary", sub = C
 local API_PAYLOAD = API:match("^[^.]+%.([^.]+)%.")
 
 describe("no secret escapes", function()
-  local sb, dir
+  local box = h.use_sandbox({ flags = { "--token", TOKEN, "--token", API, "--refresh-token", REFRESH }, home = false })
+  local dir
 
-  lazy_setup(function()
-    sb = h.sandbox({ "--token", TOKEN, "--token", API, "--refresh-token", REFRESH })
-    dir = h.tmpdir()
-  end)
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+  lazy_setup(function() dir = h.tmpdir() end)
 
   local CREDENTIALS = {
-    config = function() return sb:home({ organization = ACME, token = TOKEN, refreshtoken = REFRESH }), {} end,
+    config = function() return box.sb:home({ organization = ACME, token = TOKEN, refreshtoken = REFRESH }), {} end,
     refresh = function()
-      return sb:home({ organization = ACME, token = EXPIRED, refreshtoken = REFRESH,
+      return box.sb:home({ organization = ACME, token = EXPIRED, refreshtoken = REFRESH,
                        expiresin = "2020-01-01T00:00:00Z" }), {}
     end,
     api_token = function()
-      return sb:home({ organization = ACME, token = TOKEN, refreshtoken = REFRESH }), { ASTRO_API_TOKEN = API }
+      return box.sb:home({ organization = ACME, token = TOKEN, refreshtoken = REFRESH }), { ASTRO_API_TOKEN = API }
     end,
   }
 
@@ -127,9 +120,9 @@ describe("no secret escapes", function()
             local args, reports = cmd[2]()
             if mode == "flag" then args = with_debug_flag(args) end
             if mode == "env" then env.ASTRO_DEBUG = "1" end
-            if fault then sb:faults({ fail_next = 1, fail_status = 500 }) end
+            if fault then box.sb:faults({ fail_next = 1, fail_status = 500 }) end
             local r = h.run(args, { home = home, env = env })
-            if fault then sb:faults({ fail_next = 0 }) end
+            if fault then box.sb:faults({ fail_next = 0 }) end
             runs = runs + 1
             local where = table.concat(args, " ") .. " [" .. cred .. ", " .. mode .. (fault and ", 500" or "") .. "]"
             -- The secrets: the canaries, and the token a refresh minted (read back from the file).
@@ -164,7 +157,7 @@ describe("no secret escapes", function()
         assert.are.equal(6, runs)
         -- The canaries were really used: the sandbox saw them, so their absence above means something.
         local used = false
-        for _, req in ipairs(sb:requests()) do
+        for _, req in ipairs(box.sb:requests()) do
           local auth = req.headers.Authorization or ""
           if (cred == "config" and auth == "Bearer " .. TOKEN) or (cred == "api_token" and auth == "Bearer " .. API) or
              (cred == "refresh" and req.path == "/oauth/token" and req.body:find(REFRESH, 1, true)) then

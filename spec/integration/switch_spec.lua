@@ -3,9 +3,9 @@
 local h = require("spec.helpers")
 local config = require("astro.core.config")
 
-local ACME, GLOBEX, INITECH = "clt0acme000010bhys38c6ryb", "clu7glbx000020j7zc6npf32j", "clv2init000030es9qjsmo8nu"
-local ANALYTICS, MLOPS = "clwanly000010uxapiyuxv50n", "clwmlops000201ra423vdshc4"
-local OPERATIONS, TPS = "clwgops0000301k2x8f7q9zrb", "clwtps00000401m5n2b8v3xke"
+local ACME, GLOBEX, INITECH = h.ids.ACME, h.ids.GLOBEX, h.ids.INITECH
+local ANALYTICS, MLOPS = h.ids.ANALYTICS, h.ids.MLOPS
+local OPERATIONS, TPS = h.ids.OPERATIONS, h.ids.TPS
 local SWITCHED = "\nSuccessfully switched organization\n"
 local SAME = "You selected the same organization as the current one. No switch was made\n"
 -- fixtures/expected/organization-switch.selection-table.txt (no colour off a terminal), then "\n> ".
@@ -46,19 +46,12 @@ local ORGS = "GET /v1/organizations?limit=1000&offset=0"
 local SELF = "GET /v1/users/self?createIfNotExist=true"
 
 describe("astro organization switch", function()
-  local sb
-
-  lazy_setup(function() sb = h.sandbox() end)
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+  local box = h.use_sandbox({ home = false })
 
   --- A home on organization `org` (default Acme) with another context, unknown keys and
   -- the given workspace/last_used_workspace. Returns home, config path, original text.
   local function home(org, workspace, last_used)
-    local dir = sb:home({ organization = org or ACME, extra = EXTRA })
+    local dir = box.sb:home({ organization = org or ACME, extra = EXTRA })
     local path = dir .. "/.astro/config.yaml"
     local text = h.read_file(path):gsub("contexts:\n", "contexts:\n" .. OTHER, 1)
       :gsub("  localhost:\n", "  localhost:\n    custom_key: keep-me\n", 1)
@@ -98,7 +91,7 @@ describe("astro organization switch", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(SWITCHED, r.stdout)
     assert.are.equal('"Operations" Workspace found. This is your default Workspace.\n', r.stderr)
-    assert.are.same({ ORGS, SELF, ws_list(GLOBEX) }, trace(sb))
+    assert.are.same({ ORGS, SELF, ws_list(GLOBEX) }, trace(box.sb))
     assert.are.same({ GLOBEX, "HYBRID", OPERATIONS, OPERATIONS }, after(path))
     assert.is_nil((r.stdout .. r.stderr):find("test-token", 1, true))
   end)
@@ -109,7 +102,7 @@ describe("astro organization switch", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(SWITCHED, r.stdout)
     assert.are.equal('"TPS Reports" Workspace found. This is your default Workspace.\n', r.stderr)
-    assert.are.same({ "GET /v1/organizations/" .. INITECH, SELF, ws_list(INITECH) }, trace(sb))
+    assert.are.same({ "GET /v1/organizations/" .. INITECH, SELF, ws_list(INITECH) }, trace(box.sb))
     assert.are.same({ INITECH, "HOSTED", TPS, TPS }, after(path))
   end)
 
@@ -124,7 +117,7 @@ describe("astro organization switch", function()
     local r = switch(dir, { "clzzzzzzzzzzzzzzzzzzzzzzz" })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: Organization not found\n", r.stderr)
-    assert.are.same({ ORGS, ORGS, ORGS, ORGS, "GET /v1/organizations/clzzzzzzzzzzzzzzzzzzzzzzz" }, trace(sb))
+    assert.are.same({ ORGS, ORGS, ORGS, ORGS, "GET /v1/organizations/clzzzzzzzzzzzzzzzzzzzzzzz" }, trace(box.sb))
     assert.are.equal(before, h.read_file(path))
   end)
 
@@ -145,7 +138,7 @@ describe("astro organization switch", function()
       assert.are.equal("", r.stdout)
       assert.are.equal(ORG_MENU .. "Error: invalid organization selection\n", r.stderr)
     end
-    for _, t in ipairs(trace(sb)) do assert.are.equal(ORGS, t) end
+    for _, t in ipairs(trace(box.sb)) do assert.are.equal(ORGS, t) end
     local r = switch(dir, {})
     assert.are.equal(1, r.code)
     assert.are.equal(ORG_MENU .. "\nError: no organization choice given: standard input ended; " ..
@@ -161,7 +154,7 @@ describe("astro organization switch", function()
       assert.are.equal(SAME, r.stdout)
       assert.are.equal("", r.stderr)
     end
-    assert.are.same({ ORGS, "GET /v1/organizations/" .. ACME }, trace(sb))
+    assert.are.same({ ORGS, "GET /v1/organizations/" .. ACME }, trace(box.sb))
     assert.are.equal(before, h.read_file(path))
   end)
 
@@ -205,7 +198,7 @@ describe("astro organization switch", function()
     local r = switch(dir, { "Acme Data Platform", "--workspace-id", "ML Ops" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(SWITCHED .. context_table(MLOPS), r.stdout)
-    assert.are.same({ ORGS, SELF, ws_list(ACME) }, trace(sb))
+    assert.are.same({ ORGS, SELF, ws_list(ACME) }, trace(box.sb))
     assert.are.same({ ACME, "HOSTED", MLOPS, MLOPS }, after(path))
   end)
 
@@ -214,7 +207,7 @@ describe("astro organization switch", function()
     local r = switch(dir, { ACME, "-w", MLOPS })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(SAME .. context_table(MLOPS), r.stdout)
-    assert.are.same({ "GET /v1/organizations/" .. ACME, ws_list(ACME) }, trace(sb))
+    assert.are.same({ "GET /v1/organizations/" .. ACME, ws_list(ACME) }, trace(box.sb))
     assert.are.same({ ACME, "HOSTED", MLOPS, MLOPS }, after(path))
   end)
 
@@ -229,11 +222,11 @@ describe("astro organization switch", function()
 
   it("leaves the config untouched when the session check or the workspace listing fails", function()
     local dir, path, before = home()
-    sb:faults({ fail_next = 1, fail_status = 403, fault_path_prefix = "/v1/users/self" })
+    box.sb:faults({ fail_next = 1, fail_status = 403, fault_path_prefix = "/v1/users/self" })
     local r = switch(dir, { "Globex" })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: Forbidden\n", r.stderr)
-    sb:faults({ fail_next = 1, fail_status = 500, fault_path_prefix = "/v1/organizations/" .. GLOBEX .. "/workspaces" })
+    box.sb:faults({ fail_next = 1, fail_status = 500, fault_path_prefix = "/v1/organizations/" .. GLOBEX .. "/workspaces" })
     r = switch(dir, { "Globex" })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
@@ -251,7 +244,7 @@ describe("astro organization switch", function()
     assert.are.equal("", r.stdout)
     assert.matches("^Error: cannot switch organization while ASTRO_API_TOKEN is set", r.stderr)
     assert.is_nil(r.stderr:find("api-token-value", 1, true))
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
     assert.are.equal(before, h.read_file(path))
   end)
 
@@ -264,17 +257,18 @@ describe("astro organization switch", function()
     r = switch(dir, { "Globex", "Initech Sandbox" })
     assert.are.equal(2, r.code)
     assert.matches("^Error: accepts at most 1 arg%(s%), received 2\n", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 end)
 
 describe("astro organization switch with unusual organizations", function()
-  local sb, dir, path
   local HOME_ORG, BARE, TWIN1, TWIN2 = "clhome0000000000000000000", "clbare0000000000000000000",
     "cltwin1000000000000000000", "cltwin2000000000000000000"
   local W1, W2, W3 = "clwtwin100000000000000000", "clwtwin200000000000000000", "clwsolo000000000000000000"
+  local dir, path
 
-  lazy_setup(function()
+  -- A sandbox seeded with these organizations and workspaces alone.
+  local box = h.use_sandbox({ home = false, reset = false, flags = function()
     local seed = h.tmpdir() .. "/seed.json"
     h.write_file(seed, require("astro.json").encode({
       self = { id = "clrjane00000109s3nj4egnyn", username = "jane.doe@acme.io", fullName = "Jane Doe" },
@@ -282,14 +276,10 @@ describe("astro organization switch with unusual organizations", function()
                         { id = TWIN1, name = "Twin", product = "HOSTED" }, { id = TWIN2, name = "Twin", product = "HYBRID" } },
       workspaces = { [HOME_ORG] = { { id = W1, name = "Twin" }, { id = W2, name = "Twin" }, { id = W3, name = "Solo" } } },
     }))
-    sb = h.sandbox({ "--seed", seed })
-  end)
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
+    return { "--seed", seed }
+  end })
   before_each(function()
-    dir = sb:home({ organization = HOME_ORG })
+    dir = box.sb:home({ organization = HOME_ORG })
     path = dir .. "/.astro/config.yaml"
     h.write_file(path, (h.read_file(path):gsub('\n    workspace: ""', "\n    workspace: " .. W3)))
   end)

@@ -2,8 +2,8 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
+local ACME = h.ids.ACME
+local GLOBEX = h.ids.GLOBEX
 local INVITES = "/v1/organizations/" .. ACME .. "/invites"
 local PROMPT = "enter email address to invite a user: "
 local INVALID_ROLE = "Error: requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
@@ -11,31 +11,13 @@ local INVALID_ROLE = "Error: requested role is invalid. Possible values are ORGA
 local NO_EMAIL = "Error: no email provided for the invite. Retry with a valid email address\n"
 
 describe("astro organization user invite", function()
-  local sb, home
+  local box = h.use_sandbox()
 
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
-
-  local function invite(args, opts)
-    local full = { "organization", "user", "invite" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    opts = opts or {}
-    opts.home = opts.home or home
-    return h.run(full, opts)
-  end
+  local invite = box.command({ "organization", "user", "invite" })
 
   --- The Acme user with that username in the sandbox, or nil.
   local function member(username)
-    for _, u in ipairs(sb:state().users[ACME]) do
+    for _, u in ipairs(box.sb:state().users[ACME]) do
       if u.username == username then return u end
     end
   end
@@ -45,7 +27,7 @@ describe("astro organization user invite", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("invite for new.person@example.com with role ORGANIZATION_MEMBER created\n", r.stdout)
     assert.are.equal("", r.stderr)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal(1, #reqs)
     assert.are.equal("POST", reqs[1].method)
     assert.are.equal(INVITES, reqs[1].path)
@@ -63,10 +45,10 @@ describe("astro organization user invite", function()
     local r = invite({ "billing@example.com", "--role", "ORGANIZATION_BILLING_ADMIN" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("invite for billing@example.com with role ORGANIZATION_BILLING_ADMIN created\n", r.stdout)
-    r = h.run({ "org", "users", "inv", "owner@example.com", "-r", "ORGANIZATION_OWNER" }, { home = home })
+    r = box.run({ "org", "users", "inv", "owner@example.com", "-r", "ORGANIZATION_OWNER" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("invite for owner@example.com with role ORGANIZATION_OWNER created\n", r.stdout)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal('{"inviteeEmail":"billing@example.com","role":"ORGANIZATION_BILLING_ADMIN"}', reqs[1].body)
     assert.are.equal('{"inviteeEmail":"owner@example.com","role":"ORGANIZATION_OWNER"}', reqs[2].body)
     assert.are.equal("ORGANIZATION_OWNER", member("owner@example.com").organizationRole)
@@ -76,7 +58,7 @@ describe("astro organization user invite", function()
     local r = invite({ "  New.Person@Example.COM " })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("invite for new.person@example.com with role ORGANIZATION_MEMBER created\n", r.stdout)
-    assert.are.equal("new.person@example.com", json.decode(sb:requests()[1].body).inviteeEmail)
+    assert.are.equal("new.person@example.com", json.decode(box.sb:requests()[1].body).inviteeEmail)
   end)
 
   it("asks for the email on stderr when none is given, and trims and lower-cases the answer", function()
@@ -85,7 +67,7 @@ describe("astro organization user invite", function()
     assert.are.equal("invite for typed.person@example.com with role ORGANIZATION_MEMBER created\n", r.stdout)
     assert.are.equal(PROMPT, r.stderr)
     assert.are.equal('{"inviteeEmail":"typed.person@example.com","role":"ORGANIZATION_MEMBER"}',
-      sb:requests()[1].body)
+      box.sb:requests()[1].body)
   end)
 
   it("fails at once when standard input ends at the prompt, and sends nothing", function()
@@ -94,7 +76,7 @@ describe("astro organization user invite", function()
     assert.are.equal("", r.stdout)
     assert.are.equal(PROMPT .. "\nError: no email address given: standard input ended; " ..
       "pass it as an argument: astro organization user invite EMAIL\n", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("refuses an empty or blank email with the astro CLI's message", function()
@@ -109,7 +91,7 @@ describe("astro organization user invite", function()
     r = invite({ "  " })
     assert.are.equal(NO_EMAIL, r.stderr)
     assert.are.equal("", r.stdout)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("refuses an invalid email before any request, even before reading the config", function()
@@ -129,7 +111,7 @@ describe("astro organization user invite", function()
     local r = invite({ "jane.acme.io" }, { home = h.tmpdir() })
     assert.are.equal(1, r.code)
     assert.matches('^Error: invalid email address "jane.acme.io"', r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("refuses a prompted email that is not an address", function()
@@ -137,7 +119,7 @@ describe("astro organization user invite", function()
     assert.are.equal(1, r.code)
     assert.are.equal(PROMPT .. 'Error: invalid email address "not-an-address": expected one @ between ' ..
       "a name and a domain, like name@example.com\n", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("refuses a role other than the three, with the reference's message, and sends nothing", function()
@@ -147,7 +129,7 @@ describe("astro organization user invite", function()
       assert.are.equal("", r.stdout)
       assert.are.equal(INVALID_ROLE, r.stderr)
     end
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("shows the API's message when the person is already a member", function()
@@ -155,15 +137,15 @@ describe("astro organization user invite", function()
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.are.equal("Error: User is already a member of this organization.\n", r.stderr)
-    assert.are.equal('{"inviteeEmail":"raj.patel@acme.io","role":"ORGANIZATION_MEMBER"}', sb:requests()[1].body)
+    assert.are.equal('{"inviteeEmail":"raj.patel@acme.io","role":"ORGANIZATION_MEMBER"}', box.sb:requests()[1].body)
   end)
 
   it("shows the API's message when the person was already invited", function()
-    local globex = sb:home({ organization = GLOBEX })
+    local globex = box.sb:home({ organization = GLOBEX })
     local r = invite({ "frank.grimes@globex.io" }, { home = globex })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: User has already been invited to this organization.\n", r.stderr)
-    assert.are.equal("/v1/organizations/" .. GLOBEX .. "/invites", sb:requests()[1].path)
+    assert.are.equal("/v1/organizations/" .. GLOBEX .. "/invites", box.sb:requests()[1].path)
     assert.are.equal(0, invite({ "twice@example.com" }).code)
     r = invite({ "TWICE@example.com" })
     assert.are.equal(1, r.code)
@@ -171,33 +153,33 @@ describe("astro organization user invite", function()
   end)
 
   it("does not retry a POST answered 500 and invites nobody", function()
-    sb:faults({ fail_next = 1, fail_status = 500 })
+    box.sb:faults({ fail_next = 1, fail_status = 500 })
     local r = invite({ "new.person@example.com" })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.are.equal("Error: Internal Server Error\n", r.stderr)
-    assert.are.equal(1, #sb:requests())
+    assert.are.equal(1, #box.sb:requests())
     assert.is_nil(member("new.person@example.com"))
   end)
 
   it("shows a refused token as the API's error without printing the token", function()
-    local bad = sb:home({ token = "wrong-token" })
+    local bad = box.sb:home({ token = "wrong-token" })
     local r = invite({ "new.person@example.com" }, { home = bad })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: Unauthorized\n", r.stderr)
-    assert.are.equal("Bearer wrong-token", sb:requests()[1].headers.Authorization)
+    assert.are.equal("Bearer wrong-token", box.sb:requests()[1].headers.Authorization)
     assert.is_nil((r.stdout .. r.stderr):find("wrong-token", 1, true))
     assert.is_nil(member("new.person@example.com"))
   end)
 
   it("says how to log in when there are no credentials, and sends nothing", function()
-    local bare = sb:home({ token = "" })
+    local bare = box.sb:home({ token = "" })
     local path = bare .. "/.astro/config.yaml"
     h.write_file(path, (h.read_file(path):gsub("token: Bearer \n", "token: \"\"\n")))
     local r = invite({ "new.person@example.com" }, { home = bare })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.matches("^Error: no credentials: set ASTRO_API_TOKEN", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 end)

@@ -2,7 +2,7 @@
 local h = require("spec.helpers")
 local json = require("astro.json")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 
 -- fixtures/expected/organization-user-list.table.txt
 local TABLE =
@@ -41,22 +41,10 @@ local JSON = table.concat({
   "" }, "\n")
 
 describe("astro organization user list", function()
-  local sb, home
-
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
+  local box = h.use_sandbox()
 
   it("prints the reference's table for the demo organization", function()
-    local r = h.run({ "organization", "user", "list" }, { home = home })
+    local r = box.run({ "organization", "user", "list" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(TABLE, r.stdout)
     assert.are.equal("", r.stderr)
@@ -66,7 +54,7 @@ describe("astro organization user list", function()
   it("prints the same table with -o table and through the aliases", function()
     for _, args in ipairs({ { "organization", "user", "list", "-o", "table" }, { "org", "us", "ls" },
                             { "org", "users", "list", "--output", "table" } }) do
-      local r = h.run(args, { home = home })
+      local r = box.run(args)
       assert.are.equal(0, r.code, r.stderr)
       assert.are.equal(TABLE, r.stdout)
     end
@@ -76,7 +64,7 @@ describe("astro organization user list", function()
     for _, flags in ipairs({ { "--json" }, { "-o", "json" }, { "--output", "json" } }) do
       local args = { "organization", "user", "list" }
       for _, f in ipairs(flags) do args[#args + 1] = f end
-      local r = h.run(args, { home = home })
+      local r = box.run(args)
       assert.are.equal(0, r.code, r.stderr)
       assert.are.equal(JSON, r.stdout)
       assert.are.equal("", r.stderr)
@@ -84,9 +72,9 @@ describe("astro organization user list", function()
   end)
 
   it("asks for one page of 1000 users of the current organization with the context's token", function()
-    local r = h.run({ "organization", "user", "list" }, { home = home })
+    local r = box.run({ "organization", "user", "list" })
     assert.are.equal(0, r.code, r.stderr)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal(1, #reqs)
     assert.are.equal("GET", reqs[1].method)
     assert.are.equal("/v1/organizations/" .. ACME .. "/users", reqs[1].path)
@@ -98,7 +86,7 @@ describe("astro organization user list", function()
   end)
 
   it("lists the users of the organization the context names", function()
-    local globex = sb:home({ organization = "clu7glbx000020j7zc6npf32j" })
+    local globex = box.sb:home({ organization = "clu7glbx000020j7zc6npf32j" })
     local r = h.run({ "organization", "user", "list" }, { home = globex })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(
@@ -107,11 +95,11 @@ describe("astro organization user list", function()
       " Hank Scorpio     hank.scorpio@globex.io     clrhank0000502p7c1d9e4wgs     ORGANIZATION_OWNER      2022-11-22T05:00:00Z     \n" ..
       "                  frank.grimes@globex.io     clrfrank000060q2w8e4r6t1y     ORGANIZATION_MEMBER     2026-06-01T09:15:00Z     \n",
       r.stdout)
-    assert.are.equal("/v1/organizations/clu7glbx000020j7zc6npf32j/users", sb:requests()[1].path)
+    assert.are.equal("/v1/organizations/clu7glbx000020j7zc6npf32j/users", box.sb:requests()[1].path)
   end)
 
   it("leaves out a missing role and keeps time offsets, with fractions only in JSON", function()
-    sb:control("POST", "/_sandbox/seed", {
+    box.sb:control("POST", "/_sandbox/seed", {
       organizations = { { id = ACME, name = "Acme Data Platform", product = "HOSTED" } },
       users = { [ACME] = {
         { id = "clrodd000000000000000000a", username = "odd@acme.io", fullName = "Odd Zone",
@@ -120,14 +108,14 @@ describe("astro organization user list", function()
           createdAt = "2024-03-10T08:00:00.500000Z", organizationRole = "ORGANIZATION_MEMBER" },
       } },
     })
-    local r = h.run({ "organization", "user", "list" }, { home = home })
+    local r = box.run({ "organization", "user", "list" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(
       " FULLNAME     EMAIL           ID                            ORGANIZATION ROLE       CREATE DATE                   \n" ..
       " Odd Zone     odd@acme.io     clrodd000000000000000000a                             2024-03-10T08:00:00+02:00     \n" ..
       " Utc Zero     utc@acme.io     clrutc000000000000000000b     ORGANIZATION_MEMBER     2024-03-10T08:00:00Z          \n",
       r.stdout)
-    r = h.run({ "organization", "user", "list", "--json" }, { home = home })
+    r = box.run({ "organization", "user", "list", "--json" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(table.concat({
       "{", '  "users": [', "    {",
@@ -139,65 +127,65 @@ describe("astro organization user list", function()
   end)
 
   it("prints only the header, or an empty JSON list, for an organization without users", function()
-    sb:control("POST", "/_sandbox/seed", { organizations = { { id = ACME, name = "Acme Data Platform" } } })
-    local r = h.run({ "organization", "user", "list" }, { home = home })
+    box.sb:control("POST", "/_sandbox/seed", { organizations = { { id = ACME, name = "Acme Data Platform" } } })
+    local r = box.run({ "organization", "user", "list" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(" FULLNAME     EMAIL     ID     ORGANIZATION ROLE     CREATE DATE     \n", r.stdout)
-    r = h.run({ "organization", "user", "list", "--json" }, { home = home })
+    r = box.run({ "organization", "user", "list", "--json" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal('{\n  "users": []\n}\n', r.stdout)
   end)
 
   it("refuses --json together with -o with exit 2 and sends nothing", function()
-    local r = h.run({ "organization", "user", "list", "--json", "-o", "json" }, { home = home })
+    local r = box.run({ "organization", "user", "list", "--json", "-o", "json" })
     assert.are.equal(2, r.code)
     assert.are.equal("", r.stdout)
     assert.matches("^Error: if any flags in the group %[json output%] are set none of the others can be", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("refuses an unknown format with exit 2 and sends nothing", function()
-    local r = h.run({ "organization", "user", "list", "-o", "template" }, { home = home })
+    local r = box.run({ "organization", "user", "list", "-o", "template" })
     assert.are.equal(2, r.code)
     assert.matches('^Error: invalid format "template"', r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("shows the API's message and exits 1 when the API refuses", function()
-    sb:faults({ fail_next = 1, fail_status = 403 })
-    local r = h.run({ "organization", "user", "list" }, { home = home })
+    box.sb:faults({ fail_next = 1, fail_status = 403 })
+    local r = box.run({ "organization", "user", "list" })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.are.equal("Error: Forbidden\n", r.stderr)
-    assert.are.equal(1, #sb:requests())
+    assert.are.equal(1, #box.sb:requests())
   end)
 
   it("does not retry a 500 but retries a 503 on its GET", function()
-    sb:faults({ fail_next = 1, fail_status = 500 })
-    local r = h.run({ "organization", "user", "list" }, { home = home })
+    box.sb:faults({ fail_next = 1, fail_status = 500 })
+    local r = box.run({ "organization", "user", "list" })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: Internal Server Error\n", r.stderr)
-    assert.are.equal(1, #sb:requests())
-    sb:reset_requests()
-    sb:faults({ fail_next = 1, fail_status = 503 })
-    r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(1, #box.sb:requests())
+    box.sb:reset_requests()
+    box.sb:faults({ fail_next = 1, fail_status = 503 })
+    r = box.run({ "organization", "user", "list" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(TABLE, r.stdout)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal(2, #reqs)
     assert.are.equal(503, reqs[1].status)
     assert.are.equal(200, reqs[2].status)
   end)
 
   it("says how to log in when there are no credentials, and sends nothing", function()
-    local bare = sb:home({ token = "" })
+    local bare = box.sb:home({ token = "" })
     local path = bare .. "/.astro/config.yaml"
     h.write_file(path, (h.read_file(path):gsub("token: Bearer \n", "token: \"\"\n")))
     local r = h.run({ "organization", "user", "list" }, { home = bare })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.matches("^Error: no credentials: set ASTRO_API_TOKEN", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
     r = h.run({ "organization", "user", "list" }, { home = h.tmpdir() })
     assert.are.equal(1, r.code)
     assert.matches("^Error: no context set", r.stderr)
@@ -205,23 +193,13 @@ describe("astro organization user list", function()
 end)
 
 describe("astro organization user list with more than one page of users", function()
-  local sb, home
-
-  lazy_setup(function()
-    sb = h.sandbox({ "--users", "2500" })
-    home = sb:home({ organization = ACME })
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
+  local box = h.use_sandbox({ flags = { "--users", "2500" }, home = { organization = ACME }, reset = false })
 
   it("fetches every page of 1000 and prints all users in API order", function()
-    local r = h.run({ "organization", "user", "list", "--json" }, { home = home })
+    local r = box.run({ "organization", "user", "list", "--json" })
     assert.are.equal(0, r.code, r.stderr)
     local data = assert(json.decode(r.stdout))
-    local users = sb:state().users[ACME]
+    local users = box.sb:state().users[ACME]
     assert.are.equal(2503, #users)
     assert.are.equal(#users, #data.users)
     for i, u in ipairs(users) do
@@ -230,7 +208,7 @@ describe("astro organization user list with more than one page of users", functi
     end
     assert.are.equal("user02500@example.com", data.users[2503].email)
     local queries = {}
-    for _, req in ipairs(sb:requests()) do
+    for _, req in ipairs(box.sb:requests()) do
       assert.are.equal("/v1/organizations/" .. ACME .. "/users", req.path)
       queries[#queries + 1] = req.query
     end
@@ -239,7 +217,7 @@ describe("astro organization user list with more than one page of users", functi
   end)
 
   it("prints one table row per user", function()
-    local r = h.run({ "organization", "user", "list" }, { home = home })
+    local r = box.run({ "organization", "user", "list" })
     assert.are.equal(0, r.code, r.stderr)
     local lines = h.lines(r.stdout)
     assert.are.equal(2504, #lines)

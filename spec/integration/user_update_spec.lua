@@ -1,9 +1,9 @@
 -- `astro organization user update` against the sandbox API.
 local h = require("spec.helpers")
 
-local ACME = "clt0acme000010bhys38c6ryb"
+local ACME = h.ids.ACME
 local USERS = "/v1/organizations/" .. ACME .. "/users"
-local RAJ, MEI = "clrraj0000002019nj9w0ji6b", "clrmei00000030v4ds06npq50"
+local RAJ, MEI = h.ids.RAJ, h.ids.MEI
 local ROLE_PROMPT = "enter a user Organization role(ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, " ..
   "ORGANIZATION_OWNER) to update user: "
 local INVALID_ROLE = "Error: requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
@@ -16,37 +16,19 @@ local MENU = "\nPlease select the user:\n" ..
   "\n> "
 
 describe("astro organization user update", function()
-  local sb, home
+  local box = h.use_sandbox()
 
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function() sb:control("POST", "/_sandbox/reset") end)
-
-  local function update(args, opts)
-    local full = { "organization", "user", "update" }
-    for _, a in ipairs(args) do full[#full + 1] = a end
-    opts = opts or {}
-    opts.home = opts.home or home
-    return h.run(full, opts)
-  end
+  local update = box.command({ "organization", "user", "update" })
 
   local function role_of(id)
-    for _, u in ipairs(sb:state().users[ACME]) do
+    for _, u in ipairs(box.sb:state().users[ACME]) do
       if u.id == id then return u.organizationRole end
     end
   end
 
   local function posts()
     local out = {}
-    for _, r in ipairs(sb:requests()) do
+    for _, r in ipairs(box.sb:requests()) do
       if r.method == "POST" then out[#out + 1] = r end
     end
     return out
@@ -57,7 +39,7 @@ describe("astro organization user update", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("The user raj.patel@acme.io role was successfully updated to ORGANIZATION_OWNER\n", r.stdout)
     assert.are.equal("", r.stderr)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal(2, #reqs)
     assert.are.equal("GET", reqs[1].method)
     assert.are.equal(USERS, reqs[1].path)
@@ -72,7 +54,7 @@ describe("astro organization user update", function()
   end)
 
   it("matches the email whatever its case and shows the username, also through the alias up -r", function()
-    local r = h.run({ "org", "us", "up", "  MEI.Lin@ACME.io", "-r", "ORGANIZATION_MEMBER" }, { home = home })
+    local r = box.run({ "org", "us", "up", "  MEI.Lin@ACME.io", "-r", "ORGANIZATION_MEMBER" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("The user mei.lin@acme.io role was successfully updated to ORGANIZATION_MEMBER\n", r.stdout)
     assert.are.equal(USERS .. "/" .. MEI .. "/roles", posts()[1].path)
@@ -80,7 +62,7 @@ describe("astro organization user update", function()
   end)
 
   it("matches a username the API stores with capitals", function()
-    sb:control("POST", "/_sandbox/seed", {
+    box.sb:control("POST", "/_sandbox/seed", {
       organizations = { { id = ACME, name = "Acme Data Platform" } },
       users = { [ACME] = { { id = "clrpat00000000000000000a1", username = "Pat.Mixed@Acme.IO", fullName = "Pat" } } },
     })
@@ -103,7 +85,7 @@ describe("astro organization user update", function()
     assert.are.equal(1, r.code)
     assert.are.equal('Error: invalid email address "raj.patel": expected one @ between a name and a domain, ' ..
       "like name@example.com\n", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("asks for the role on stderr when --role is missing", function()
@@ -120,7 +102,7 @@ describe("astro organization user update", function()
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
     assert.are.equal(ROLE_PROMPT .. "\nError: no role given: standard input ended; pass it with --role\n", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 
   it("validates the role, given or typed, before any request", function()
@@ -134,7 +116,7 @@ describe("astro organization user update", function()
     assert.are.equal(ROLE_PROMPT .. INVALID_ROLE, r.stderr)
     r = update({ "raj.patel@acme.io" }, { stdin = "\n" })
     assert.are.equal(ROLE_PROMPT .. INVALID_ROLE, r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
     assert.are.equal("ORGANIZATION_MEMBER", role_of(RAJ))
   end)
 
@@ -176,7 +158,7 @@ describe("astro organization user update", function()
   end)
 
   it("shows the API's message when the update is refused, and the role stays", function()
-    sb:faults({ fail_next = 1, fail_status = 403, fault_methods = { "POST" } })
+    box.sb:faults({ fail_next = 1, fail_status = 403, fault_methods = { "POST" } })
     local r = update({ "raj.patel@acme.io", "--role", "ORGANIZATION_OWNER" })
     assert.are.equal(1, r.code)
     assert.are.equal("", r.stdout)
@@ -186,48 +168,37 @@ describe("astro organization user update", function()
   end)
 
   it("shows the API's message when listing the users fails, and posts nothing", function()
-    sb:faults({ fail_next = 1, fail_status = 500 })
+    box.sb:faults({ fail_next = 1, fail_status = 500 })
     local r = update({ "raj.patel@acme.io", "--role", "ORGANIZATION_OWNER" })
     assert.are.equal(1, r.code)
     assert.are.equal("Error: Internal Server Error\n", r.stderr)
-    assert.are.equal(1, #sb:requests())
+    assert.are.equal(1, #box.sb:requests())
   end)
 
   it("says how to log in when there are no credentials, and sends nothing", function()
-    local bare = sb:home({ token = "" })
+    local bare = box.sb:home({ token = "" })
     local path = bare .. "/.astro/config.yaml"
     h.write_file(path, (h.read_file(path):gsub("token: Bearer \n", "token: \"\"\n")))
     local r = update({ "raj.patel@acme.io", "--role", "ORGANIZATION_OWNER" }, { home = bare })
     assert.are.equal(1, r.code)
     assert.matches("^Error: no credentials: set ASTRO_API_TOKEN", r.stderr)
-    assert.are.equal(0, #sb:requests())
+    assert.are.equal(0, #box.sb:requests())
   end)
 end)
 
 describe("astro organization user update in a large organization", function()
-  local sb, home
-
-  lazy_setup(function()
-    sb = h.sandbox({ "--users", "1500" })
-    home = sb:home({ organization = ACME })
-  end)
-
-  lazy_teardown(function()
-    sb:stop()
-    h.cleanup()
-  end)
+  local box = h.use_sandbox({ flags = { "--users", "1500" }, home = { organization = ACME }, reset = false })
 
   it("finds a user on the second page of 1000", function()
-    local r = h.run({ "organization", "user", "update", "user01400@example.com", "-r", "ORGANIZATION_OWNER" },
-      { home = home })
+    local r = box.run({ "organization", "user", "update", "user01400@example.com", "-r", "ORGANIZATION_OWNER" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("The user user01400@example.com role was successfully updated to ORGANIZATION_OWNER\n", r.stdout)
     local target
-    for _, u in ipairs(sb:state().users[ACME]) do
+    for _, u in ipairs(box.sb:state().users[ACME]) do
       if u.username == "user01400@example.com" then target = u end
     end
     assert.are.equal("ORGANIZATION_OWNER", target.organizationRole)
-    local reqs = sb:requests()
+    local reqs = box.sb:requests()
     assert.are.equal(3, #reqs)
     assert.are.equal(USERS .. "/" .. target.id .. "/roles", reqs[3].path)
   end)

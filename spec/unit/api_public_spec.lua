@@ -3,9 +3,9 @@ local h = require("spec.helpers")
 local astro = require("astro")
 local api = require("astro.api")
 
-local ACME = "clt0acme000010bhys38c6ryb"
-local GLOBEX = "clu7glbx000020j7zc6npf32j"
-local RAJ = "clrraj0000002019nj9w0ji6b"
+local ACME = h.ids.ACME
+local GLOBEX = h.ids.GLOBEX
+local RAJ = h.ids.RAJ
 local USERS = "/v1/organizations/" .. ACME .. "/users"
 
 describe("the public astro API", function()

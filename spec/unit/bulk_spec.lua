@@ -6,9 +6,9 @@ local bulk = require("astro.bulk")
 local http = require("astro.http")
 local sys = require("astro.core.sys")
 
-local ORG = "clt0acme000010bhys38c6ryb"
+local ORG = h.ids.ACME
 local ORG_PATH = "/organizations/" .. ORG
-local RAJ = "clrraj0000002019nj9w0ji6b"
+local RAJ = h.ids.RAJ
 
 local function near(expected, actual, what)
   assert.is_true(math.abs(expected - actual) < 0.005,
@@ -111,36 +111,24 @@ describe("astro.bulk", function()
   end)
 
   describe("against the sandbox", function()
-    local sb, client, dir
+    local box = h.use_sandbox({ flags = { "--users", "2500" }, home = false })
+    local client, dir
 
     lazy_setup(function()
-      sb = h.sandbox({ "--users", "2500" })
       dir = h.tmpdir()
     end)
 
-    lazy_teardown(function()
-      sb:stop()
-      h.cleanup()
-    end)
-
     local function new_client(opts)
-      local o = { base_url = sb.url .. "/v1", authorization = "Bearer test-token", organization = ORG }
+      local o = { base_url = box.sb.url .. "/v1", authorization = "Bearer test-token", organization = ORG }
       for k, v in pairs(opts or {}) do o[k] = v end
       return astro.new_client(o)
     end
 
     before_each(function()
-      sb:control("POST", "/_sandbox/reset")
       client = new_client()
     end)
 
-    local function recorded(method)
-      local out = {}
-      for _, r in ipairs(sb:requests()) do
-        if r.method == method then out[#out + 1] = r end
-      end
-      return out
-    end
+    local function recorded(method) return h.recorded(box.sb, { method = method }) end
 
     it("run() gives the results in job order and calls on_result once per job", function()
       local jobs = {
@@ -182,10 +170,10 @@ describe("astro.bulk", function()
     end)
 
     it("run() retries a GET answered 503 but not a POST", function()
-      sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } })
+      box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } })
       local r = bulk.run(client, { { method = "GET", path = ORG_PATH } }, { policy = quick_policy() })[1]
       assert.are.same({ true, 2 }, { r.ok, r.attempts })
-      sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
+      box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
       r = bulk.run(client, { { method = "POST", path = ORG_PATH .. "/invites",
                                body = { inviteeEmail = "unit2@acme.io", role = "ORGANIZATION_MEMBER" } } },
                    { policy = quick_policy() })[1]
@@ -199,7 +187,7 @@ describe("astro.bulk", function()
                  body = { inviteeEmail = "unit3@acme.io", role = "ORGANIZATION_MEMBER" } }
       end
 
-      before_each(function() sb:faults({ hang_next = 1, fault_methods = { "POST" } }) end)
+      before_each(function() box.sb:faults({ hang_next = 1, fault_methods = { "POST" } }) end)
 
       it("is handed to on_unknown, and retried when not confirmed", function()
         local seen = {}
@@ -256,7 +244,7 @@ describe("astro.bulk", function()
 
     it("stream_list hands the pages over in API order and returns count and total", function()
       local expected = {}
-      for i, u in ipairs(sb:state().users[ORG]) do expected[i] = u.username end
+      for i, u in ipairs(box.sb:state().users[ORG]) do expected[i] = u.username end
       local offsets, names = {}, {}
       local n, total = bulk.stream_list(client, ORG_PATH .. "/users", "users", function(items, offset)
         offsets[#offsets + 1] = offset .. "+" .. #items
@@ -269,11 +257,11 @@ describe("astro.bulk", function()
 
     it("stream_list retries a later page answered 503 and keeps the order", function()
       local expected = {}
-      for i, u in ipairs(sb:state().users[ORG]) do expected[i] = u.username end
+      for i, u in ipairs(box.sb:state().users[ORG]) do expected[i] = u.username end
       local offsets, names = {}, {}
       local n = bulk.stream_list(client, ORG_PATH .. "/users", "users", function(items, offset)
         -- the other pages are asked for only after the first one: fail the next of them
-        if offset == 0 then sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } }) end
+        if offset == 0 then box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } }) end
         offsets[#offsets + 1] = offset
         for _, u in ipairs(items) do names[#names + 1] = u.username end
       end)
