@@ -17,8 +17,11 @@ foreach(spec IN LISTS ASTRO_SPECS)
   add_test(NAME ${name}
            COMMAND $<TARGET_FILE:astro> --lua ${BUSTED_SCRIPT} -o TAP ${spec}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  # The sandbox is on loopback: a proxy set on the machine (http_proxy and the others) must not
+  # be in the way of the specs, or of the curl(1) they drive the sandbox with. The proxy spec
+  # sets and unsets these variables itself for each run.
   set_tests_properties(${name} PROPERTIES
-    ENVIRONMENT "ASTRO_BIN=$<TARGET_FILE:astro>;ASTRO_SOURCE_DIR=${CMAKE_SOURCE_DIR};ASTRO_PYTHON=${PYTHON3};ASTRO_LUA_DIR="
+    ENVIRONMENT "ASTRO_BIN=$<TARGET_FILE:astro>;ASTRO_SOURCE_DIR=${CMAKE_SOURCE_DIR};ASTRO_PYTHON=${PYTHON3};ASTRO_LUA_DIR=;no_proxy=127.0.0.1,localhost;NO_PROXY=127.0.0.1,localhost"
     TIMEOUT 300)
   list(APPEND ASTRO_SPEC_TESTS ${name})
 endforeach()
