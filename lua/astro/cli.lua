@@ -478,6 +478,9 @@ end
 
 --- Prints an error as "Error: <message>" on stderr; a usage error is followed by the usage.
 local function _report(ctx, err, node)
+  -- After Ctrl-C the host prints the one "Error: interrupted" line and exits 130; the error that
+  -- the interruption caused on its way out (a cut transfer, a prompt's ended input) is not news.
+  if require("astro.core.sys").interrupted() then return 130 end
   err = errors.wrap(err)
   ctx.stderr:write("Error: ", _printable(err.message, ctx.argv), "\n")
   if err.code == "usage" and node then ctx.stderr:write(M.usage(node)) end
