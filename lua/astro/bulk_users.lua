@@ -69,7 +69,7 @@ end
 local function _entry(row, kind, default_role, is_report)
   local e = { line = row._line, email = row.email or "", role = row.role or "" }
   if is_report then e.email, e.role = _unneutralize(e.email), _unneutralize(e.role) end
-  if kind == "invite" and e.role == "" then e.role = default_role end
+  if e.role == "" and default_role then e.role = default_role end
   return e
 end
 
@@ -85,7 +85,7 @@ local function _validate(entries, kind, has_result_column, rows)
     elseif not norm then
       e.result, e.message = "failed", err.message
     elseif e.role == "" then
-      e.result, e.message = "failed", "no role given: the role column is required for update"
+      e.result, e.message = "failed", "no role given: fill in the role column, or give --role for every row without one"
     elseif not roles.is_valid(e.role) then
       e.result, e.message = "failed", roles.INVALID_MESSAGE:gsub("%s+$", "")
     else
@@ -154,14 +154,42 @@ local function _plan(entries, kind, by_email, client)
   return jobs, owners
 end
 
+-- Checks, before anything is sent, that the report file can be written, without changing it
+-- (it may be the input file, fed back). Returns true or nil, err.
+local function _check_report(path)
+  local existing = io.open(path, "rb")
+  if existing then existing:close() end
+  local f, err = io.open(path, "ab")
+  if not f then
+    return nil, errors.new("cannot write the report: " .. tostring(err) .. "; nothing was sent", { code = "io" })
+  end
+  f:close()
+  if not existing then os.remove(path) end
+  return true
+end
+
+-- Writes the report: into a temporary file beside it, then renamed over it, so that a report
+-- is whole or not there (falling back to writing in place when the folder refuses a new file).
+-- Returns true or nil, err.
 local function _write_report(path, entries)
-  local f, err = io.open(path, "wb")
-  if not f then return nil, errors.new("cannot write the report: " .. tostring(err), { code = "io" }) end
+  local tmp = string.format("%s.%d.tmp", path, require("astro.core.sys").getpid())
+  local f = io.open(tmp, "wb")
+  local target = f and tmp or path
+  if not f then
+    local err
+    f, err = io.open(path, "wb")
+    if not f then return nil, errors.new("cannot write the report: " .. tostring(err), { code = "io" }) end
+  end
   local w = csv.writer(f, M.REPORT_HEADER)
   for _, e in ipairs(entries) do
     w:write({ e.email, e.role, tostring(e.line), e.result, e.message or "", e.requestId or "" })
   end
-  f:close()
+  local ok, err = f:close()
+  if ok and target == tmp then ok, err = os.rename(tmp, path) end
+  if not ok then
+    if target == tmp then os.remove(tmp) end
+    return nil, errors.new("cannot write the report " .. path .. ": " .. tostring(err), { code = "io" })
+  end
   return true
 end
 
@@ -183,14 +211,30 @@ function M.run(kind, opts, ctx)
     if not r then return nil, rerr end
     rates = r
   end
-  local required = kind == "invite" and { "email" } or { "email", "role" }
+  -- --role is the role of every row without one (invite: ORGANIZATION_MEMBER by default);
+  -- a bad one stops the run before the file is read.
+  local default_role
+  if opts.role and opts.role ~= "" then
+    local rerr
+    default_role, rerr = roles.validate(opts.role)
+    if not default_role then return nil, rerr end
+  elseif kind == "invite" then
+    default_role = roles.DEFAULT
+  end
+  local required = default_role and { "email" } or { "email", "role" }
   local rows, err = M.read_rows(opts.file, required, ctx.stdin)
   if not rows then return nil, err end
-  local default_role = (kind == "invite" and opts.role ~= "") and opts.role or roles.DEFAULT
   local entries = {}
   local has_result = rows[1] ~= nil and rows[1].result ~= nil
   for i, row in ipairs(rows) do entries[i] = _entry(row, kind, default_role, has_result) end
   local invalid = _validate(entries, kind, has_result, rows)
+
+  local report = opts.report ~= nil and opts.report ~= "" and opts.report or nil
+  if report then
+    local ok
+    ok, err = _check_report(report)
+    if not ok then return nil, err end
+  end
 
   if invalid > 0 and opts.strict then
     for _, e in ipairs(entries) do
@@ -236,10 +280,6 @@ function M.run(kind, opts, ctx)
     progress.finish()
   end
 
-  if opts.report and opts.report ~= "" then
-    local ok, werr = _write_report(opts.report, entries)
-    if not ok then return nil, werr end
-  end
   local summary = _summary(entries)
   if opts.json then
     local list = json.array({})
@@ -261,6 +301,10 @@ function M.run(kind, opts, ctx)
   local word = kind == "invite" and "invited" or "updated"
   ctx.stderr:write(string.format("%d rows: %d %s, %d skipped, %d failed%s\n", #entries, summary[word] or 0, word,
     summary.skipped, summary.failed, astro.dry_run() and " (dry run: nothing was sent)" or ""))
+  if report then
+    local ok, werr = _write_report(report, entries)
+    if not ok then return nil, werr end
+  end
   return summary.failed == 0 and 0 or 1
 end
 

@@ -232,6 +232,24 @@ describe("user invite --file", function()
     refused({ "--file", good, "--rate-limit", "POST=fast" }, 2, 'invalid rate limit "POST=fast"')
     refused({ "x@acme.io", "--file", good }, 2, "give either an email or %-%-file")
     refused({ "x@acme.io", "--json" }, 2, "%-%-json goes with %-%-file")
+    refused({ "--file", good, "-r", "ORGANIZATION_KING" }, 1, "^Error: requested role is invalid")
+    refused({ "--file", good, "--report", box.dir .. "/no/such/dir/r.csv" }, 1,
+      "^Error: cannot write the report: .*no/such/dir/r%.csv: No such file or directory; nothing was sent\n$")
     assert.are.equal(0, #box.sb:requests())
+    assert.is_nil(h.read_file(box.dir .. "/no/such/dir/r.csv"))
+  end)
+
+  it("checks the report path without touching the file, so a fed-back report survives a failed run", function()
+    local report = file("again.csv", "email,role,line,result,message,request_id\nz@acme.io,ORGANIZATION_MEMBER,2,failed,x,\n")
+    local before = h.read_file(report)
+    box.sb:faults({ fail_next = 1, fail_status = 401, fault_methods = { "GET" } })
+    local r = invite({ "--file", report, "--report", report })
+    assert.are.equal(1, r.code)
+    assert.are.equal(before, h.read_file(report))           -- the listing failed: the file is as it was
+    local fresh = box.dir .. "/fresh-report.csv"
+    r = invite({ "--file", file("one.csv", "email\nq@acme.io\n"), "--report", fresh, "--strict", "--dry-run" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("^email,role,line,result,message,request_id\nq@acme%.io,ORGANIZATION_MEMBER,2,invited,dry run: not sent,\n$",
+      h.read_file(fresh))
   end)
 end)

@@ -58,7 +58,7 @@ describe("user update --file", function()
       { 3, "mei.lin@acme.io", "skipped", "already ORGANIZATION_BILLING_ADMIN" },
       { 4, "ghost@acme.io", "failed", "no user was found for the email you provided" },
       { 5, "user02400@example.com", "updated", nil },
-      { 6, "user00010@example.com", "failed", "no role given: the role column is required for update" },
+      { 6, "user00010@example.com", "failed", "no role given: fill in the role column, or give --role for every row without one" },
       { 7, "user00011@example.com", "failed", rows[6].message },
     }, got)
     assert.matches("^requested role is invalid", rows[6].message)
@@ -146,10 +146,26 @@ describe("user update --file", function()
     assert.are.same({ { path = RAJ .. "/roles", body = '{"organizationRole":"ORGANIZATION_OWNER"}' } }, role_posts(box.sb))
   end)
 
-  it("needs a role column and sends nothing without one", function()
+  it("gives rows without a role the --role role", function()
+    local r = update({ "--file", file("some.csv", "email,role\nraj.patel@acme.io,\nmei.lin@acme.io,ORGANIZATION_MEMBER\n"),
+                      "-r", "ORGANIZATION_OWNER", "--json" })
+    assert.are.equal(0, r.code, r.stderr)
+    local rows = json.decode(r.stdout).rows
+    assert.are.same({ "ORGANIZATION_OWNER", "ORGANIZATION_MEMBER" }, { rows[1].role, rows[2].role })
+    assert.are.same({ "updated", "updated" }, { rows[1].result, rows[2].result })
+    r = update({ "--file", file("emails.csv", "email\nuser00002@example.com\n"), "--role", "ORGANIZATION_BILLING_ADMIN" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("ORGANIZATION_BILLING_ADMIN", users_by_name(box.sb)["user00002@example.com"].organizationRole)
+  end)
+
+  it("needs a role column or --role, and sends nothing without one", function()
     local r = update({ "--file", file("norole.csv", "email\nraj.patel@acme.io\n") })
     assert.are.equal(1, r.code)
     assert.matches('line 1: missing required column "role"', r.stderr)
+    r = update({ "--file", file("norole2.csv", "email\nraj.patel@acme.io\n"), "-r", "ORGANIZATION_KING" })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: requested role is invalid", r.stderr)
+    assert.are.equal(0, #box.sb:requests())
     r = update({ "--file", file("strict.csv", PLAN), "--strict" })
     assert.are.equal(1, r.code)
     assert.are.equal(0, #box.sb:requests())
