@@ -487,14 +487,40 @@ local function _report(ctx, err, node)
   return err.exit or 1
 end
 
+--- The log levels --verbosity takes (logrus's, in any case).
+M.LEVELS = { panic = true, fatal = true, error = true, warn = true, warning = true, info = true, debug = true,
+             trace = true }
+
+--- The log level of a run, as the astro CLI picks it: --verbosity, or when that is left at its
+-- default, the config file's `verbosity` key (a config that cannot be read is left to the
+-- command to report). Returns the level in lower case, or nil, err for a level logrus refuses.
+---@param opts table parsed options
+---@return string|nil level
+---@return table|nil err
+function M.verbosity(opts)
+  local level = opts.verbosity or "warning"
+  if level == "warning" then
+    local path = require("astro.core.config").path()
+    local tree = path and require("astro.core.config").read(path)
+    if type(tree) == "table" and type(tree.verbosity) == "string" and tree.verbosity ~= "" then
+      level = tree.verbosity
+    end
+  end
+  if not M.LEVELS[level:lower()] then
+    return nil, errors.new(string.format("not a valid logrus Level: %q", level))
+  end
+  return level:lower()
+end
+
 --- Makes the context a command's run function receives: streams, the command, and lazily
 -- built services (the API client).
-function M.context(node, opts)
+function M.context(node, opts, level)
   local ctx = {
     stdout = io.stdout, stderr = io.stderr, stdin = io.stdin,
     command = node, path = M.path(node),
   }
-  ctx.debug = opts.verbosity == "debug" or (os.getenv("ASTRO_DEBUG") or "") ~= ""
+  level = level or opts.verbosity
+  ctx.debug = level == "debug" or level == "trace" or (os.getenv("ASTRO_DEBUG") or "") ~= ""
   ctx.dry_run = opts.dry_run == true
   local astro = require("astro")
   astro.configure({ debug = ctx.debug, stderr = ctx.stderr, dry_run = ctx.dry_run, plan = ctx.stdout })
@@ -546,7 +572,9 @@ function M.main(args)
     return _report(errctx,
       errors.usage(string.format("requires at least %d arg(s), only received %d", min, #opts.args)), node)
   end
-  local ctx = M.context(node, opts)
+  local level, verr = M.verbosity(opts)
+  if not level then return _report(errctx, verr) end
+  local ctx = M.context(node, opts, level)
   ctx.argv = args
   return M.execute(node, opts, ctx)
 end
