@@ -108,7 +108,7 @@ function M.format(opts, allow_csv)
   if o == "" or o == "table" then return "table" end
   if allow_csv and o == "csv" then return "csv" end
   return nil, require("astro.errors").usage(
-    string.format('invalid format "%s" (must be table%s or json)', o, allow_csv and ", csv" or ""))
+    string.format('invalid format "%s" (must be %s)', o, allow_csv and "table, json or csv" or "table or json"))
 end
 
 --- Writes a JSON document { <key>: [items...] } item by item, in the layout of M.json, so a

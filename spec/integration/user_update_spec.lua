@@ -88,6 +88,17 @@ describe("astro organization user update", function()
     assert.are.equal(0, #box.sb:requests())
   end)
 
+  it("refuses an empty email argument (a script's empty variable) instead of showing the menu", function()
+    for _, empty in ipairs({ "", "  " }) do
+      local r = update({ empty, "--role", "ORGANIZATION_OWNER" }, { stdin = "1\n" })
+      assert.are.equal(1, r.code)
+      assert.are.equal("Error: no email provided for the update. Retry with a valid email address, or leave it " ..
+        "out to pick the user from a menu\n", r.stderr)
+      assert.are.equal("", r.stdout)
+    end
+    assert.are.equal(0, #box.sb:requests())
+  end)
+
   it("asks for the role on stderr when --role is missing", function()
     local r = update({ "raj.patel@acme.io" }, { stdin = "ORGANIZATION_BILLING_ADMIN\r\n" })
     assert.are.equal(0, r.code, r.stderr)

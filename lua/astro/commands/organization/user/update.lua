@@ -33,6 +33,12 @@ return {
     role, err = roles.validate(role)
     if not role then return nil, err end
     local address = opts.args[1]
+    if address ~= nil and address:match("^%s*$") then
+      -- The astro CLI falls into the user menu here; an empty argument is more likely a script's
+      -- empty variable than a wish for the menu.
+      return nil, errors.new("no email provided for the update. Retry with a valid email address, " ..
+        "or leave it out to pick the user from a menu")
+    end
     if address ~= nil then
       address, err = email.normalize(address)
       if not address then return nil, err end
