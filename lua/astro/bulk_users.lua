@@ -54,8 +54,14 @@ function M.read_rows(path, required, stdin)
   end
   local rows, err = csv.parse(text, { required = required })
   if not rows then
-    return nil, errors.new((path == "-" and "standard input" or path) .. ": " .. tostring(err.message or err),
-      { code = "csv" })
+    local message = tostring(err.message or err)
+    local first = text:match("^[^\r\n]*") or ""
+    if message:find("missing required column", 1, true) and first:find("@", 1, true) then
+      -- The first line holds an address: the file has no header line at all.
+      message = message .. "; the first line must be a header naming the columns, such as " ..
+        table.concat(required, ",") .. (#required == 1 and ",role" or "")
+    end
+    return nil, errors.new((path == "-" and "standard input" or path) .. ": " .. message, { code = "csv" })
   end
   return rows
 end

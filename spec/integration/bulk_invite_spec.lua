@@ -227,6 +227,9 @@ describe("user invite --file", function()
     local good = file("good.csv", "email\nx@acme.io\n")
     refused({ "--file", box.dir .. "/missing.csv" }, 1, "^Error: cannot read .*missing%.csv")
     refused({ "--file", file("nohead.csv", "name,role\nx,y\n") }, 1, 'line 1: missing required column "email"')
+    refused({ "--file", file("noheader.csv", "erin@acme.io,ORGANIZATION_OWNER\n") }, 1,
+      'line 1: missing required column "email"; the header has: erin@acme.io, organization_owner; the first ' ..
+      "line must be a header naming the columns, such as email,role\n$")
     refused({ "--file", file("broken.csv", 'email\n"x@acme.io\n') }, 1, "broken%.csv: line 2: unterminated")
     refused({ "--file", good, "--rate-limit", "POST=0" }, 2, 'invalid rate limit "POST=0"')
     refused({ "--file", good, "--rate-limit", "POST=fast" }, 2, 'invalid rate limit "POST=fast"')
