@@ -492,19 +492,18 @@ M.LEVELS = { panic = true, fatal = true, error = true, warn = true, warning = tr
              trace = true }
 
 --- The log level of a run, as the astro CLI picks it: --verbosity, or when that is left at its
--- default, the config file's `verbosity` key (a config that cannot be read is left to the
--- command to report). Returns the level in lower case, or nil, err for a level logrus refuses.
+-- default, the config file's `verbosity` key (a config that cannot be read, or is refused as
+-- unsafe, is left to the command to report). Returns the level in lower case, or nil, err for a
+-- level logrus refuses.
 ---@param opts table parsed options
 ---@return string|nil level
 ---@return table|nil err
 function M.verbosity(opts)
   local level = opts.verbosity or "warning"
   if level == "warning" then
-    local path = require("astro.core.config").path()
-    local tree = path and require("astro.core.config").read(path)
-    if type(tree) == "table" and type(tree.verbosity) == "string" and tree.verbosity ~= "" then
-      level = tree.verbosity
-    end
+    local cfg = require("astro.config").load()
+    local v = cfg and cfg.tree.verbosity
+    if type(v) == "string" and v ~= "" then level = v end
   end
   if not M.LEVELS[level:lower()] then
     return nil, errors.new(string.format("not a valid logrus Level: %q", level))
