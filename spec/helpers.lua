@@ -64,6 +64,18 @@ function M.cleanup()
   tmp_dirs = {}
 end
 
+--- Writes a plugin file into home's plugins folder (home/.astro/plugins/name, name may hold
+-- a folder), folders mode 700 and the file `mode` (default 600) as astro asks; returns its path.
+function M.install_plugin(home, name, src, mode)
+  local dir = home .. "/.astro/plugins"
+  local path = dir .. "/" .. name
+  local parent = path:match("^(.*)/[^/]+$")
+  M.sh("mkdir -p " .. shell_quote(parent) .. " && chmod 700 " .. shell_quote(dir) .. " " .. shell_quote(parent))
+  M.write_file(path, src)
+  M.sh("chmod " .. (mode or "600") .. " " .. shell_quote(path))
+  return path
+end
+
 --- Runs the astro binary.
 -- opts.env: table of environment variables to set (false to unset);
 -- opts.stdin: text fed to standard input (default: empty, i.e. /dev/null);

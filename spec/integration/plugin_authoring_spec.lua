@@ -4,16 +4,7 @@
 local h = require("spec.helpers")
 local q = h.shell_quote
 
--- Writes a plugin into home's plugins folder with safe modes; returns its path.
-local function plugin(home, name, src)
-  local dir = home .. "/.astro/plugins"
-  local path = dir .. "/" .. name
-  local parent = path:match("^(.*)/[^/]+$")
-  h.sh("mkdir -p " .. q(parent) .. " && chmod 700 " .. q(dir) .. " " .. q(parent))
-  h.write_file(path, src)
-  h.sh("chmod 600 " .. q(path))
-  return path
-end
+local plugin = h.install_plugin
 
 -- A plugin adding `astro hello` with the given flags (Lua source of the list).
 local function hello(flags)

@@ -7,15 +7,7 @@ local BYTECODE = string.dump(function() return 1 end)
 
 local function esc(s) return (s:gsub("%p", "%%%0")) end
 
-local function plugin(home, name, src, mode)
-  local dir = home .. "/.astro/plugins"
-  local path = dir .. "/" .. name
-  local parent = path:match("^(.*)/[^/]+$")
-  h.sh("mkdir -p " .. q(parent) .. " && chmod 700 " .. q(dir) .. " " .. q(parent))
-  h.write_file(path, src)
-  h.sh("chmod " .. (mode or "600") .. " " .. q(path))
-  return path
-end
+local plugin = h.install_plugin
 
 -- `astro organization user probe CODE` runs CODE inside the plugin's environment and prints
 -- "ok: <result>" or "error: <message>".

@@ -3,19 +3,8 @@ local h = require("spec.helpers")
 
 local ACME = h.ids.ACME
 local MEI = h.ids.MEI
-local q = h.shell_quote
 
--- Writes a plugin file (name relative to the plugins folder, e.g. "x.lua" or "dir/init.lua")
--- with safe modes (600 files, 700 folders) and returns its full path.
-local function plugin(home, name, src)
-  local dir = home .. "/.astro/plugins"
-  local path = dir .. "/" .. name
-  local parent = path:match("^(.*)/[^/]+$")
-  h.sh("mkdir -p " .. q(parent) .. " && chmod 700 " .. q(dir) .. " " .. q(parent))
-  h.write_file(path, src)
-  h.sh("chmod 600 " .. q(path))
-  return path
-end
+local plugin = h.install_plugin
 
 local OFFBOARD = [[
 return {

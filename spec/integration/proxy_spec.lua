@@ -93,68 +93,63 @@ local function assert_one_error_line(stderr)
   assert.is_nil(stderr:find("%.lua:%d+:"), stderr)
 end
 
+-- The sandbox of h.use_sandbox (box.sb, box.home; state reset before each test unless reset =
+-- false) and a proxy in front of nothing yet (box.proxy, its log emptied before each test).
+local function use_sandbox_and_proxy(opts)
+  local box = h.use_sandbox(opts)
+  lazy_setup(function() box.proxy = start_proxy() end)
+  lazy_teardown(function() box.proxy:stop() end)
+  before_each(function() box.proxy:clear() end)
+  return box
+end
+
 describe("proxy variables", function()
-  local sb, home, proxy, list_url
+  local box = use_sandbox_and_proxy()
+  local list_url
 
-  lazy_setup(function()
-    sb = h.sandbox()
-    home = sb:home()
-    proxy = start_proxy()
-    list_url = sb.url .. "/v1/organizations?limit=1000&offset=0"
-  end)
-
-  lazy_teardown(function()
-    proxy:stop()
-    sb:stop()
-    h.cleanup()
-  end)
-
-  before_each(function()
-    sb:control("POST", "/_sandbox/reset")
-    proxy:clear()
-  end)
+  lazy_setup(function() list_url = box.sb.url .. "/v1/organizations?limit=1000&offset=0" end)
 
   local function run(args, vars)
-    return h.run(args, { home = home, env = proxy_env(vars) })
+    return h.run(args, { home = box.home, env = proxy_env(vars) })
   end
 
   it("sends organization list through http_proxy and prints the usual table", function()
-    local r = run({ "organization", "list" }, { http_proxy = proxy.url })
+    local r = run({ "organization", "list" }, { http_proxy = box.proxy.url })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(TABLE, r.stdout)
     assert.are.equal("", r.stderr)
-    assert.are.same({ "GET " .. list_url }, proxied(proxy))
-    local reqs = sb:requests()
-    assert.are.same({ "GET /v1/organizations" }, origin_requests(sb))
+    assert.are.same({ "GET " .. list_url }, proxied(box.proxy))
+    local reqs = box.sb:requests()
+    assert.are.same({ "GET /v1/organizations" }, origin_requests(box.sb))
     assert.are.equal("1.1 http_proxy.py", reqs[1].headers.Via)      -- it came through the proxy
   end)
 
   it("passes the bearer token to the API through the proxy, never into its log or the output", function()
-    local r = run({ "organization", "list" }, { http_proxy = proxy.url })
+    local r = run({ "organization", "list" }, { http_proxy = box.proxy.url })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.equal("Bearer test-token", sb:requests()[1].headers.Authorization)
-    local entry = proxy:entries()[1]
+    assert.are.equal("Bearer test-token", box.sb:requests()[1].headers.Authorization)
+    local entry = box.proxy:entries()[1]
     assert.is_truthy(entry)
     local names = {}
     for _, n in ipairs(entry.headers) do names[n:lower()] = true end
-    assert.is_true(names.authorization)                  -- the header went through the proxy...
+    assert.is_true(names.authorization)                  -- the header went through the box.proxy...
     assert.is_false(entry.proxy_authorization)
-    local log = h.read_file(proxy.log)
+    local log = h.read_file(box.proxy.log)
     assert.is_nil(log:find("test-token", 1, true))       -- ...but its value is nowhere logged
     assert.is_nil(r.stdout:find("test-token", 1, true))
     assert.is_nil(r.stderr:find("test-token", 1, true))
   end)
 
   it("sends credentials of the proxy URL as Proxy-Authorization and never prints them", function()
-    local with_user = "http://proxyuser:proxy-secret@127.0.0.1:" .. proxy.port
+    local with_user = "http://proxyuser:proxy-secret@127.0.0.1:" .. box.proxy.port
     local r = run({ "organization", "list" }, { http_proxy = with_user })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(TABLE, r.stdout)
-    local entries = proxy:entries()
+    local entries = box.proxy:entries()
     assert.are.equal(1, #entries)
     assert.is_true(entries[1].proxy_authorization)
-    assert.is_nil(sb:requests()[1].headers["Proxy-Authorization"])   -- hop-by-hop: not forwarded
-    assert.is_nil(h.read_file(proxy.log):find("proxy-secret", 1, true))
+    assert.is_nil(box.sb:requests()[1].headers["Proxy-Authorization"])   -- hop-by-hop: not forwarded
+    assert.is_nil(h.read_file(box.proxy.log):find("proxy-secret", 1, true))
     -- a proxy that cannot be reached: the error names it, not its password
     local dead = "http://proxyuser:proxy-secret@127.0.0.1:" .. closed_port()
     r = run({ "organization", "list" }, { http_proxy = dead })
@@ -165,46 +160,46 @@ describe("proxy variables", function()
 
   it("goes direct to hosts listed in NO_PROXY or no_proxy", function()
     for _, var in ipairs({ "NO_PROXY", "no_proxy" }) do
-      sb:reset_requests()
-      local r = run({ "organization", "list" }, { http_proxy = proxy.url, [var] = "127.0.0.1" })
+      box.sb:reset_requests()
+      local r = run({ "organization", "list" }, { http_proxy = box.proxy.url, [var] = "127.0.0.1" })
       assert.are.equal(0, r.code, var .. ": " .. r.stderr)
       assert.are.equal(TABLE, r.stdout)
-      assert.are.same({}, proxied(proxy), var)
-      local reqs = sb:requests()
-      assert.are.same({ "GET /v1/organizations" }, origin_requests(sb))
+      assert.are.same({}, proxied(box.proxy), var)
+      local reqs = box.sb:requests()
+      assert.are.same({ "GET /v1/organizations" }, origin_requests(box.sb))
       assert.is_nil(reqs[1].headers.Via, var)
     end
     -- NO_PROXY=* turns every proxy off, even a dead one
     local r = run({ "organization", "list" }, { http_proxy = "http://127.0.0.1:" .. closed_port(), NO_PROXY = "*" })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.same({}, proxied(proxy))
+    assert.are.same({}, proxied(box.proxy))
   end)
 
   it("ignores upper-case HTTP_PROXY for http:// URLs, as curl does", function()
-    local r = run({ "organization", "list" }, { HTTP_PROXY = proxy.url })
+    local r = run({ "organization", "list" }, { HTTP_PROXY = box.proxy.url })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(TABLE, r.stdout)
-    assert.are.same({}, proxied(proxy))
-    assert.is_nil(sb:requests()[1].headers.Via)
+    assert.are.same({}, proxied(box.proxy))
+    assert.is_nil(box.sb:requests()[1].headers.Via)
   end)
 
   it("uses ALL_PROXY (either case) for http:// URLs, and never HTTPS_PROXY", function()
     for _, var in ipairs({ "ALL_PROXY", "all_proxy" }) do
-      proxy:clear()
-      local r = run({ "organization", "list" }, { [var] = proxy.url })
+      box.proxy:clear()
+      local r = run({ "organization", "list" }, { [var] = box.proxy.url })
       assert.are.equal(0, r.code, var .. ": " .. r.stderr)
       assert.are.equal(TABLE, r.stdout)
-      assert.are.same({ "GET " .. list_url }, proxied(proxy), var)
+      assert.are.same({ "GET " .. list_url }, proxied(box.proxy), var)
     end
-    proxy:clear()
+    box.proxy:clear()
     local dead = "http://127.0.0.1:" .. closed_port()
     local r = run({ "organization", "list" }, { HTTPS_PROXY = dead, https_proxy = dead })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.same({}, proxied(proxy))
+    assert.are.same({}, proxied(box.proxy))
     -- http_proxy wins over ALL_PROXY
-    r = run({ "organization", "list" }, { http_proxy = proxy.url, ALL_PROXY = dead })
+    r = run({ "organization", "list" }, { http_proxy = box.proxy.url, ALL_PROXY = dead })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.same({ "GET " .. list_url }, proxied(proxy))
+    assert.are.same({ "GET " .. list_url }, proxied(box.proxy))
   end)
 
   it("reports a proxy that is down as one Error line with exit 1, in bounded time", function()
@@ -221,62 +216,50 @@ describe("proxy variables", function()
       r.stderr, 1, true)
     -- "connect" failures are retried (nothing was sent): 4 attempts, about 2-3.5 s of backoff
     assert.is_true(elapsed < 10 * h.slack, string.format("took %.2f s", elapsed))
-    assert.are.same({}, origin_requests(sb))
+    assert.are.same({}, origin_requests(box.sb))
   end)
 
   it("sends a mutating command through the proxy exactly once", function()
-    local r = run({ "organization", "user", "invite", "someone@example.com" }, { http_proxy = proxy.url })
+    local r = run({ "organization", "user", "invite", "someone@example.com" }, { http_proxy = box.proxy.url })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("invite for someone@example.com with role ORGANIZATION_MEMBER created\n", r.stdout)
     assert.are.equal("", r.stderr)
-    local invites = sb.url .. "/v1/organizations/" .. ACME .. "/invites"
-    assert.are.same({ "POST " .. invites }, proxied(proxy))
-    local reqs = sb:requests()
-    assert.are.same({ "POST /v1/organizations/" .. ACME .. "/invites" }, origin_requests(sb))
+    local invites = box.sb.url .. "/v1/organizations/" .. ACME .. "/invites"
+    assert.are.same({ "POST " .. invites }, proxied(box.proxy))
+    local reqs = box.sb:requests()
+    assert.are.same({ "POST /v1/organizations/" .. ACME .. "/invites" }, origin_requests(box.sb))
     assert.are.equal("1.1 http_proxy.py", reqs[1].headers.Via)
     assert.are.equal('{"inviteeEmail":"someone@example.com","role":"ORGANIZATION_MEMBER"}', reqs[1].body)
     local n = 0
-    for _, u in ipairs(sb:state().users[ACME]) do
+    for _, u in ipairs(box.sb:state().users[ACME]) do
       if u.username == "someone@example.com" then n = n + 1 end
     end
     assert.are.equal(1, n)
-    assert.is_nil(h.read_file(proxy.log):find("test-token", 1, true))
+    assert.is_nil(h.read_file(box.proxy.log):find("test-token", 1, true))
   end)
 end)
 
 describe("proxy variables with paging", function()
-  local sb, home, proxy
-
-  lazy_setup(function()
-    sb = h.sandbox({ "--orgs", "2500" })
-    home = sb:home({ organization = ACME })
-    proxy = start_proxy()
-  end)
-
-  lazy_teardown(function()
-    proxy:stop()
-    sb:stop()
-    h.cleanup()
-  end)
+  local box = use_sandbox_and_proxy({ flags = { "--orgs", "2500" }, home = { organization = ACME }, reset = false })
 
   it("fetches every page through the proxy, reusing its connections", function()
     local r = h.run({ "organization", "list", "--json" },
-                    { home = home, env = proxy_env({ http_proxy = proxy.url }) })
+                    { home = box.home, env = proxy_env({ http_proxy = box.proxy.url }) })
     assert.are.equal(0, r.code, r.stderr)
     local data = assert(json.decode(r.stdout))
-    assert.are.equal(#sb:state().organizations, #data.organizations)
+    assert.are.equal(#box.sb:state().organizations, #data.organizations)
     local urls, conns, nconns = {}, {}, 0
-    for _, e in ipairs(proxy:entries()) do
+    for _, e in ipairs(box.proxy:entries()) do
       assert.are.equal("GET", e.method)
       urls[#urls + 1] = e.url
       if not conns[e.connection] then conns[e.connection], nconns = true, nconns + 1 end
     end
     table.sort(urls)
-    local base = sb.url .. "/v1/organizations?limit=1000&offset="
+    local base = box.sb.url .. "/v1/organizations?limit=1000&offset="
     assert.are.same({ base .. "0", base .. "1000", base .. "2000" }, urls)
     -- the first page's connection to the proxy is kept alive and used again
     assert.is_true(nconns < #urls, nconns .. " connections for " .. #urls .. " requests")
-    for _, req in ipairs(sb:requests()) do assert.are.equal("1.1 http_proxy.py", req.headers.Via) end
+    for _, req in ipairs(box.sb:requests()) do assert.are.equal("1.1 http_proxy.py", req.headers.Via) end
   end)
 end)
 
