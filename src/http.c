@@ -285,6 +285,7 @@ typedef struct http_batch {
     http_xfer *slots;
     int anchor, results;       /* stack indices inside batch_run */
     int on_done;               /* stack index of the on_done function, 0 for none */
+    int before_start;          /* stack index of the before_start function, 0 for none */
     lua_Integer nanchor;
 } http_batch;
 
@@ -739,7 +740,6 @@ static void push_failure_message(lua_State *L, const http_batch *b, const http_x
     }
 }
 
-/* Pops the message on top and stores { error = message, code = code } as result pos. */
 /* Hands over the result on top of the stack for request pos: to on_done(index, result) when
  * the batch has one (results are then not kept), else into the results table. Pops it. */
 static void deliver(lua_State *L, http_batch *b, size_t pos) {
@@ -755,6 +755,7 @@ static void deliver(lua_State *L, http_batch *b, size_t pos) {
     lua_call(L, 2, 0);                                   /* [] (errors unwind to session_run) */
 }
 
+/* Pops the message on top and stores { error = message, code = code } as result pos. */
 static void store_failure(lua_State *L, http_batch *b, size_t pos, const char *code) {
     lua_createtable(L, 0, 2);                            /* [msg, res] */
     lua_insert(L, -2);                                   /* [res, msg] */
@@ -846,11 +847,34 @@ static void push_response(lua_State *L, const http_xfer *x) {
  * The batch loop.
  */
 
+/* Asks before_start(index) whether due request pos may start now: nil or a time not in the
+ * future lets it start (returns 0); a later time becomes its start_at (returns 1). */
+static int postponed(lua_State *L, http_batch *b, size_t pos) {
+    lua_pushvalue(L, b->before_start);
+    lua_pushinteger(L, (lua_Integer)pos + 1);
+    lua_call(L, 1, 1);                                   /* errors unwind to session_run */
+    int later = 0;
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        double t = lua_tonumber(L, -1);
+        if (t > monotonic_now()) {
+            b->reqs[pos].start_at = t;
+            later = 1;
+        }
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "bad result from before_start (request %d): a time (sys.now() seconds) or nil "
+                   "expected, got %s", (int)pos + 1, luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return later;
+}
+
 /* Starts the next pending requests in free slot x until one starts; start failures become
- * results right away. */
+ * results right away. Requests start in order: one postponed by before_start holds back
+ * those after it. */
 static void slot_fill(lua_State *L, http_batch *b, http_xfer *x) {
     while (b->next < b->n) {
         if (b->reqs[b->next].start_at > monotonic_now()) return;   /* not due yet */
+        if (b->before_start != 0 && postponed(L, b, b->next)) return;
         size_t pos = b->next++;
         const char *why = xfer_start(b, x, pos);
         if (why == NULL) return;
@@ -952,7 +976,8 @@ static void batch_loop(lua_State *L, http_batch *b) {
  * validated (and its header list built) before the first one is sent. */
 static int batch_run(lua_State *L) {
     http_batch *b = lua_touserdata(L, 1);
-    if (lua_isfunction(L, 3)) b->on_done = 3;            /* [b, reqs, on_done|nil] */
+    if (lua_isfunction(L, 3)) b->on_done = 3;            /* [b, reqs, on_done|nil, before_start|nil] */
+    if (lua_isfunction(L, 4)) b->before_start = 4;
     lua_newtable(L);                                     /* [b, reqs, on_done, anchor] */
     b->anchor = lua_gettop(L);
     lua_createtable(L, (int)b->n, 0);                    /* [b, reqs, on_done, anchor, results] */
@@ -978,10 +1003,10 @@ static void batch_cleanup(http_batch *b) {
     b->reqs = NULL;
 }
 
-/* Runs b (the requests at stack index 2, the on_done function at index on_done or 0) on the
- * session at index 1 under lua_pcall, frees its resources on every path, then leaves the
- * results table on the stack or rethrows. */
-static void session_run(lua_State *L, http_batch *b, int on_done) {
+/* Runs b (the requests at stack index 2, the on_done and before_start functions at indices
+ * on_done and before_start, 0 for none) on the session at index 1 under lua_pcall, frees its
+ * resources on every path, then leaves the results table on the stack or rethrows. */
+static void session_run(lua_State *L, http_batch *b, int on_done, int before_start) {
     if (b->s->busy) luaL_error(L, "session is busy (used from inside its own transfer)");
     lua_getiuservalue(L, 1, 1);                          /* [..., user_agent] */
     b->user_agent = lua_tostring(L, -1);
@@ -990,8 +1015,10 @@ static void session_run(lua_State *L, http_batch *b, int on_done) {
     lua_pushvalue(L, 2);                                 /* [..., ua, batch_run, b, reqs] */
     if (on_done) lua_pushvalue(L, on_done);
     else lua_pushnil(L);                                 /* [..., ua, batch_run, b, reqs, fn] */
+    if (before_start) lua_pushvalue(L, before_start);
+    else lua_pushnil(L);                                 /* [..., b, reqs, fn, gate] */
     b->s->busy = 1;
-    int status = lua_pcall(L, 3, 1, 0);                  /* [..., ua, results|error] */
+    int status = lua_pcall(L, 4, 1, 0);                  /* [..., ua, results|error] */
     b->s->busy = 0;
     batch_cleanup(b);
     if (status != LUA_OK) lua_error(L);
@@ -1011,7 +1038,7 @@ static int session_request(lua_State *L) {
     b.fname = "request";
     b.single = 1;
     b.n = b.concurrency = 1;
-    session_run(L, &b, 0);                               /* [s, req, ua, results] */
+    session_run(L, &b, 0, 0);                            /* [s, req, ua, results] */
     lua_rawgeti(L, -1, 1);                               /* [..., results, res] */
     if (lua_getfield(L, -1, "error") == LUA_TNIL) {      /* [..., res, error] */
         lua_pop(L, 1);
@@ -1023,9 +1050,11 @@ static int session_request(lua_State *L) {
     return 3;
 }
 
-/* s:batch(reqs[, { concurrency = N }]) -> results, in the order of reqs */
+/* s:batch(reqs[, { concurrency = N, on_done = fn, before_start = fn }]) -> results, in the
+ * order of reqs (with on_done, each result goes to on_done(i, res) instead, as it ends;
+ * before_start(i), asked as request i is due, returns nil to start it or a later time). */
 static int session_batch(lua_State *L) {
-    static const char *const fields[] = {"concurrency", "on_done", NULL};
+    static const char *const fields[] = {"concurrency", "on_done", "before_start", NULL};
     http_session *s = check_open(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_Integer conc = DEFAULT_CONCURRENCY;
@@ -1036,20 +1065,28 @@ static int session_batch(lua_State *L) {
         conc = field_integer(L, 3, "concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY, &c);
         if (lua_getfield(L, 3, "on_done") != LUA_TNIL && !lua_isfunction(L, -1))
             misuse(L, &c, "option 'on_done' must be a function");
-        lua_pop(L, 1);
+        if (lua_getfield(L, 3, "before_start") != LUA_TNIL && !lua_isfunction(L, -1))
+            misuse(L, &c, "option 'before_start' must be a function");
+        lua_pop(L, 2);
     }
     lua_Unsigned n = lua_rawlen(L, 2);
     luaL_argcheck(L, n <= INT_MAX / 2, 2, "too many requests");
-    if (lua_istable(L, 3)) lua_getfield(L, 3, "on_done");
-    else lua_pushnil(L);                                 /* [s, reqs, opts?, on_done] */
-    lua_replace(L, 3);                                   /* [s, reqs, on_done] */
     lua_settop(L, 3);
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "on_done");
+        lua_getfield(L, 3, "before_start");
+    } else {
+        lua_pushnil(L);
+        lua_pushnil(L);
+    }                                                    /* [s, reqs, opts?, on_done, gate] */
+    lua_remove(L, 3);                                    /* [s, reqs, on_done, gate] */
     http_batch b = {0};
     b.s = s;
     b.fname = "batch";
     b.n = (size_t)n;
     b.concurrency = (size_t)conc;
-    session_run(L, &b, lua_isfunction(L, 3) ? 3 : 0);    /* [s, reqs, on_done, ua, results] */
+    session_run(L, &b, lua_isfunction(L, 3) ? 3 : 0,
+                lua_isfunction(L, 4) ? 4 : 0);           /* [s, reqs, on_done, gate, ua, results] */
     return 1;
 }
 

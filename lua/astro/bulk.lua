@@ -27,7 +27,13 @@ Pacer.__index = Pacer
 ---@param rates? table<string, number>
 ---@param clock? fun(): number
 function M.pacer(rates, clock)
-  return setmetatable({ rates = rates or M.rates, next = {}, clock = clock or sys.now }, Pacer)
+  return setmetatable({ rates = rates or M.rates, next = {}, epochs = {}, clock = clock or sys.now }, Pacer)
+end
+
+--- How many times the pace of this method has been cut (see throttle): a slot handed out in
+-- an earlier epoch was paced too fast.
+function Pacer:epoch(method)
+  return self.epochs[method] or 0
 end
 
 --- The monotonic time at which the next request of this method may start.
@@ -45,9 +51,17 @@ function Pacer:hold(method, until_t)
 end
 
 --- After a 429: holds the method until the given time and halves its pace (down to one
--- request every 2 s), since the server's limit is lower than the one configured.
-function Pacer:throttle(method, until_t)
+-- request every 2 s), since the server's limit is lower than the one configured. A 429 to a
+-- request paced in an earlier epoch (sent before the last cut) only holds: that pace was
+-- already cut for, and cutting again for each of a burst of 429s would crawl far below the
+-- server's limit.
+---@param method string
+---@param until_t number
+---@param epoch? integer the epoch the 429'd request was paced in (default: the current one)
+function Pacer:throttle(method, until_t, epoch)
   self:hold(method, until_t)
+  if epoch ~= nil and epoch < self:epoch(method) then return end
+  self.epochs[method] = self:epoch(method) + 1
   local rates = {}
   for k, v in pairs(self.rates) do rates[k] = v end
   rates[method] = math.max((rates[method] or rates.POST or 10) / 2, 0.5)
@@ -148,12 +162,22 @@ function M.run(client, jobs, opts)
         slot = pacer:slot(job.method)
       end
       req.start_at = slot
+      p.epoch = pacer:epoch(job.method)
       reqs[k] = req
     end
     local again, unknown, stopped = {}, {}, nil
     local wave = pending
     client:send_batch(reqs, {
       concurrency = concurrency,
+      -- A request paced before a 429 cut its method's pace gets a new slot at the new pace
+      -- instead of going out at the old one.
+      before_start = function(k)
+        local p = wave[k]
+        local method = jobs[p.index].method
+        if p.epoch == pacer:epoch(method) then return nil end
+        p.epoch = pacer:epoch(method)
+        return math.max(pacer:slot(method), p.not_before)
+      end,
       on_done = function(k, out)
         local p = wave[k]
         local job = jobs[p.index]
@@ -169,7 +193,7 @@ function M.run(client, jobs, opts)
           local until_t = sys.now() + delay
           if throttled then
             throttles[p.index] = (throttles[p.index] or 0) + 1
-            pacer:throttle(job.method, until_t)
+            pacer:throttle(job.method, until_t, p.epoch)
           end
           again[#again + 1] = { index = p.index, not_before = until_t, last = value }
         elseif kind == "unknown" then

@@ -226,9 +226,11 @@ end
 --- Sends many requests concurrently, once each (no retries: the caller decides), handing each
 -- outcome to opts.on_done(index, out) as it finishes: out is the response table, or
 -- { error = err } with err an astro error (err.transport = the failure code). Requests may
--- carry start_at (astro.core.sys.now() seconds) to be started no earlier.
+-- carry start_at (astro.core.sys.now() seconds) to be started no earlier; opts.before_start(i),
+-- asked as request i is due, returns nil to start it or a later time to hold it (and those
+-- after it) until then.
 ---@param reqs table[]
----@param opts {concurrency?: integer, on_done: fun(i: integer, out: table)}
+---@param opts {concurrency?: integer, on_done: fun(i: integer, out: table), before_start?: fun(i: integer): number|nil}
 function M.batch_raw(reqs, opts)
   local prepared = {}
   for i, r in ipairs(reqs) do
@@ -239,6 +241,7 @@ function M.batch_raw(reqs, opts)
   local on_done = opts.on_done
   return M.session():batch(reqs, {
     concurrency = opts.concurrency or M.policy.concurrency,
+    before_start = opts.before_start,
     on_done = function(i, o)
       local req = reqs[i]
       if o.status then

@@ -158,6 +158,24 @@ describe("user invite --file under load and faults", function()
     assert.are.equal(0, r.code)
   end)
 
+  -- Regression: the engine handed every request of a wave its start time up front, so after the
+  -- first 429 the rest still went out at 10/s, each 429 halved the pace again, and the run
+  -- crawled at one request every 2 s (30 rows against a limit of 3/s: 19 x 429, 40 s).
+  it("cuts its pace once per 429 episode and slows the requests already waiting", function()
+    box.sb:faults({ rate_limits = { POST = 3 } })
+    local t0 = sys.now()
+    local r = invite(file("limit3.csv", people(30, "cut")))
+    local elapsed = sys.now() - t0
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_true(all_results(r.stdout, "invited"))
+    local ev = events(box.sb)
+    local throttled = count(ev, function(e) return e.status == 429 end)
+    assert.is_true(throttled <= 6, throttled .. " answers 429")
+    assert.are.equal(30, count(ev, function(e) return e.kind == "POST" and e.status == 200 end))
+    -- 30 at 3/s (with a burst of 3) is 9 s at best; at one request every 2 s it would be 60 s
+    assert.is_true(elapsed < 25 * h.slack, string.format("took %.2f s", elapsed))
+  end)
+
   it("does not retry an invite answered 503: it ends failed with the API's message", function()
     box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
     local r = invite(file("503.csv", people(2, "busy")))

@@ -163,6 +163,46 @@ describe("astro.core.http", function()
   end)
 
   describe("batch", function()
+    it("asks before_start as each request is due: nil starts it, a later time holds it and those after", function()
+      local s <close> = http.session()
+      local reqs = {}
+      for i = 1, 3 do reqs[i] = { url = orgs_url(i - 1), headers = { Authorization = AUTH } } end
+      local t0 = sys.now()
+      local asked, started = {}, {}
+      local out = s:batch(reqs, {
+        concurrency = 3,
+        before_start = function(i)
+          asked[#asked + 1] = i
+          if i == 2 and not started[2] then
+            started[2] = true
+            return sys.now() + 0.3                      -- hold request 2 (and so 3) for 0.3 s
+          end
+          return nil
+        end,
+      })
+      for i = 1, 3 do assert.are.equal(200, out[i].status) end
+      assert.are.same({ 1, 2, 2, 3 }, asked)            -- 2 asked again when its new time came
+      local times = {}
+      for _, r in ipairs(sb:requests()) do times[#times + 1] = r.time end
+      assert.are.equal(3, #times)
+      assert.is_true(times[2] - times[1] >= 0.25, "request 2 not held")
+      assert.is_true(times[3] >= times[2], "request 3 started before 2")
+      assert.is_true(sys.now() - t0 >= 0.29)
+    end)
+
+    it("refuses a before_start that answers anything but a time or nil", function()
+      local s <close> = http.session()
+      local ok, err = pcall(s.batch, s, { { url = orgs_url(), headers = { Authorization = AUTH } } },
+        { before_start = function() return "soon" end })
+      assert.is_false(ok)
+      assert.matches("bad result from before_start %(request 1%): a time %(sys%.now%(%) seconds%) or nil " ..
+        "expected, got string", err)
+      ok, err = pcall(s.batch, s, {}, { before_start = 3 })
+      assert.is_false(ok)
+      assert.matches("option 'before_start' must be a function", err)
+      assert.are.equal(200, s:request({ url = orgs_url(), headers = { Authorization = AUTH } }).status)
+    end)
+
     it("returns results in input order, running at most `concurrency` requests at once", function()
       sb:faults({ latency_ms = 100 })
       local s <close> = http.session()
