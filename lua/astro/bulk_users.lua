@@ -52,6 +52,10 @@ function M.read_rows(path, required, stdin)
     text = f:read("a")
     f:close()
   end
+  if not text:find("%S") then
+    return nil, errors.new((path == "-" and "standard input" or path) .. " is empty (or closed): it needs a " ..
+      "header line naming the columns (" .. table.concat(required, ",") .. ") and a row per person", { code = "csv" })
+  end
   local rows, err = csv.parse(text, { required = required })
   if not rows then
     local message = tostring(err.message or err)
@@ -66,27 +70,31 @@ function M.read_rows(path, required, stdin)
   return rows
 end
 
--- A report written by this command neutralised cells starting a formula with a leading "'";
--- reading a report back takes it off again.
+-- This tool writes CSV cells that would start a formula with a leading "'" (a report, or
+-- `user list -o csv`); reading any file takes it off again, so such a file fed back names the
+-- same addresses.
 local function _unneutralize(v)
   return (v:gsub("^'([=+%-@\t\r])", "%1"))
 end
 
-local function _entry(row, kind, default_role, is_report)
-  local e = { line = row._line, email = row.email or "", role = row.role or "" }
-  if is_report then e.email, e.role = _unneutralize(e.email), _unneutralize(e.role) end
+local function _entry(row, default_role)
+  local e = { line = row._line, email = _unneutralize(row.email or ""), role = _unneutralize(row.role or "") }
   if e.role == "" and default_role then e.role = default_role end
   return e
 end
 
 -- Validates every row (email, role, duplicates, an earlier report's result column). Marks
--- entries with result "failed" or "skipped"; returns the number of invalid rows.
+-- entries with result "failed" or "skipped"; returns the number of invalid rows. A row that
+-- a report of this same command says was done (invited, updated) is skipped; every other row
+-- (failed, skipped, held back by --strict, or a report of the other command) is planned again
+-- against the listing, which skips what needs nothing.
 local function _validate(entries, kind, has_result_column, rows)
   local first, invalid = {}, 0
+  local done_word = kind == "invite" and "invited" or "updated"
   for i, e in ipairs(entries) do
     local prior = has_result_column and rows[i].result
     local norm, err = email.normalize(e.email)
-    if prior and prior ~= "" and prior ~= "failed" then
+    if prior == done_word then
       e.result, e.message = "skipped", "done in an earlier run (" .. prior .. ")"
     elseif not norm then
       e.result, e.message = "failed", err.message
@@ -232,7 +240,7 @@ function M.run(kind, opts, ctx)
   if not rows then return nil, err end
   local entries = {}
   local has_result = rows[1] ~= nil and rows[1].result ~= nil
-  for i, row in ipairs(rows) do entries[i] = _entry(row, kind, default_role, has_result) end
+  for i, row in ipairs(rows) do entries[i] = _entry(row, default_role) end
   local invalid = _validate(entries, kind, has_result, rows)
 
   local report = opts.report ~= nil and opts.report ~= "" and opts.report or nil
@@ -305,6 +313,7 @@ function M.run(kind, opts, ctx)
     ctx.stdout:write(output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t))
   end
   local word = kind == "invite" and "invited" or "updated"
+  if ctx.stdout.flush then ctx.stdout:flush() end      -- the table before the summary, in a shared log
   ctx.stderr:write(string.format("%d rows: %d %s, %d skipped, %d failed%s\n", #entries, summary[word] or 0, word,
     summary.skipped, summary.failed, astro.dry_run() and " (dry run: nothing was sent)" or ""))
   if report then

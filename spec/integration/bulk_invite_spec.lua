@@ -183,7 +183,8 @@ describe("user invite --file", function()
     assert.are.same({ "invited", "skipped", "failed", "failed", "skipped" },
       { again.rows[1].result, again.rows[2].result, again.rows[3].result, again.rows[4].result, again.rows[5].result })
     assert.are.equal("done in an earlier run (invited)", again.rows[2].message)
-    assert.are.equal("done in an earlier run (skipped)", again.rows[5].message)
+    -- only rows done (invited) are taken from the report; a skipped row is planned again
+    assert.are.equal("already a member (role ORGANIZATION_BILLING_ADMIN)", again.rows[5].message)
     assert.are.same({ { inviteeEmail = "later@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(box.sb))
     assert.are.equal(1, r.code) -- the invalid rows still fail
   end)
@@ -216,6 +217,64 @@ describe("user invite --file", function()
     assert.are.equal("2 rows: 1 invited, 1 skipped, 0 failed (dry run: nothing was sent)\n", r.stderr)
     assert.are.equal(0, #recorded(box.sb, "POST", INVITES))
     assert.are.equal(0, members_named(box.sb, "plan1@acme.io"))
+  end)
+
+  -- Regression: a row held back by --strict was written "skipped" to the report, and the report
+  -- fed back (after fixing the bad row) skipped it as "done in an earlier run": never invited.
+  it("invites, from a --strict report fed back, the rows --strict held back", function()
+    local report = box.dir .. "/strict-report.csv"
+    local r = invite({ "--file", file("strict.csv", "email\nheld@acme.io\nnot-an-address\n"), "--strict",
+                       "--report", report })
+    assert.are.equal(1, r.code)
+    assert.are.same({}, invite_bodies(box.sb))
+    h.write_file(report, (h.read_file(report):gsub("not%-an%-address", "fixed@acme.io")))
+    r = invite({ "--file", report, "--strict", "--json" })
+    assert.are.equal(0, r.code, r.stderr)
+    local rows = json.decode(r.stdout).rows
+    assert.are.same({ "invited", "invited" }, { rows[1].result, rows[2].result })
+    assert.are.same({ { inviteeEmail = "held@acme.io", role = "ORGANIZATION_MEMBER" },
+                      { inviteeEmail = "fixed@acme.io", role = "ORGANIZATION_MEMBER" } }, invite_bodies(box.sb))
+  end)
+
+  -- Regression: only report files had the leading ' of a neutralised cell taken off, so the
+  -- CSV of `user list -o csv` (which neutralises too) fed to invite named other addresses.
+  it("reads back the neutralised cells of any CSV this tool wrote, such as user list -o csv", function()
+    local state = box.sb:state()
+    state.tokens, state.refresh_tokens = nil, nil
+    local list = state.users[ORG]
+    list[#list + 1] = { id = "cluminus0000000000000001", username = "-ops@acme.io", fullName = "Ops", avatarUrl = "",
+                        status = "ACTIVE", organizationRole = "ORGANIZATION_MEMBER", createdAt = "2024-01-01T00:00:00Z" }
+    assert.is_true(box.sb:control("POST", "/_sandbox/seed", state).ok)
+    local listed = box.run({ "organization", "user", "list", "-o", "csv" })
+    assert.are.equal(0, listed.code, listed.stderr)
+    assert.matches("\nOps,'%-ops@acme%.io,", listed.stdout)
+    local r = invite({ "--file", file("listed.csv", listed.stdout), "--json", "--dry-run" })
+    assert.are.equal(0, r.code, r.stderr)
+    local by = {}
+    for _, row in ipairs(json.decode(r.stdout).rows) do by[row.email] = row end
+    assert.is_truthy(by["-ops@acme.io"], r.stdout)
+    assert.are.equal("skipped", by["-ops@acme.io"].result)
+    assert.is_nil(by["'-ops@acme.io"])
+  end)
+
+  it("says so when standard input is empty or closed", function()
+    local r = invite({ "--file", "-" }, { stdin = "" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: standard input is empty (or closed): it needs a header line naming the columns " ..
+      "(email) and a row per person\n", r.stderr)
+    assert.are.same({}, box.sb:requests())
+  end)
+
+  it("ends its table before the summary when both go to one log", function()
+    local log = box.dir .. "/both.log"
+    local cmd = string.format("ASTRO_HOME=%s %s organization user invite --file %s --dry-run >%s 2>&1",
+      h.shell_quote(box.home), h.shell_quote(h.astro),
+      h.shell_quote(file("log.csv", "email\na1@acme.io\na2@acme.io\n")), h.shell_quote(log))
+    assert.are.equal(0, h.sh(cmd))
+    local lines = h.lines(h.read_file(log))
+    assert.matches("^ LINE +EMAIL", lines[1])
+    assert.are.equal("2 rows: 2 invited, 0 skipped, 0 failed (dry run: nothing was sent)", lines[#lines])
+    assert.are.equal(4, #lines, h.read_file(log))
   end)
 
   it("refuses bad files and flags before sending anything", function()

@@ -146,6 +146,19 @@ describe("user update --file", function()
     assert.are.same({ { path = RAJ .. "/roles", body = '{"organizationRole":"ORGANIZATION_OWNER"}' } }, role_posts(box.sb))
   end)
 
+  -- Regression: update skipped every row an invite report called invited or skipped, so a
+  -- member whose invite row said "already a member" never got the role the file gave.
+  it("does not take the results of an invite report as its own", function()
+    local report = file("invite-report.csv", "email,role,line,result,message,request_id\n" ..
+      "raj.patel@acme.io,ORGANIZATION_OWNER,2,skipped,already a member (role ORGANIZATION_MEMBER),\n" ..
+      "mei.lin@acme.io,ORGANIZATION_OWNER,3,invited,,\n")
+    local r = update({ "--file", report, "--json" })
+    assert.are.equal(0, r.code, r.stderr)
+    local rows = json.decode(r.stdout).rows
+    assert.are.same({ "updated", "updated" }, { rows[1].result, rows[2].result })
+    assert.are.equal("ORGANIZATION_OWNER", users_by_name(box.sb)["raj.patel@acme.io"].organizationRole)
+  end)
+
   it("gives rows without a role the --role role", function()
     local r = update({ "--file", file("some.csv", "email,role\nraj.patel@acme.io,\nmei.lin@acme.io,ORGANIZATION_MEMBER\n"),
                       "-r", "ORGANIZATION_OWNER", "--json" })
