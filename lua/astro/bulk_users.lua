@@ -73,9 +73,7 @@ end
 -- This tool writes CSV cells that would start a formula with a leading "'" (a report, or
 -- `user list -o csv`); reading any file takes it off again, so such a file fed back names the
 -- same addresses.
-local function _unneutralize(v)
-  return (v:gsub("^'([=+%-@\t\r])", "%1"))
-end
+local _unneutralize = csv.unneutralize
 
 local function _entry(row, default_role)
   local e = { line = row._line, email = _unneutralize(row.email or ""), role = _unneutralize(row.role or "") }

@@ -425,6 +425,15 @@ local function _cell(v, neutralize)
   return s
 end
 
+--- Takes off the leading "'" the writers put before a cell starting with = + - @ TAB or CR
+-- (neutralised against spreadsheet formulas), giving back the value that was written.
+---@param value string
+---@return string
+function M.unneutralize(value)
+  if type(value) ~= "string" then error("csv.unneutralize expects a string, got " .. type(value), 2) end
+  return (gsub(value, "^'([=+%-@\t\r])", "%1"))
+end
+
 -- One line from values[1..n]. A lone empty field is written `""`, else it reads back as a
 -- blank line.
 local function _line(values, n, neutralize)

@@ -445,6 +445,18 @@ describe("astro.csv", function()
     end)
   end)
 
+  describe("unneutralize", function()
+    it("gives back what a neutralised cell stood for, and leaves every other value alone", function()
+      for _, v in ipairs({ "=1+1", "+33 1", "-ops@acme.io", "@home", "\tx", "\rx", "plain", "'quoted'", "",
+                           "'a", "''=x" }) do
+        local text = csv.format({ "v" }, { { v } })
+        local rows = assert(csv.parse(text))
+        assert.are.equal(v, csv.unneutralize(rows[1].v), v)
+      end
+      assert.has_error(function() csv.unneutralize(3) end, "csv.unneutralize expects a string, got number")
+    end)
+  end)
+
   describe("format", function()
     it("gives the whole text: header, then rows", function()
       assert.are.equal("email,role\na@x.io,X\nb@x.io,\n",
