@@ -79,6 +79,7 @@ end
 --- Runs the astro binary.
 -- opts.env: table of environment variables to set (false to unset);
 -- opts.stdin: text fed to standard input (default: empty, i.e. /dev/null);
+-- opts.pipe: true to feed opts.stdin through a pipe (cat) instead of a file;
 -- opts.home: an ASTRO_HOME directory. Returns { code, stdout, stderr }.
 function M.run(args, opts)
   opts = opts or {}
@@ -101,7 +102,8 @@ function M.run(args, opts)
     stdin = dir .. "/stdin"
     M.write_file(stdin, opts.stdin)
   end
-  local cmd = table.concat(parts, " ") .. " <" .. stdin .. " >" .. dir .. "/stdout 2>" .. dir .. "/stderr"
+  local cmd = table.concat(parts, " ") .. " >" .. dir .. "/stdout 2>" .. dir .. "/stderr"
+  if opts.pipe then cmd = "cat " .. stdin .. " | " .. cmd else cmd = cmd .. " <" .. stdin end
   local code = M.sh(cmd)
   return { code = code, stdout = M.read_file(dir .. "/stdout"), stderr = M.read_file(dir .. "/stderr") }
 end
