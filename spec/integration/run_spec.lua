@@ -137,9 +137,19 @@ print("dry run: " .. tostring(astro.dry_run()))
   it("refuses to run without a file, with the usage and exit 2", function()
     local r = run({})
     assert.are.equal(2, r.code)
-    assert.matches("^Error: astro run needs a Lua file: astro run FILE %[ARGS%]\nUsage:\n  astro run FILE %[args%] %[flags%]",
+    assert.matches("^Error: astro run needs a Lua file: astro run FILE %[ARGS%]\nUsage:\n  astro run %[flags%] FILE %[args%]\n",
       r.stderr)
     assert.are.equal("", r.stdout)
+  end)
+
+  it("shows astro's flags before FILE in its usage, since flags after FILE go to the script", function()
+    local r = run({ "--help" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.truthy(r.stdout:find("\nUsage:\n  astro run [flags] FILE [args]\n", 1, true), r.stdout)
+    assert.is_nil(r.stdout:find("[args] [flags]", 1, true))
+    -- A command without passthrough keeps its flags last.
+    r = box.run({ "organization", "user", "invite", "--help" })
+    assert.truthy(r.stdout:find("\nUsage:\n  astro organization user invite [email] [flags]\n", 1, true), r.stdout)
   end)
 
   it("reports a syntax error with file and line", function()
