@@ -79,6 +79,9 @@ end
 --- Runs the astro binary.
 -- opts.env: table of environment variables to set (false to unset);
 -- opts.stdin: text fed to standard input (default: empty, i.e. /dev/null);
+-- opts.pipe: true to feed opts.stdin through a pipe (cat) instead of a file;
+-- opts.tty: true to give astro a pseudo-terminal as stdout (and as stdin without opts.stdin),
+-- with script(1); stdout is then what the terminal got, its CRLF line endings made LF again;
 -- opts.home: an ASTRO_HOME directory. Returns { code, stdout, stderr }.
 function M.run(args, opts)
   opts = opts or {}
@@ -101,7 +104,15 @@ function M.run(args, opts)
     stdin = dir .. "/stdin"
     M.write_file(stdin, opts.stdin)
   end
-  local cmd = table.concat(parts, " ") .. " <" .. stdin .. " >" .. dir .. "/stdout 2>" .. dir .. "/stderr"
+  if opts.tty then
+    local inner = table.concat(parts, " ") .. " 2>" .. dir .. "/stderr"
+    if opts.stdin then inner = inner .. " <" .. stdin end
+    local code = M.sh("script -qec " .. shell_quote(inner) .. " /dev/null </dev/null >" .. dir .. "/stdout")
+    return { code = code, stdout = ((M.read_file(dir .. "/stdout") or ""):gsub("\r\n", "\n")),
+             stderr = M.read_file(dir .. "/stderr") }
+  end
+  local cmd = table.concat(parts, " ") .. " >" .. dir .. "/stdout 2>" .. dir .. "/stderr"
+  if opts.pipe then cmd = "cat " .. stdin .. " | " .. cmd else cmd = cmd .. " <" .. stdin end
   local code = M.sh(cmd)
   return { code = code, stdout = M.read_file(dir .. "/stdout"), stderr = M.read_file(dir .. "/stderr") }
 end

@@ -400,7 +400,12 @@ function M.usage(node)
   local out = { "Usage:" }
   if spec.run then
     local rest = (spec.use or ""):match("^%S+%s+(.*)$")
-    out[#out + 1] = "  " .. path .. (rest and (" " .. rest) or "") .. " [flags]"
+    if spec.args and spec.args.passthrough then
+      -- Words after the first argument go to the command itself, so astro's flags come first.
+      out[#out + 1] = "  " .. path .. " [flags]" .. (rest and (" " .. rest) or "")
+    else
+      out[#out + 1] = "  " .. path .. (rest and (" " .. rest) or "") .. " [flags]"
+    end
   end
   if #node.children > 0 then out[#out + 1] = "  " .. path .. " [command]" end
   if spec.aliases and #spec.aliases > 0 then

@@ -26,6 +26,25 @@ function M.printable(s)
   return (s:gsub("[%c\127]", function(c) return string.format("\\x%02x", c:byte()) end))
 end
 
+-- Gives v back as it is.
+local function _unchanged(v) return v end
+
+-- M.printable for a string value; any other value unchanged.
+local function _printable_value(v)
+  if type(v) == "string" then return M.printable(v) end
+  return v
+end
+
+--- How data values are to be written to the given stream ("stdout" or "stderr"): on a
+-- terminal, a function giving strings through M.printable (control characters as \xNN);
+-- else (a file or a pipe) the identity, so the data goes out byte for byte.
+---@param stream? string
+---@return fun(v: any): any
+function M.for_stream(stream)
+  if sys.isatty(stream or "stdout") then return _printable_value end
+  return _unchanged
+end
+
 local function _width(s)
   return utf8.len(s) or #s
 end

@@ -41,19 +41,40 @@ local function _protect_string_metatable()
   protected = true
 end
 
---- Loads a Lua source file as text only, with the given environment. Returns the chunk or
--- nil, message (naming the file; bytecode refused with a clear reason).
+local BOM = "\239\187\191"
+
+--- Compiles Lua source text as text only, with the given environment, as loadfile would the
+-- same bytes: a UTF-8 BOM and a first line starting with `#` (a shebang) are skipped, line
+-- numbers kept. chunkname is load's ("@path" names a file); name is shown when bytecode is
+-- refused. Returns the chunk or nil, message.
+---@param text string
+---@param chunkname string
+---@param name string
+---@param env table
+function M.load_source(text, chunkname, name, env)
+  if text:sub(1, #BOM) == BOM then text = text:sub(#BOM + 1) end
+  if text:sub(1, 1) == "#" then
+    local nl = text:find("\n", 1, true)
+    text = nl and text:sub(nl) or ""
+  end
+  if text:byte(1) == 27 then
+    return nil, name .. ": precompiled Lua (bytecode) is refused; use the source file"
+  end
+  return load(text, chunkname, "t", env)
+end
+
+--- Loads a Lua source file as text only, with the given environment. The file is read once,
+-- whole, so a pipe or FIFO (/dev/stdin, <(...)) works as a regular file does. Returns the
+-- chunk or nil, message (naming the file; bytecode refused with a clear reason).
 ---@param path string
 ---@param env table
 function M.loadfile(path, env)
   local f, ferr = io.open(path, "rb")
   if not f then return nil, ferr end
-  local head = f:read(4) or ""
+  local text, rerr = f:read("a")
   f:close()
-  if head:sub(1, 4) == "\27Lua" then
-    return nil, path .. ": precompiled Lua (bytecode) is refused; use the source file"
-  end
-  return loadfile(path, "t", env)
+  if not text then return nil, "cannot read " .. path .. ": " .. tostring(rerr) end
+  return M.load_source(text, "@" .. path, path, env)
 end
 
 --- Makes a fresh environment for user code.

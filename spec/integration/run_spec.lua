@@ -68,12 +68,88 @@ print("dry run: " .. tostring(astro.dry_run()))
     assert.are.equal("Error: " .. box.dir .. "/nope.lua: No such file or directory\n", r.stderr)
   end)
 
+  it("runs a script read from a pipe as /dev/stdin, as it runs the same file by name", function()
+    local src = 'print("hi")\nreturn 3\n'
+    local r = run({ script("hi.lua", src) })
+    assert.are.equal(3, r.code, r.stderr)
+    assert.are.equal("hi\n", r.stdout)
+    r = run({ "/dev/stdin" }, { stdin = src, pipe = true })
+    assert.are.equal(3, r.code, r.stderr)
+    assert.are.equal("hi\n", r.stdout)
+    assert.are.equal("", r.stderr)
+  end)
+
+  it("runs a script from a FIFO, with errors naming it and its line", function()
+    local fifo = box.dir .. "/fifo.lua"
+    assert.are.equal(0, h.sh("rm -f " .. fifo .. " && mkfifo " .. fifo))
+    -- The writer gives up after a while should astro never open the FIFO.
+    h.write_file(box.dir .. "/fifo-src", '#!/usr/bin/env astro\nprint("hi", ...)\nerror("late")\n')
+    h.sh("(timeout 20 sh -c 'cat " .. box.dir .. "/fifo-src > " .. fifo .. "' &)")
+    local r = run({ fifo, "x" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("hi\tx\n", r.stdout)
+    assert.are.equal("Error: " .. fifo .. ":3: late\n", r.stderr)
+  end)
+
+  it("reads the script from standard input with -, named stdin in messages", function()
+    local r = run({ "-", "one", "--two" }, { stdin = 'print(arg[0], ...)\nreturn 4\n' })
+    assert.are.equal(4, r.code, r.stderr)
+    assert.are.equal("-\tone\t--two\n", r.stdout)
+    r = run({ "-" }, { stdin = "local x = 1\nerror('boom')\n", pipe = true })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: stdin:2: boom\n", r.stderr)
+    r = run({ "-" }, { stdin = "print('a')\nlocal = 3\n" })
+    assert.are.equal(1, r.code)
+    assert.matches("^Error: stdin:2: ", r.stderr)
+    assert.are.equal("", r.stdout)
+    r = run({ "-" }, { stdin = "count = 1\n" })
+    assert.are.equal("Error: stdin:1: assignment to undeclared global 'count' (in stdin; declare it with local)\n",
+      r.stderr)
+  end)
+
+  it("refuses bytecode from a pipe or standard input", function()
+    local bytecode = string.dump(function() return 1 end)
+    local r = run({ "-" }, { stdin = bytecode, pipe = true })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: stdin: precompiled Lua (bytecode) is refused; use the source file\n", r.stderr)
+    r = run({ "/dev/stdin" }, { stdin = bytecode, pipe = true })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: /dev/stdin: precompiled Lua (bytecode) is refused; use the source file\n", r.stderr)
+  end)
+
+  it("runs nothing for an empty script, but fails on one it cannot read", function()
+    local empties = { run({ script("empty.lua", "") }), run({ "-" }), run({ "/dev/stdin" }, { stdin = "", pipe = true }) }
+    for _, r in ipairs(empties) do
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal("", r.stdout)
+      assert.are.equal("", r.stderr)
+    end
+    local r = run({ box.dir })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: cannot read " .. box.dir .. ": Is a directory\n", r.stderr)
+    local out = box.dir .. "/closed.out"
+    local code = h.sh("HOME=" .. box.home .. " ASTRO_HOME=" .. box.home .. " " .. h.shell_quote(h.astro) ..
+      " run - <&- >" .. out .. " 2>&1")
+    assert.are.equal(1, code)
+    assert.are.equal("Error: cannot read stdin: Bad file descriptor\n", h.read_file(out))
+  end)
+
   it("refuses to run without a file, with the usage and exit 2", function()
     local r = run({})
     assert.are.equal(2, r.code)
-    assert.matches("^Error: astro run needs a Lua file: astro run FILE %[ARGS%]\nUsage:\n  astro run FILE %[args%] %[flags%]",
+    assert.matches("^Error: astro run needs a Lua file: astro run FILE %[ARGS%]\nUsage:\n  astro run %[flags%] FILE %[args%]\n",
       r.stderr)
     assert.are.equal("", r.stdout)
+  end)
+
+  it("shows astro's flags before FILE in its usage, since flags after FILE go to the script", function()
+    local r = run({ "--help" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.truthy(r.stdout:find("\nUsage:\n  astro run [flags] FILE [args]\n", 1, true), r.stdout)
+    assert.is_nil(r.stdout:find("[args] [flags]", 1, true))
+    -- A command without passthrough keeps its flags last.
+    r = box.run({ "organization", "user", "invite", "--help" })
+    assert.truthy(r.stdout:find("\nUsage:\n  astro organization user invite [email] [flags]\n", 1, true), r.stdout)
   end)
 
   it("reports a syntax error with file and line", function()

@@ -136,6 +136,39 @@ describe("astro organization user list", function()
     assert.are.equal('{\n  "users": []\n}\n', r.stdout)
   end)
 
+  it("shows control characters in CSV escaped on a terminal, and writes them as they are to a pipe", function()
+    box.sb:control("POST", "/_sandbox/seed", {
+      organizations = { { id = ACME, name = "Acme Data Platform", product = "HOSTED" } },
+      users = { [ACME] = {
+        { id = "clreve000000000000000000a", username = "eve@acme.io", fullName = "Eve \27[31mred\27[0m",
+          createdAt = "2024-03-10T08:00:00Z", organizationRole = "ORGANIZATION_MEMBER" },
+        { id = "clrtab000000000000000000b", username = "tab@acme.io", fullName = "Tab\there\nBell\7",
+          createdAt = "2024-03-10T08:00:00Z", organizationRole = "ORGANIZATION_MEMBER" },
+      } },
+    })
+    local header = "full_name,email,id,organization_role,created_at\n"
+    local args = { "organization", "user", "list", "-o", "csv" }
+    local r = box.run(args, { tty = true })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(header ..
+      "Eve \\x1b[31mred\\x1b[0m,eve@acme.io,clreve000000000000000000a,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n" ..
+      "Tab\\x09here\\x0aBell\\x07,tab@acme.io,clrtab000000000000000000b,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n",
+      r.stdout)
+    -- The table escapes them the same way.
+    r = box.run({ "organization", "user", "list" }, { tty = true })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.truthy(r.stdout:find(" Eve \\x1b[31mred\\x1b[0m ", 1, true), r.stdout)
+    assert.is_nil(r.stdout:find("\27", 1, true))
+    -- A pipe (or a file) gets the data byte for byte.
+    r = box.run(args)
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(header ..
+      "Eve \27[31mred\27[0m,eve@acme.io,clreve000000000000000000a,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n" ..
+      '"Tab\there\nBell\7",tab@acme.io,clrtab000000000000000000b,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n',
+      r.stdout)
+    assert.are.equal("", r.stderr)
+  end)
+
   it("refuses --json together with -o with exit 2 and sends nothing", function()
     local r = box.run({ "organization", "user", "list", "--json", "-o", "json" })
     assert.are.equal(2, r.code)

@@ -56,10 +56,13 @@ function M.run(opts, ctx)
     add = function(u) w:add(_json_item(u)) end
     close = function() w:close() end
   else
+    -- On a terminal, control characters in cells are shown escaped as in the table; a file
+    -- or a pipe gets the data as it is.
+    local shown = output.for_stream("stdout")
     local w = require("astro.csv").writer(ctx.stdout, CSV_HEADER)
     add = function(u)
       local j = _json_item(u)
-      w:write({ j.fullName, j.email, j.id, j.orgRole or "", j.createdAt })
+      w:write({ shown(j.fullName), shown(j.email), shown(j.id), shown(j.orgRole or ""), shown(j.createdAt) })
     end
     close = function() end
   end
