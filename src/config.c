@@ -6,7 +6,8 @@
  * An update takes the same flock on "<file>.lock" as Astronomer's astro CLI, re-reads the file
  * under the lock, applies the changes, writes a temporary file beside the target and renames it
  * over the target (mode 0600), so a writer killed at any point leaves the old file or the new
- * one; the temporary file such a writer leaves is removed by the next update (under the lock),
+ * one; the temporary file such a writer leaves ("<file>.astro-tmp-XXXXXX") is removed by the
+ * next update (under the lock),
  * and its lock dies with it. Every resource of a read or an update lives in a Job userdata
  * whose __gc releases it, so a Lua error never leaks; normal paths release it at once.
  *
@@ -39,6 +40,7 @@
 #define LOCK_POLL_SECONDS 0.01
 #define DEFAULT_LOCK_TIMEOUT 10.0
 #define MAX_LINKS 40
+#define TEMP_INFIX ".astro-tmp-"  /* temporary file: "<target>" TEMP_INFIX "XXXXXX" */
 
 typedef astro_buf Buf;
 
@@ -255,8 +257,8 @@ static void dir_sync(const char *file) {
 /* Replaces target atomically with j->out: temporary file beside it, mode 0600, fsync, rename,
  * directory fsync. On failure the temporary file is removed and target is untouched. */
 static int file_replace(Job *j, const char *target) {
-    char tmp[PATH_MAX + 16];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target) >= (int)sizeof tmp)
+    char tmp[PATH_MAX + 32];
+    if (snprintf(tmp, sizeof tmp, "%s" TEMP_INFIX "XXXXXX", target) >= (int)sizeof tmp)
         return job_fail(j, "io", "cannot write %s: %s", target, strerror(ENAMETOOLONG));
     int fd = mkstemp(tmp);
     if (fd < 0) return job_fail(j, "io", "cannot write %s: %s", target, strerror(errno));
@@ -274,9 +276,24 @@ static int file_replace(Job *j, const char *target) {
     return 0;
 }
 
-/* Removes the temporary files ("<target>.tmp-XXXXXX") that writers killed between mkstemp and
- * rename left beside target. Called under the lock, so none of them belongs to a live writer;
- * best effort (a file that cannot be removed stays). */
+/* Returns 1 when name is base + TEMP_INFIX + the six letters or digits mkstemp put there. */
+static int temp_name_matches(const char *name, const char *base, size_t blen) {
+    size_t ilen = sizeof TEMP_INFIX - 1;
+    if (strncmp(name, base, blen) != 0 || strncmp(name + blen, TEMP_INFIX, ilen) != 0) return 0;
+    const char *x = name + blen + ilen;
+    for (int k = 0; k < 6; k++) {
+        char c = x[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return x[6] == '\0';
+}
+
+/* Removes the temporary files ("<target>.astro-tmp-XXXXXX") that writers killed between
+ * mkstemp and rename left beside target: only regular files of this user whose name is
+ * exactly that (never a link, nor a file of another name such as "<target>.tmp-backup").
+ * Called under the target's lock, so none of them belongs to a live writer; best effort (a
+ * file that cannot be removed stays). */
 static void stale_temps_remove(const char *target) {
     char dir[PATH_MAX];
     size_t len = strlen(target);
@@ -294,12 +311,14 @@ static void stale_temps_remove(const char *target) {
     size_t blen = strlen(base);
     DIR *d = opendir(dir);
     if (d == NULL) return;
+    uid_t me = geteuid();
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        if (strncmp(n, base, blen) == 0 && strncmp(n + blen, ".tmp-", 5) == 0 &&
-            strlen(n + blen + 5) == 6)
-            (void)unlinkat(dirfd(d), n, 0);
+        struct stat st;
+        if (temp_name_matches(e->d_name, base, blen) &&
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == me)
+            (void)unlinkat(dirfd(d), e->d_name, 0);
     }
     closedir(d);
 }

@@ -29,7 +29,7 @@ local function temps(path)
   local dir, base = path:match("^(.*)/([^/]+)$")
   local out = {}
   for _, n in ipairs(sys.listdir(dir) or {}) do
-    if n:sub(1, #base + 5) == base .. ".tmp-" then out[#out + 1] = n end
+    if n:sub(1, #base + 11) == base .. ".astro-tmp-" then out[#out + 1] = n end
   end
   return out
 end

@@ -387,6 +387,30 @@ describe("astro.core.config", function()
       assert.are.equal("a: b\n", h.read_file(dir .. "/elsewhere/config.yaml"))
     end)
 
+    it("removes a stale temporary file of its own but no other file that looks like one", function()
+      local path = config_file()
+      local dir = path:match("^(.*)/")
+      local stale = path .. ".astro-tmp-Zz9x8Q"                 -- left by a writer killed mid-write
+      h.write_file(stale, "half")
+      h.write_file(path .. ".tmp-backup", "the user's copy")   -- the old temporary name's shape
+      h.write_file(path .. ".astro-tmp-short", "x")             -- not six characters
+      h.write_file(path .. ".astro-tmp-abc1234", "x")           -- seven
+      h.write_file(path .. ".astro-tmp-ab.def", "x")            -- not what mkstemp makes
+      h.write_file(dir .. "/kept", "linked")
+      assert.are.equal(0, h.sh("ln -s kept " .. q(path .. ".astro-tmp-Link01")))
+      assert.are.equal(0, h.sh("mkdir " .. q(path .. ".astro-tmp-Dir001")))
+      assert.is_true(config.update(path, { { path = "verbosity", value = "debug" } }))
+      assert.is_nil(h.read_file(stale))
+      assert.are.equal("the user's copy", h.read_file(path .. ".tmp-backup"))
+      assert.are.equal(0, h.sh("test -L " .. q(path .. ".astro-tmp-Link01")))
+      assert.are.equal("linked", h.read_file(dir .. "/kept"))
+      assert.are.equal(0, h.sh("test -d " .. q(path .. ".astro-tmp-Dir001")))
+      assert.are.equal("config.yaml\nconfig.yaml.astro-tmp-Dir001\nconfig.yaml.astro-tmp-Link01\n" ..
+        "config.yaml.astro-tmp-ab.def\nconfig.yaml.astro-tmp-abc1234\nconfig.yaml.astro-tmp-short\n" ..
+        "config.yaml.lock\nconfig.yaml.tmp-backup\nkept\n", h.capture("LC_ALL=C ls -A " .. q(dir)))
+      assert.are.equal("debug", config.read(path).verbosity)
+    end)
+
     it("raises on misuse before anything is locked", function()
       local path = h.tmpdir() .. "/config.yaml"
       local function fails(pattern, ...)
