@@ -3,13 +3,14 @@
  * Lua tree and updated in place with libyaml's document API, so that every untouched key keeps
  * its order and scalar style (comments are lost: libyaml cannot keep them).
  *
- * An update takes the same flock on "<file>.lock" as Astronomer's astro CLI, re-reads the file
- * under the lock, applies the changes, writes a temporary file beside the target and renames it
- * over the target (mode 0600), so a writer killed at any point leaves the old file or the new
- * one; the temporary file such a writer leaves ("<file>.astro-tmp-XXXXXX") is removed by the
- * next update (under the lock),
- * and its lock dies with it. Every resource of a read or an update lives in a Job userdata
- * whose __gc releases it, so a Lua error never leaks; normal paths release it at once.
+ * An update takes the same flock on "<file>.lock" as Astronomer's astro CLI (and, when <file>
+ * is a symbolic link, on "<target>.lock" beside the file it leads to, which every writer of
+ * that file takes whatever name it reached it by), re-reads the file under the lock, applies
+ * the changes, writes a temporary file ("<target>.astro-tmp-XXXXXX") beside the target and
+ * renames it over the target (mode 0600), so a writer killed at any point leaves the old file
+ * or the new one; the temporary file such a writer leaves is removed by the next update (under
+ * the lock), and its lock dies with it. Every resource of a read or an update lives in a Job
+ * userdata whose __gc releases it, so a Lua error never leaks; normal paths release it at once.
  *
  * Hostile input is bounded: ASTRO_YAML_MAX_BYTES of file, ASTRO_YAML_MAX_NODES nodes (counted
  * per alias expansion, which defeats "billion laughs") and ASTRO_YAML_MAX_DEPTH levels.
@@ -57,7 +58,8 @@ typedef struct {
     int has_doc;
     int *refs;             /* refs[i]: edges pointing at node i+1 (an over-estimate is safe) */
     size_t nrefs;
-    int lock_fd;
+    int lock_fd;           /* the lock beside the path given ("<path>.lock") */
+    int target_lock_fd;    /* the lock beside the target, when that is another file */
     char *target;          /* the file an update replaces (symbolic links resolved) */
     const char *code;      /* kind of the recorded failure */
     char msg[PATH_MAX + 512];
@@ -78,6 +80,8 @@ static void job_release(Job *j) {
     j->nrefs = 0;
     free(j->target);
     j->target = NULL;
+    if (j->target_lock_fd >= 0) close(j->target_lock_fd);
+    j->target_lock_fd = -1;
     if (j->lock_fd >= 0) close(j->lock_fd);
     j->lock_fd = -1;
 }
@@ -92,6 +96,7 @@ static Job *job_new(lua_State *L) {
     Job *j = (Job *)lua_newuserdatauv(L, sizeof(Job), 0);
     memset(j, 0, sizeof *j);
     j->lock_fd = -1;
+    j->target_lock_fd = -1;
     j->code = "io";
     if (luaL_newmetatable(L, JOB_TYPE)) {
         lua_pushcfunction(L, job_gc);
@@ -179,9 +184,9 @@ static int dir_create_for(Job *j, const char *file) {
     }
 }
 
-/* Follows a chain of symbolic links from path to a file that does not exist yet; sets
- * j->target. Returns 0 or -1. */
-static int link_follow_dangling(Job *j, const char *path) {
+/* Follows a chain of symbolic links from path to a file that does not exist yet; sets *out
+ * (malloc'd). Returns 0 or -1. */
+static int link_follow_dangling(Job *j, const char *path, char **out) {
     char cur[PATH_MAX], link[PATH_MAX];
     size_t len = strlen(path);
     if (len >= sizeof cur) return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
@@ -204,26 +209,26 @@ static int link_follow_dangling(Job *j, const char *path) {
             return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
         memcpy(cur + keep, link, (size_t)n + 1);
     }
-    j->target = strdup(cur);
-    return j->target ? 0 : job_fail(j, "memory", "not enough memory");
+    *out = strdup(cur);
+    return *out ? 0 : job_fail(j, "memory", "not enough memory");
 }
 
-/* Sets j->target to the file an update of path must replace: path itself, or the file a
- * symbolic link at path leads to (even a missing one). Returns 0 or -1. */
-static int target_resolve(Job *j, const char *path) {
+/* Sets *out (malloc'd) to the file an update of path must replace: path itself, or the file
+ * a symbolic link at path leads to (even a missing one). Returns 0 or -1. */
+static int target_resolve(Job *j, const char *path, char **out) {
     struct stat st;
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
         st.st_mode = 0;                                          /* missing: created */
     }
     if (!S_ISLNK(st.st_mode)) {
-        j->target = strdup(path);
-        return j->target ? 0 : job_fail(j, "memory", "not enough memory");
+        *out = strdup(path);
+        return *out ? 0 : job_fail(j, "memory", "not enough memory");
     }
-    j->target = realpath(path, NULL);
-    if (j->target != NULL) return 0;
+    *out = realpath(path, NULL);
+    if (*out != NULL) return 0;
     if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
-    return link_follow_dangling(j, path);
+    return link_follow_dangling(j, path, out);
 }
 
 /* Writes len bytes to fd, retrying short writes. Returns 0 or -1 with errno set. */
@@ -330,17 +335,17 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Takes an exclusive flock on "<path>.lock" (created 0600), polling until timeout seconds have
- * passed or a signal arrives. The descriptor is kept in j->lock_fd. Returns 0 or -1. */
-static int lock_acquire(Job *j, const char *path, double timeout) {
+/* Takes an exclusive flock on "<path>.lock" (created 0600), polling until the deadline (of a
+ * wait of timeout seconds) or a signal. The descriptor goes to *fd, which the job closes.
+ * Returns 0 or -1. */
+static int lock_acquire(Job *j, int *fd, const char *path, double timeout, double deadline) {
     char lock[PATH_MAX + 8];
     if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
         return job_fail(j, "io", "%s.lock: %s", path, strerror(ENAMETOOLONG));
-    j->lock_fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (j->lock_fd < 0) return job_fail(j, "io", "%s: %s", lock, strerror(errno));
-    double deadline = now_seconds() + timeout;
+    *fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0) return job_fail(j, "io", "%s: %s", lock, strerror(errno));
     for (;;) {
-        if (flock(j->lock_fd, LOCK_EX | LOCK_NB) == 0) return 0;
+        if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
         if (errno != EWOULDBLOCK && errno != EINTR)
             return job_fail(j, "io", "%s: %s", lock, strerror(errno));
         if (astro_interrupted()) return job_fail(j, "interrupted", "interrupted");
@@ -1052,11 +1057,40 @@ static int config_read(lua_State *L) {
     return 2;
 }
 
+/* Locks the file an update of path replaces and sets j->target to it. Every writer of that
+ * file, whatever name it reached it by, takes "<target>.lock"; a writer through a symbolic
+ * link first takes "<path>.lock" too, as the astro CLI does, so it excludes that CLI as well.
+ * Always the path's lock first, then the target's, so two writers never wait on each other.
+ * The target is resolved again once its lock is held, and locked anew if the link changed
+ * meanwhile. Returns 0 or -1. */
+static int update_lock(Job *j, const char *path, double timeout) {
+    double deadline = now_seconds() + timeout;
+    if (dir_create_for(j, path) != 0 || lock_acquire(j, &j->lock_fd, path, timeout, deadline) != 0 ||
+        target_resolve(j, path, &j->target) != 0)
+        return -1;
+    for (int tries = 0; strcmp(j->target, path) != 0; tries++) {
+        if (tries == MAX_LINKS)
+            return job_fail(j, "io", "%s: the symbolic link keeps changing", path);
+        if (dir_create_for(j, j->target) != 0 ||
+            lock_acquire(j, &j->target_lock_fd, j->target, timeout, deadline) != 0)
+            return -1;
+        char *again = NULL;
+        if (target_resolve(j, path, &again) != 0) return -1;
+        if (strcmp(again, j->target) == 0) {
+            free(again);
+            break;
+        }
+        close(j->target_lock_fd);                                /* lock the new target */
+        j->target_lock_fd = -1;
+        free(j->target);
+        j->target = again;
+    }
+    return 0;
+}
+
 /* The locked part of config.update: arguments at 1 (path) and 2 (changes). Returns 0 or -1. */
 static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
-    if (dir_create_for(j, path) != 0 || lock_acquire(j, path, timeout) != 0 ||
-        target_resolve(j, path) != 0)
-        return -1;
+    if (update_lock(j, path, timeout) != 0) return -1;
     stale_temps_remove(j->target);
     if (file_slurp(j, j->target, path) < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
         return -1;

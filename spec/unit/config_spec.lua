@@ -460,6 +460,38 @@ describe("astro.core.config", function()
         assert.are.equal("astronomer.io", tree.context)
       end)
 
+      it("lands every change of writers reaching the file through a symbolic link and directly", function()
+        local dir = h.tmpdir()
+        assert.are.equal(0, h.sh("mkdir " .. q(dir .. "/a") .. " " .. q(dir .. "/b")))
+        h.write_file(dir .. "/b/config.yaml", FIXTURE)
+        assert.are.equal(0, h.sh("ln -s ../b/config.yaml " .. q(dir .. "/a/config.yaml")))
+        h.write_file(dir .. "/writer.lua", [[
+          local config = require("astro.core.config")
+          local path, n = arg[1], arg[2]
+          for i = 1, 30 do
+            local ok, err = config.update(path, { { path = { "writers", "w" .. n, "k" .. i }, value = i } })
+            if not ok then io.stderr:write(err, "\n") os.exit(1) end
+          end
+        ]])
+        local cmd = "pids=; for n in 1 2 3 4; do p=" .. q(dir) .. "/a/config.yaml; " ..
+          "[ $((n % 2)) = 0 ] && p=" .. q(dir) .. "/b/config.yaml; " ..
+          q(h.astro) .. " --lua " .. q(dir .. "/writer.lua") .. " \"$p\" $n 2>>" .. q(dir .. "/err") ..
+          " & pids=\"$pids $!\"; done; rc=0; for p in $pids; do wait $p || rc=1; done; exit $rc"
+        local status = h.sh(cmd)
+        assert.are.equal("", h.read_file(dir .. "/err") or "")
+        assert.are.equal(0, status)
+        local tree = assert(config.read(dir .. "/b/config.yaml"))
+        for w = 1, 4 do
+          for i = 1, 30 do
+            assert.are.equal(tostring(i), tree.writers["w" .. w]["k" .. i], "writer " .. w .. " key " .. i)
+          end
+        end
+        assert.are.equal(0, h.sh("test -L " .. q(dir .. "/a/config.yaml")))
+        -- Each writer through the link also held the link's lock, as the astro CLI takes it.
+        assert.are.equal("config.yaml\nconfig.yaml.lock\n", h.capture("ls -A " .. q(dir .. "/a")))
+        assert.are.equal("config.yaml\nconfig.yaml.lock\n", h.capture("ls -A " .. q(dir .. "/b")))
+      end)
+
       --- Holds path..".lock" with flock(1) for `seconds`; returns the pid once the lock is held.
       local function hold_lock(path, seconds)
         local ready = h.tmpdir() .. "/ready"
@@ -507,6 +539,25 @@ describe("astro.core.config", function()
         assert.are.equal("interrupted", h.read_file(dir .. "/code"))
         assert.is_true(elapsed < 1.5 * h.slack, "took " .. elapsed .. "s")
         assert.are.equal(FIXTURE, h.read_file(path))
+      end)
+
+      it("through a symbolic link, gives up while either the link's or the target's lock is held", function()
+        local dir = h.tmpdir()
+        h.sh("mkdir " .. q(dir .. "/real"))
+        h.write_file(dir .. "/real/config.yaml", FIXTURE)
+        h.sh("ln -s real/config.yaml " .. q(dir .. "/config.yaml"))
+        for _, held in ipairs({ dir .. "/config.yaml", dir .. "/real/config.yaml" }) do
+          local pid = hold_lock(held, 3)
+          local ok, err, code = config.update(dir .. "/config.yaml", { { path = "verbosity", value = "debug" } },
+                                              { lock_timeout = 0.2 })
+          h.sh("kill " .. pid .. " 2>/dev/null")
+          assert.is_nil(ok)
+          assert.are.equal("lock", code)
+          assert.matches("waiting for config lock " .. (held .. ".lock"):gsub("%p", "%%%0"), err)
+          assert.are.equal(FIXTURE, h.read_file(dir .. "/real/config.yaml"))
+        end
+        assert.is_true(config.update(dir .. "/config.yaml", { { path = "verbosity", value = "debug" } }))
+        assert.are.equal("debug", config.read(dir .. "/real/config.yaml").verbosity)
       end)
 
       it("waits for the lock and then applies the change", function()
