@@ -50,8 +50,24 @@ typedef struct {          /* one key of a change path */
     size_t len;
 } Seg;
 
+typedef struct {          /* one key of a copied change: bytes off..off+len of Job.text */
+    size_t off, len;
+} KeyRef;
+
+enum { CHANGE_DELETE, CHANGE_PLAIN, CHANGE_STRING };
+
+typedef struct {          /* one change, copied out of Lua before anything is locked */
+    size_t key0;           /* its first key in Job.keys */
+    int nkeys;
+    int kind;              /* CHANGE_DELETE, CHANGE_PLAIN (boolean, number) or CHANGE_STRING */
+    size_t voff, vlen;     /* its value's text in Job.text */
+} Change;
+
 /* Everything a read or an update holds. */
 typedef struct {
+    Buf text;              /* the keys and values of the changes */
+    Buf keys;              /* KeyRef[]: the keys of every change, in order */
+    Buf changes;           /* Change[] */
     Buf in;                /* the file's bytes */
     Buf out;               /* the emitted document */
     yaml_document_t doc;
@@ -69,10 +85,11 @@ typedef struct {
 
 /* Frees everything the job holds and closes the lock; safe to call twice. */
 static void job_release(Job *j) {
-    astro_buf_free(&j->in);
-    astro_buf_free(&j->out);
-    memset(&j->in, 0, sizeof j->in);
-    memset(&j->out, 0, sizeof j->out);
+    Buf *bufs[] = {&j->text, &j->keys, &j->changes, &j->in, &j->out};
+    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) {
+        astro_buf_free(bufs[k]);
+        memset(bufs[k], 0, sizeof *bufs[k]);
+    }
     if (j->has_doc) yaml_document_delete(&j->doc);
     j->has_doc = 0;
     free(j->refs);
@@ -808,21 +825,12 @@ static void segs_join(char *out, size_t size, const Seg *segs, int n) {
     }
 }
 
-/* Adds the scalar node for the Lua value at vi (string, boolean or number). Returns its index
- * or 0. */
-static int node_add_value(lua_State *L, Job *j, int vi) {
-    char num[64];
-    if (lua_type(L, vi) == LUA_TBOOLEAN) {
-        const char *s = lua_toboolean(L, vi) ? "true" : "false";
-        return node_add_scalar(j, NULL, s, strlen(s), YAML_PLAIN_SCALAR_STYLE);
-    }
-    if (lua_type(L, vi) == LUA_TNUMBER) {
-        number_format(L, vi, num, sizeof num);
-        return node_add_scalar(j, NULL, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
-    }
-    size_t len;
-    const char *s = lua_tolstring(L, vi, &len);
-    return node_add_string(j, s, len);
+/* Adds the scalar node for the value of change c: its text plain (a boolean or a number),
+ * or a string quoted when it needs to be. Returns its index or 0. */
+static int node_add_value(Job *j, const Change *c) {
+    const char *v = j->text.data + c->voff;
+    if (c->kind == CHANGE_PLAIN) return node_add_scalar(j, NULL, v, c->vlen, YAML_PLAIN_SCALAR_STYLE);
+    return node_add_string(j, v, c->vlen);
 }
 
 /* Finds or makes the mapping under key seg of map for a set (nil-valued changes never create
@@ -859,10 +867,9 @@ static int change_descend(Job *j, int *map, const Seg *segs, int k, int n, int i
     return 0;
 }
 
-/* Applies one change (key path segs[0..n), value at Lua index vi, nil deletes) to j->doc.
- * Returns 0 or -1. */
-static int change_apply(lua_State *L, Job *j, const Seg *segs, int n, int vi, const char *name) {
-    int is_delete = lua_isnil(L, vi);
+/* Applies change c (key path segs[0..n), n >= 1) to j->doc. Returns 0 or -1. */
+static int change_apply(Job *j, const Change *c, const Seg *segs, int n, const char *name) {
+    int is_delete = c->kind == CHANGE_DELETE;
     int map = 1;
     for (int k = 0; k < n - 1; k++) {
         if (change_descend(j, &map, segs, k, n, is_delete, name) != 0) return -1;
@@ -873,13 +880,30 @@ static int change_apply(lua_State *L, Job *j, const Seg *segs, int n, int vi, co
         if (i >= 0) map_remove(j, map, (size_t)i);
         return 0;
     }
-    int value = node_add_value(L, j, vi);
+    int value = node_add_value(j, c);
     if (value == 0) return -1;
     if (i >= 0) {
         map_set_value(j, map, (size_t)i, value);
         return 0;
     }
     return map_append_new(j, map, segs[n - 1], value);
+}
+
+/* Applies every copied change, in order, to j->doc. Returns 0 or -1. */
+static int changes_apply(Job *j, const char *name) {
+    const Change *changes = (const Change *)(void *)j->changes.data;
+    const KeyRef *keys = (const KeyRef *)(void *)j->keys.data;
+    size_t n = j->changes.len / sizeof(Change);
+    for (size_t i = 0; i < n; i++) {
+        const Change *c = &changes[i];
+        Seg segs[ASTRO_YAML_MAX_DEPTH];
+        for (int k = 0; k < c->nkeys; k++) {
+            const KeyRef *r = &keys[c->key0 + (size_t)k];
+            segs[k] = (Seg){j->text.data + r->off, r->len};
+        }
+        if (change_apply(j, c, segs, c->nkeys, name) != 0) return -1;
+    }
+    return 0;
 }
 
 /* Emitter output callback: appends to a Buf. */
@@ -927,35 +951,107 @@ static const char *segs_split(const char *s, size_t len, Seg *segs, int *n) {
     return NULL;
 }
 
-/* Reads the key path at Lua index pi (dotted string or array of strings) into segs; the
- * strings stay owned by that value. Returns NULL or a problem text. */
-static const char *segs_read(lua_State *L, int pi, Seg *segs, int *n) {
-    size_t len;
-    if (lua_type(L, pi) == LUA_TSTRING) {
-        const char *s = lua_tolstring(L, pi, &len);
-        const char *problem = segs_split(s, len, segs, n);
-        if (problem == NULL && !utf8_valid(s, len)) return "path is not valid UTF-8";
-        return problem;
-    }
-    if (lua_type(L, pi) != LUA_TTABLE) return "path must be a string or an array of strings";
-    lua_Unsigned count = lua_rawlen(L, pi);
-    if (count == 0) return "path is empty";
-    if (count > ASTRO_YAML_MAX_DEPTH) return "path has more than 64 keys";
-    *n = (int)count;
-    for (int k = 0; k < *n; k++) {
-        int t = lua_rawgeti(L, pi, k + 1);
-        const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-        lua_pop(L, 1);
-        if (s == NULL) return "path must be a string or an array of strings";
-        if (len == 0) return "empty key in the path";
-        if (!utf8_valid(s, len)) return "path is not valid UTF-8";
-        segs[k] = (Seg){s, len};
-    }
-    return NULL;
+/* Appends len bytes to j->text and stores their offset in *off. Returns 0 or -1 (memory,
+ * recorded). */
+static int text_add(Job *j, const char *s, size_t len, size_t *off) {
+    *off = j->text.len;
+    if (len > 0 && !astro_buf_add(&j->text, s, len))
+        return job_fail(j, "memory", "not enough memory");
+    return 0;
 }
 
-/* Checks the changes array at idx before anything is locked; raises on misuse. */
-static void changes_check(lua_State *L, int idx) {
+/* Copies key s[0..len) as the next key of the change being copied. Returns 0 or -1. */
+static int key_copy(Job *j, const char *s, size_t len) {
+    KeyRef r = {0, len};
+    if (text_add(j, s, len, &r.off) != 0) return -1;
+    if (!astro_buf_add(&j->keys, &r, sizeof r)) return job_fail(j, "memory", "not enough memory");
+    return 0;
+}
+
+/* Checks the key path at Lua index pi (dotted string or array of strings) and copies its keys
+ * into the job, counting them in *n. Each Lua value is read once, and checked and copied
+ * while it is on the stack. Returns 0 (with *problem set when the path is misused: nothing
+ * usable was copied) or -1 (memory, recorded). */
+static int path_copy(lua_State *L, Job *j, int pi, int *n, const char **problem) {
+    size_t len;
+    *n = 0;
+    *problem = NULL;
+    if (lua_type(L, pi) == LUA_TSTRING) {
+        Seg segs[ASTRO_YAML_MAX_DEPTH];
+        const char *s = lua_tolstring(L, pi, &len);
+        *problem = segs_split(s, len, segs, n);
+        if (*problem == NULL && !utf8_valid(s, len)) *problem = "path is not valid UTF-8";
+        for (int k = 0; *problem == NULL && k < *n; k++)
+            if (key_copy(j, segs[k].s, segs[k].len) != 0) return -1;
+        return 0;
+    }
+    if (lua_type(L, pi) != LUA_TTABLE) {
+        *problem = "path must be a string or an array of strings";
+        return 0;
+    }
+    lua_Unsigned count = lua_rawlen(L, pi);
+    if (count == 0) *problem = "path is empty";
+    else if (count > ASTRO_YAML_MAX_DEPTH) *problem = "path has more than 64 keys";
+    for (int k = 0; *problem == NULL && k < (int)count; k++) {
+        int t = lua_rawgeti(L, pi, k + 1);                       /* [key] */
+        const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (s == NULL) *problem = "path must be a string or an array of strings";
+        else if (len == 0) *problem = "empty key in the path";
+        else if (!utf8_valid(s, len)) *problem = "path is not valid UTF-8";
+        else if (key_copy(j, s, len) != 0) return -1;
+        lua_pop(L, 1);
+    }
+    if (*problem == NULL) *n = (int)count;
+    return 0;
+}
+
+/* Checks the change at Lua index ci (changes[i] of the argument at idx) and appends its copy
+ * to j->changes; raises on misuse. Returns 0 or -1 (memory, recorded). */
+static int change_copy(lua_State *L, Job *j, int idx, lua_Integer i, int ci) {
+    Change c = {j->keys.len / sizeof(KeyRef), 0, CHANGE_DELETE, 0, 0};
+    const char *problem;
+    lua_pushliteral(L, "path");
+    lua_rawget(L, ci);                                           /* [path] */
+    if (path_copy(L, j, lua_gettop(L), &c.nkeys, &problem) != 0) return -1;
+    if (problem != NULL)
+        luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].path: %s", i, problem));
+    lua_pushliteral(L, "value");
+    int t = lua_rawget(L, ci);                                   /* [path, value] */
+    char num[64];
+    const char *text = NULL;
+    size_t len = 0;
+    if (t == LUA_TSTRING) {
+        text = lua_tolstring(L, -1, &len);
+        if (!utf8_valid(text, len))
+            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value is not valid UTF-8", i));
+        c.kind = CHANGE_STRING;
+    } else if (t == LUA_TBOOLEAN) {
+        text = lua_toboolean(L, -1) ? "true" : "false";
+        c.kind = CHANGE_PLAIN;
+    } else if (t == LUA_TNUMBER) {
+        number_format(L, -1, num, sizeof num);
+        text = num;
+        c.kind = CHANGE_PLAIN;
+    } else if (t != LUA_TNIL) {
+        luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value: a %s cannot be stored", i,
+                                              lua_typename(L, t)));
+    }
+    if (text != NULL) {
+        if (c.kind == CHANGE_PLAIN) len = strlen(text);
+        c.vlen = len;
+        if (text_add(j, text, len, &c.voff) != 0) return -1;
+    }
+    lua_pop(L, 2);
+    if (!astro_buf_add(&j->changes, &c, sizeof c))
+        return job_fail(j, "memory", "not enough memory");
+    return 0;
+}
+
+/* Checks the changes array at idx and copies it into the job (keys and values in C memory,
+ * which the job owns), before anything is locked: the update applies this copy and never
+ * reads the table again, so a finalizer that changes it meanwhile cannot reach the update.
+ * Raises on misuse. Returns 0 or -1 (memory, recorded). */
+static int changes_copy(lua_State *L, Job *j, int idx) {
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     lua_pushliteral(L, "path");
@@ -963,43 +1059,10 @@ static void changes_check(lua_State *L, int idx) {
         luaL_argerror(L, idx, "expected an array of changes, got a single change");
     lua_pop(L, 1);                                           /* "path" or changes.path */
     for (lua_Integer i = 1; i <= n; i++) {
-        Seg segs[ASTRO_YAML_MAX_DEPTH];
-        int nsegs;
         if (lua_rawgeti(L, idx, i) != LUA_TTABLE)                /* [change] */
             luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I] is not a table", i));
-        lua_pushliteral(L, "path");
-        lua_rawget(L, -2);                                       /* [change, path] */
-        const char *problem = segs_read(L, lua_gettop(L), segs, &nsegs);
-        if (problem != NULL)
-            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].path: %s", i, problem));
-        lua_pushliteral(L, "value");
-        int t = lua_rawget(L, -3);                               /* [change, path, value] */
-        size_t len = 0;
-        const char *text = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-        if (text != NULL && !utf8_valid(text, len))
-            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value is not valid UTF-8", i));
-        if (t != LUA_TNIL && t != LUA_TSTRING && t != LUA_TBOOLEAN && t != LUA_TNUMBER)
-            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value: a %s cannot be stored",
-                                                  i, lua_typename(L, t)));
-        lua_pop(L, 3);
-    }
-}
-
-/* Applies every change of the (checked) array at idx to j->doc. Returns 0 or -1. */
-static int changes_apply(lua_State *L, Job *j, int idx, const char *name) {
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    for (lua_Integer i = 1; i <= n; i++) {
-        Seg segs[ASTRO_YAML_MAX_DEPTH];
-        int nsegs = 0;
-        lua_rawgeti(L, idx, i);                                  /* [change] */
-        lua_pushliteral(L, "path");
-        lua_rawget(L, -2);                                       /* [change, path] */
-        segs_read(L, lua_gettop(L), segs, &nsegs);
-        lua_pushliteral(L, "value");
-        lua_rawget(L, -3);                                       /* [change, path, value] */
-        int rc = change_apply(L, j, segs, nsegs, lua_gettop(L), name);
-        lua_pop(L, 3);
-        if (rc != 0) return -1;
+        if (change_copy(L, j, idx, i, lua_gettop(L)) != 0) return -1;
+        lua_pop(L, 1);
     }
     return 0;
 }
@@ -1088,28 +1151,49 @@ static int update_lock(Job *j, const char *path, double timeout) {
     return 0;
 }
 
-/* The locked part of config.update: arguments at 1 (path) and 2 (changes). Returns 0 or -1. */
+/* The locked part of config.update: applies the job's copied changes to the file at path.
+ * Returns 0 or -1. */
 static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
     if (update_lock(j, path, timeout) != 0) return -1;
     stale_temps_remove(j->target);
     if (file_slurp(j, j->target, path) < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
         return -1;
     lua_pop(L, 1);                                               /* the tree only validated */
-    if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(L, j, 2, path) != 0 ||
+    if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(j, path) != 0 ||
         doc_emit(j, path) != 0 || dir_create_for(j, j->target) != 0)
         return -1;
     return file_replace(j, j->target);
+}
+
+/* Protected body of config.update: [job (light userdata), path, timeout] -> [0 or -1]. */
+static int update_protected(lua_State *L) {
+    Job *j = (Job *)lua_touserdata(L, 1);
+    const char *path = lua_tostring(L, 2);
+    double timeout = (double)lua_tonumber(L, 3);
+    lua_pushinteger(L, update_locked(L, j, path, timeout));
+    return 1;
 }
 
 /* config.update(path, changes [, opts]) -> true | nil, message, code. */
 static int config_update(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     luaL_argcheck(L, path[0] != '\0', 1, "empty path");
+    luaL_checktype(L, 2, LUA_TTABLE);
     double timeout = opt_lock_timeout(L, 3);
-    changes_check(L, 2);
     lua_settop(L, 3);
     Job *j = job_new(L);                                         /* [path, changes, opts, job] */
-    if (update_locked(L, j, path, timeout) != 0) return job_push_failure(L, j);
+    if (changes_copy(L, j, 2) != 0) return job_push_failure(L, j);
+    /* A Lua error under the lock (out of memory while the file is loaded) releases the lock at
+     * once instead of when the job is collected. */
+    lua_pushcfunction(L, update_protected);
+    lua_pushlightuserdata(L, j);
+    lua_pushvalue(L, 1);
+    lua_pushnumber(L, (lua_Number)timeout);
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+        job_release(j);
+        return lua_error(L);
+    }
+    if (lua_tointeger(L, -1) != 0) return job_push_failure(L, j);
     job_release(j);
     lua_pushboolean(L, 1);
     return 1;

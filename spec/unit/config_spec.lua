@@ -411,6 +411,49 @@ describe("astro.core.config", function()
       assert.are.equal("debug", config.read(path).verbosity)
     end)
 
+    it("applies the changes it checked even when a finalizer rewrites them during the update", function()
+      -- A big file makes the update allocate much after checking the changes; with the collector
+      -- this eager, finalizers run inside the update (after, before or while it checks them).
+      local lines = { "k:" }
+      for i = 1, 5000 do lines[#lines + 1] = "  key" .. i .. ": value" .. i end
+      local path = config_file(table.concat(lines, "\n") .. "\n")
+      local mutations = {
+        function(c) c[1].path = {} end,                       -- no key at all
+        function(c) c[1].path = { "k", 1 } end,               -- a key that is not a string
+        function(c) c[1].path = "" end,
+        function(c) c[1].value = {} end,                      -- a value that cannot be stored
+        function(c) c[1] = false end,                         -- a change that is not a table
+        function(c) c[2] = 7 end,                             -- another one
+      }
+      local inside, during, applied = false, 0, 0
+      finally(function() collectgarbage("incremental", 200, 100) end)
+      collectgarbage("incremental", 10, 1000)
+      for attempt = 1, 90 do
+        local key = "a" .. attempt
+        local changes = { { path = { "k", key }, value = "x" .. attempt } }
+        local mutate = mutations[attempt % #mutations + 1]
+        setmetatable({}, { __gc = function()
+          mutate(changes)
+          if inside then during = during + 1 end
+        end })
+        inside = true
+        local ok, res, err = pcall(config.update, path, changes)
+        inside = false
+        if ok then
+          assert.is_true(res, err)
+          assert.are.equal("x" .. attempt, config.read(path).k[key], "attempt " .. attempt)
+          applied = applied + 1
+        else
+          -- The finalizer ran before the changes were checked: refused as misuse.
+          assert.matches("^bad argument #2 to '[%w.]*update' %(changes", res)
+        end
+      end
+      collectgarbage("incremental", 200, 100)
+      assert.is_true(during > 0, "no finalizer ran inside an update")
+      assert.is_true(applied > 0, "no update applied its changes")
+      assert.are.equal("value5000", config.read(path).k.key5000)
+    end)
+
     it("raises on misuse before anything is locked", function()
       local path = h.tmpdir() .. "/config.yaml"
       local function fails(pattern, ...)
