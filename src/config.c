@@ -1151,6 +1151,23 @@ static int update_lock(Job *j, const char *path, double timeout) {
     return 0;
 }
 
+/* Refuses the emitted document j->out when config.read would refuse the file it makes (more
+ * than ASTRO_YAML_MAX_BYTES, or past the node or depth limits, aliases expanded): loads it
+ * as read loads a file. Returns 0 or -1 (recorded: code "yaml", or "memory"). */
+static int output_check(lua_State *L, Job *j, const char *path) {
+    if (j->out.len > ASTRO_YAML_MAX_BYTES)
+        return job_fail(j, "yaml", "%s: not updated: the changes would make it unreadable "
+                        "(larger than %u MiB)", path, ASTRO_YAML_MAX_BYTES >> 20);
+    if (config_load(L, j, j->out.data, j->out.len, "changed file") == 0) {
+        lua_pop(L, 1);                                           /* the tree only validated */
+        return 0;
+    }
+    char why[sizeof j->msg];
+    memcpy(why, j->msg, sizeof why);
+    return job_fail(j, j->code, "%s: not updated: the changes would make it unreadable (%s)", path,
+                    why);
+}
+
 /* The locked part of config.update: applies the job's copied changes to the file at path.
  * Returns 0 or -1. */
 static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
@@ -1160,7 +1177,8 @@ static int update_locked(lua_State *L, Job *j, const char *path, double timeout)
         return -1;
     lua_pop(L, 1);                                               /* the tree only validated */
     if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(j, path) != 0 ||
-        doc_emit(j, path) != 0 || dir_create_for(j, j->target) != 0)
+        doc_emit(j, path) != 0 || output_check(L, j, path) != 0 ||
+        dir_create_for(j, j->target) != 0)
         return -1;
     return file_replace(j, j->target);
 }

@@ -350,6 +350,55 @@ describe("astro.core.config", function()
       end
     end)
 
+    --- Asserts that update(path, changes) fails with code "yaml" and a message matching pattern,
+    -- leaving the file as it was (and readable) and no temporary file behind.
+    local function refused_unreadable(path, changes, pattern)
+      local before = h.read_file(path)
+      local ok, err, code = config.update(path, changes)
+      assert.is_nil(ok)
+      assert.are.equal("yaml", code)
+      local prefix = path .. ": not updated: the changes would make it unreadable ("
+      assert.are.equal(prefix, err:sub(1, #prefix))
+      assert.matches(pattern, err)
+      assert.is_true(before == h.read_file(path), "the file changed")
+      assert.are.equal("config.yaml\nconfig.yaml.lock\n", h.capture("ls -A " .. q(path:match("^(.*)/"))))
+      assert(config.read(path))
+    end
+
+    it("refuses changes that would make the file larger than read accepts (16 MiB)", function()
+      local path = config_file()
+      refused_unreadable(path, { { path = "contexts.localhost.token", value = string.rep("a", 17 * 1024 * 1024) } },
+        "%(larger than 16 MiB%)$")
+      assert.is_true(config.update(path, { { path = "contexts.localhost.token", value = string.rep("a", 1024 * 1024) } }))
+      assert.are.equal(1024 * 1024, #config.read(path).contexts.localhost.token)
+    end)
+
+    it("refuses changes that would give the file more nodes than read accepts", function()
+      -- 3 + 2 * 49990 = 99983 nodes: readable; 10 more keys would make it 100003.
+      local lines = { "k:" }
+      for i = 1, 49990 do lines[#lines + 1] = "  key" .. i .. ": v" end
+      local path = config_file(table.concat(lines, "\n") .. "\n")
+      assert(config.read(path))
+      local changes = {}
+      for i = 1, 10 do changes[i] = { path = "new" .. i, value = "v" } end
+      refused_unreadable(path, changes, "more than 100000 nodes")
+      assert.is_true(config.update(path, { { path = "k.key1", value = "w" }, { path = "new1", value = "v" } }))
+      assert.are.equal("w", config.read(path).k.key1)
+    end)
+
+    it("refuses changes that would give the file more nodes than read accepts once aliases are expanded", function()
+      -- 1 + 11 * (1 + 9000) = 99012 nodes read (each alias expands to the 9000 keys again); 1000
+      -- more keys at the top would make it 100012, though the file itself has only some 20000.
+      local lines = { "base: &b" }
+      for i = 1, 9000 do lines[#lines + 1] = "  key" .. i .. ": v" end
+      for i = 1, 10 do lines[#lines + 1] = "copy" .. i .. ": *b" end
+      local path = config_file(table.concat(lines, "\n") .. "\n")
+      assert(config.read(path))
+      local changes = {}
+      for i = 1, 1000 do changes[i] = { path = "new" .. i, value = "v" } end
+      refused_unreadable(path, changes, "more than 100000 nodes once aliases are expanded")
+    end)
+
     it("leaves the file with mode 0600 even if it was 0644", function()
       local path = config_file()
       assert.are.equal(0, h.sh("chmod 644 " .. q(path)))
