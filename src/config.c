@@ -829,7 +829,8 @@ static void segs_join(char *out, size_t size, const Seg *segs, int n) {
  * or a string quoted when it needs to be. Returns its index or 0. */
 static int node_add_value(Job *j, const Change *c) {
     const char *v = j->text.data + c->voff;
-    if (c->kind == CHANGE_PLAIN) return node_add_scalar(j, NULL, v, c->vlen, YAML_PLAIN_SCALAR_STYLE);
+    if (c->kind == CHANGE_PLAIN)
+        return node_add_scalar(j, NULL, v, c->vlen, YAML_PLAIN_SCALAR_STYLE);
     return node_add_string(j, v, c->vlen);
 }
 
@@ -1120,6 +1121,15 @@ static int config_read(lua_State *L) {
     return 2;
 }
 
+/* Returns 1 when "<path>.lock" is the file whose lock j->lock_fd already holds. */
+static int lock_is_held(Job *j, const char *path) {
+    char lock[PATH_MAX + 8];
+    struct stat held, st;
+    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock) return 0;
+    return fstat(j->lock_fd, &held) == 0 && stat(lock, &st) == 0 && held.st_dev == st.st_dev &&
+           held.st_ino == st.st_ino;
+}
+
 /* Locks the file an update of path replaces and sets j->target to it. Every writer of that
  * file, whatever name it reached it by, takes "<target>.lock"; a writer through a symbolic
  * link first takes "<path>.lock" too, as the astro CLI does, so it excludes that CLI as well.
@@ -1128,15 +1138,16 @@ static int config_read(lua_State *L) {
  * meanwhile. Returns 0 or -1. */
 static int update_lock(Job *j, const char *path, double timeout) {
     double deadline = now_seconds() + timeout;
-    if (dir_create_for(j, path) != 0 || lock_acquire(j, &j->lock_fd, path, timeout, deadline) != 0 ||
+    if (dir_create_for(j, path) != 0 ||
+        lock_acquire(j, &j->lock_fd, path, timeout, deadline) != 0 ||
         target_resolve(j, path, &j->target) != 0)
         return -1;
     for (int tries = 0; strcmp(j->target, path) != 0; tries++) {
         if (tries == MAX_LINKS)
             return job_fail(j, "io", "%s: the symbolic link keeps changing", path);
-        if (dir_create_for(j, j->target) != 0 ||
-            lock_acquire(j, &j->target_lock_fd, j->target, timeout, deadline) != 0)
-            return -1;
+        if (dir_create_for(j, j->target) != 0) return -1;
+        if (lock_is_held(j, j->target)) break;      /* both names lead to one lock file */
+        if (lock_acquire(j, &j->target_lock_fd, j->target, timeout, deadline) != 0) return -1;
         char *again = NULL;
         if (target_resolve(j, path, &again) != 0) return -1;
         if (strcmp(again, j->target) == 0) {

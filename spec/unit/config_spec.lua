@@ -428,6 +428,17 @@ describe("astro.core.config", function()
       assert.are.equal("real/config.yaml\n", h.capture("readlink " .. q(dir .. "/config.yaml")))
     end)
 
+    it("through a symbolic link whose lock files are one file, takes that lock once", function()
+      local dir = h.tmpdir()
+      h.sh("mkdir " .. q(dir .. "/real"))
+      h.write_file(dir .. "/real/config.yaml", FIXTURE)
+      h.sh("ln -s real/config.yaml " .. q(dir .. "/config.yaml"))
+      h.sh("ln -s ../config.yaml.lock " .. q(dir .. "/real/config.yaml.lock"))
+      assert.is_true(config.update(dir .. "/config.yaml", { { path = "verbosity", value = "debug" } },
+                                   { lock_timeout = 0.5 }))
+      assert.are.equal("debug", config.read(dir .. "/real/config.yaml").verbosity)
+    end)
+
     it("creates the target of a dangling symbolic link", function()
       local dir = h.tmpdir()
       h.sh("ln -s elsewhere/config.yaml " .. q(dir .. "/config.yaml"))
