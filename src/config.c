@@ -3,12 +3,14 @@
  * Lua tree and updated in place with libyaml's document API, so that every untouched key keeps
  * its order and scalar style (comments are lost: libyaml cannot keep them).
  *
- * An update takes the same flock on "<file>.lock" as Astronomer's astro CLI, re-reads the file
- * under the lock, applies the changes, writes a temporary file beside the target and renames it
- * over the target (mode 0600), so a writer killed at any point leaves the old file or the new
- * one; the temporary file such a writer leaves is removed by the next update (under the lock),
- * and its lock dies with it. Every resource of a read or an update lives in a Job userdata
- * whose __gc releases it, so a Lua error never leaks; normal paths release it at once.
+ * An update takes the same flock on "<file>.lock" as Astronomer's astro CLI (and, when <file>
+ * is a symbolic link, on "<target>.lock" beside the file it leads to, which every writer of
+ * that file takes whatever name it reached it by), re-reads the file under the lock, applies
+ * the changes, writes a temporary file ("<target>.astro-tmp-XXXXXX") beside the target and
+ * renames it over the target (mode 0600), so a writer killed at any point leaves the old file
+ * or the new one; the temporary file such a writer leaves is removed by the next update (under
+ * the lock), and its lock dies with it. Every resource of a read or an update lives in a Job
+ * userdata whose __gc releases it, so a Lua error never leaks; normal paths release it at once.
  *
  * Hostile input is bounded: ASTRO_YAML_MAX_BYTES of file, ASTRO_YAML_MAX_NODES nodes (counted
  * per alias expansion, which defeats "billion laughs") and ASTRO_YAML_MAX_DEPTH levels.
@@ -39,6 +41,7 @@
 #define LOCK_POLL_SECONDS 0.01
 #define DEFAULT_LOCK_TIMEOUT 10.0
 #define MAX_LINKS 40
+#define TEMP_INFIX ".astro-tmp-"  /* temporary file: "<target>" TEMP_INFIX "XXXXXX" */
 
 typedef astro_buf Buf;
 
@@ -47,15 +50,32 @@ typedef struct {          /* one key of a change path */
     size_t len;
 } Seg;
 
+typedef struct {          /* one key of a copied change: bytes off..off+len of Job.text */
+    size_t off, len;
+} KeyRef;
+
+enum { CHANGE_DELETE, CHANGE_PLAIN, CHANGE_STRING };
+
+typedef struct {          /* one change, copied out of Lua before anything is locked */
+    size_t key0;           /* its first key in Job.keys */
+    int nkeys;
+    int kind;              /* CHANGE_DELETE, CHANGE_PLAIN (boolean, number) or CHANGE_STRING */
+    size_t voff, vlen;     /* its value's text in Job.text */
+} Change;
+
 /* Everything a read or an update holds. */
 typedef struct {
+    Buf text;              /* the keys and values of the changes */
+    Buf keys;              /* KeyRef[]: the keys of every change, in order */
+    Buf changes;           /* Change[] */
     Buf in;                /* the file's bytes */
     Buf out;               /* the emitted document */
     yaml_document_t doc;
     int has_doc;
     int *refs;             /* refs[i]: edges pointing at node i+1 (an over-estimate is safe) */
     size_t nrefs;
-    int lock_fd;
+    int lock_fd;           /* the lock beside the path given ("<path>.lock") */
+    int target_lock_fd;    /* the lock beside the target, when that is another file */
     char *target;          /* the file an update replaces (symbolic links resolved) */
     const char *code;      /* kind of the recorded failure */
     char msg[PATH_MAX + 512];
@@ -65,10 +85,11 @@ typedef struct {
 
 /* Frees everything the job holds and closes the lock; safe to call twice. */
 static void job_release(Job *j) {
-    astro_buf_free(&j->in);
-    astro_buf_free(&j->out);
-    memset(&j->in, 0, sizeof j->in);
-    memset(&j->out, 0, sizeof j->out);
+    Buf *bufs[] = {&j->text, &j->keys, &j->changes, &j->in, &j->out};
+    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) {
+        astro_buf_free(bufs[k]);
+        memset(bufs[k], 0, sizeof *bufs[k]);
+    }
     if (j->has_doc) yaml_document_delete(&j->doc);
     j->has_doc = 0;
     free(j->refs);
@@ -76,6 +97,8 @@ static void job_release(Job *j) {
     j->nrefs = 0;
     free(j->target);
     j->target = NULL;
+    if (j->target_lock_fd >= 0) close(j->target_lock_fd);
+    j->target_lock_fd = -1;
     if (j->lock_fd >= 0) close(j->lock_fd);
     j->lock_fd = -1;
 }
@@ -90,6 +113,7 @@ static Job *job_new(lua_State *L) {
     Job *j = (Job *)lua_newuserdatauv(L, sizeof(Job), 0);
     memset(j, 0, sizeof *j);
     j->lock_fd = -1;
+    j->target_lock_fd = -1;
     j->code = "io";
     if (luaL_newmetatable(L, JOB_TYPE)) {
         lua_pushcfunction(L, job_gc);
@@ -177,9 +201,9 @@ static int dir_create_for(Job *j, const char *file) {
     }
 }
 
-/* Follows a chain of symbolic links from path to a file that does not exist yet; sets
- * j->target. Returns 0 or -1. */
-static int link_follow_dangling(Job *j, const char *path) {
+/* Follows a chain of symbolic links from path to a file that does not exist yet; sets *out
+ * (malloc'd). Returns 0 or -1. */
+static int link_follow_dangling(Job *j, const char *path, char **out) {
     char cur[PATH_MAX], link[PATH_MAX];
     size_t len = strlen(path);
     if (len >= sizeof cur) return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
@@ -202,26 +226,26 @@ static int link_follow_dangling(Job *j, const char *path) {
             return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
         memcpy(cur + keep, link, (size_t)n + 1);
     }
-    j->target = strdup(cur);
-    return j->target ? 0 : job_fail(j, "memory", "not enough memory");
+    *out = strdup(cur);
+    return *out ? 0 : job_fail(j, "memory", "not enough memory");
 }
 
-/* Sets j->target to the file an update of path must replace: path itself, or the file a
- * symbolic link at path leads to (even a missing one). Returns 0 or -1. */
-static int target_resolve(Job *j, const char *path) {
+/* Sets *out (malloc'd) to the file an update of path must replace: path itself, or the file
+ * a symbolic link at path leads to (even a missing one). Returns 0 or -1. */
+static int target_resolve(Job *j, const char *path, char **out) {
     struct stat st;
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
         st.st_mode = 0;                                          /* missing: created */
     }
     if (!S_ISLNK(st.st_mode)) {
-        j->target = strdup(path);
-        return j->target ? 0 : job_fail(j, "memory", "not enough memory");
+        *out = strdup(path);
+        return *out ? 0 : job_fail(j, "memory", "not enough memory");
     }
-    j->target = realpath(path, NULL);
-    if (j->target != NULL) return 0;
+    *out = realpath(path, NULL);
+    if (*out != NULL) return 0;
     if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
-    return link_follow_dangling(j, path);
+    return link_follow_dangling(j, path, out);
 }
 
 /* Writes len bytes to fd, retrying short writes. Returns 0 or -1 with errno set. */
@@ -255,8 +279,8 @@ static void dir_sync(const char *file) {
 /* Replaces target atomically with j->out: temporary file beside it, mode 0600, fsync, rename,
  * directory fsync. On failure the temporary file is removed and target is untouched. */
 static int file_replace(Job *j, const char *target) {
-    char tmp[PATH_MAX + 16];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target) >= (int)sizeof tmp)
+    char tmp[PATH_MAX + 32];
+    if (snprintf(tmp, sizeof tmp, "%s" TEMP_INFIX "XXXXXX", target) >= (int)sizeof tmp)
         return job_fail(j, "io", "cannot write %s: %s", target, strerror(ENAMETOOLONG));
     int fd = mkstemp(tmp);
     if (fd < 0) return job_fail(j, "io", "cannot write %s: %s", target, strerror(errno));
@@ -274,9 +298,24 @@ static int file_replace(Job *j, const char *target) {
     return 0;
 }
 
-/* Removes the temporary files ("<target>.tmp-XXXXXX") that writers killed between mkstemp and
- * rename left beside target. Called under the lock, so none of them belongs to a live writer;
- * best effort (a file that cannot be removed stays). */
+/* Returns 1 when name is base + TEMP_INFIX + the six letters or digits mkstemp put there. */
+static int temp_name_matches(const char *name, const char *base, size_t blen) {
+    size_t ilen = sizeof TEMP_INFIX - 1;
+    if (strncmp(name, base, blen) != 0 || strncmp(name + blen, TEMP_INFIX, ilen) != 0) return 0;
+    const char *x = name + blen + ilen;
+    for (int k = 0; k < 6; k++) {
+        char c = x[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return x[6] == '\0';
+}
+
+/* Removes the temporary files ("<target>.astro-tmp-XXXXXX") that writers killed between
+ * mkstemp and rename left beside target: only regular files of this user whose name is
+ * exactly that (never a link, nor a file of another name such as "<target>.tmp-backup").
+ * Called under the target's lock, so none of them belongs to a live writer; best effort (a
+ * file that cannot be removed stays). */
 static void stale_temps_remove(const char *target) {
     char dir[PATH_MAX];
     size_t len = strlen(target);
@@ -294,12 +333,14 @@ static void stale_temps_remove(const char *target) {
     size_t blen = strlen(base);
     DIR *d = opendir(dir);
     if (d == NULL) return;
+    uid_t me = geteuid();
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        if (strncmp(n, base, blen) == 0 && strncmp(n + blen, ".tmp-", 5) == 0 &&
-            strlen(n + blen + 5) == 6)
-            (void)unlinkat(dirfd(d), n, 0);
+        struct stat st;
+        if (temp_name_matches(e->d_name, base, blen) &&
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == me)
+            (void)unlinkat(dirfd(d), e->d_name, 0);
     }
     closedir(d);
 }
@@ -311,17 +352,17 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Takes an exclusive flock on "<path>.lock" (created 0600), polling until timeout seconds have
- * passed or a signal arrives. The descriptor is kept in j->lock_fd. Returns 0 or -1. */
-static int lock_acquire(Job *j, const char *path, double timeout) {
+/* Takes an exclusive flock on "<path>.lock" (created 0600), polling until the deadline (of a
+ * wait of timeout seconds) or a signal. The descriptor goes to *fd, which the job closes.
+ * Returns 0 or -1. */
+static int lock_acquire(Job *j, int *fd, const char *path, double timeout, double deadline) {
     char lock[PATH_MAX + 8];
     if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
         return job_fail(j, "io", "%s.lock: %s", path, strerror(ENAMETOOLONG));
-    j->lock_fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (j->lock_fd < 0) return job_fail(j, "io", "%s: %s", lock, strerror(errno));
-    double deadline = now_seconds() + timeout;
+    *fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0) return job_fail(j, "io", "%s: %s", lock, strerror(errno));
     for (;;) {
-        if (flock(j->lock_fd, LOCK_EX | LOCK_NB) == 0) return 0;
+        if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
         if (errno != EWOULDBLOCK && errno != EINTR)
             return job_fail(j, "io", "%s: %s", lock, strerror(errno));
         if (astro_interrupted()) return job_fail(j, "interrupted", "interrupted");
@@ -784,21 +825,13 @@ static void segs_join(char *out, size_t size, const Seg *segs, int n) {
     }
 }
 
-/* Adds the scalar node for the Lua value at vi (string, boolean or number). Returns its index
- * or 0. */
-static int node_add_value(lua_State *L, Job *j, int vi) {
-    char num[64];
-    if (lua_type(L, vi) == LUA_TBOOLEAN) {
-        const char *s = lua_toboolean(L, vi) ? "true" : "false";
-        return node_add_scalar(j, NULL, s, strlen(s), YAML_PLAIN_SCALAR_STYLE);
-    }
-    if (lua_type(L, vi) == LUA_TNUMBER) {
-        number_format(L, vi, num, sizeof num);
-        return node_add_scalar(j, NULL, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
-    }
-    size_t len;
-    const char *s = lua_tolstring(L, vi, &len);
-    return node_add_string(j, s, len);
+/* Adds the scalar node for the value of change c: its text plain (a boolean or a number),
+ * or a string quoted when it needs to be. Returns its index or 0. */
+static int node_add_value(Job *j, const Change *c) {
+    const char *v = j->text.data + c->voff;
+    if (c->kind == CHANGE_PLAIN)
+        return node_add_scalar(j, NULL, v, c->vlen, YAML_PLAIN_SCALAR_STYLE);
+    return node_add_string(j, v, c->vlen);
 }
 
 /* Finds or makes the mapping under key seg of map for a set (nil-valued changes never create
@@ -835,10 +868,9 @@ static int change_descend(Job *j, int *map, const Seg *segs, int k, int n, int i
     return 0;
 }
 
-/* Applies one change (key path segs[0..n), value at Lua index vi, nil deletes) to j->doc.
- * Returns 0 or -1. */
-static int change_apply(lua_State *L, Job *j, const Seg *segs, int n, int vi, const char *name) {
-    int is_delete = lua_isnil(L, vi);
+/* Applies change c (key path segs[0..n), n >= 1) to j->doc. Returns 0 or -1. */
+static int change_apply(Job *j, const Change *c, const Seg *segs, int n, const char *name) {
+    int is_delete = c->kind == CHANGE_DELETE;
     int map = 1;
     for (int k = 0; k < n - 1; k++) {
         if (change_descend(j, &map, segs, k, n, is_delete, name) != 0) return -1;
@@ -849,13 +881,30 @@ static int change_apply(lua_State *L, Job *j, const Seg *segs, int n, int vi, co
         if (i >= 0) map_remove(j, map, (size_t)i);
         return 0;
     }
-    int value = node_add_value(L, j, vi);
+    int value = node_add_value(j, c);
     if (value == 0) return -1;
     if (i >= 0) {
         map_set_value(j, map, (size_t)i, value);
         return 0;
     }
     return map_append_new(j, map, segs[n - 1], value);
+}
+
+/* Applies every copied change, in order, to j->doc. Returns 0 or -1. */
+static int changes_apply(Job *j, const char *name) {
+    const Change *changes = (const Change *)(void *)j->changes.data;
+    const KeyRef *keys = (const KeyRef *)(void *)j->keys.data;
+    size_t n = j->changes.len / sizeof(Change);
+    for (size_t i = 0; i < n; i++) {
+        const Change *c = &changes[i];
+        Seg segs[ASTRO_YAML_MAX_DEPTH];
+        for (int k = 0; k < c->nkeys; k++) {
+            const KeyRef *r = &keys[c->key0 + (size_t)k];
+            segs[k] = (Seg){j->text.data + r->off, r->len};
+        }
+        if (change_apply(j, c, segs, c->nkeys, name) != 0) return -1;
+    }
+    return 0;
 }
 
 /* Emitter output callback: appends to a Buf. */
@@ -903,35 +952,107 @@ static const char *segs_split(const char *s, size_t len, Seg *segs, int *n) {
     return NULL;
 }
 
-/* Reads the key path at Lua index pi (dotted string or array of strings) into segs; the
- * strings stay owned by that value. Returns NULL or a problem text. */
-static const char *segs_read(lua_State *L, int pi, Seg *segs, int *n) {
-    size_t len;
-    if (lua_type(L, pi) == LUA_TSTRING) {
-        const char *s = lua_tolstring(L, pi, &len);
-        const char *problem = segs_split(s, len, segs, n);
-        if (problem == NULL && !utf8_valid(s, len)) return "path is not valid UTF-8";
-        return problem;
-    }
-    if (lua_type(L, pi) != LUA_TTABLE) return "path must be a string or an array of strings";
-    lua_Unsigned count = lua_rawlen(L, pi);
-    if (count == 0) return "path is empty";
-    if (count > ASTRO_YAML_MAX_DEPTH) return "path has more than 64 keys";
-    *n = (int)count;
-    for (int k = 0; k < *n; k++) {
-        int t = lua_rawgeti(L, pi, k + 1);
-        const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-        lua_pop(L, 1);
-        if (s == NULL) return "path must be a string or an array of strings";
-        if (len == 0) return "empty key in the path";
-        if (!utf8_valid(s, len)) return "path is not valid UTF-8";
-        segs[k] = (Seg){s, len};
-    }
-    return NULL;
+/* Appends len bytes to j->text and stores their offset in *off. Returns 0 or -1 (memory,
+ * recorded). */
+static int text_add(Job *j, const char *s, size_t len, size_t *off) {
+    *off = j->text.len;
+    if (len > 0 && !astro_buf_add(&j->text, s, len))
+        return job_fail(j, "memory", "not enough memory");
+    return 0;
 }
 
-/* Checks the changes array at idx before anything is locked; raises on misuse. */
-static void changes_check(lua_State *L, int idx) {
+/* Copies key s[0..len) as the next key of the change being copied. Returns 0 or -1. */
+static int key_copy(Job *j, const char *s, size_t len) {
+    KeyRef r = {0, len};
+    if (text_add(j, s, len, &r.off) != 0) return -1;
+    if (!astro_buf_add(&j->keys, &r, sizeof r)) return job_fail(j, "memory", "not enough memory");
+    return 0;
+}
+
+/* Checks the key path at Lua index pi (dotted string or array of strings) and copies its keys
+ * into the job, counting them in *n. Each Lua value is read once, and checked and copied
+ * while it is on the stack. Returns 0 (with *problem set when the path is misused: nothing
+ * usable was copied) or -1 (memory, recorded). */
+static int path_copy(lua_State *L, Job *j, int pi, int *n, const char **problem) {
+    size_t len;
+    *n = 0;
+    *problem = NULL;
+    if (lua_type(L, pi) == LUA_TSTRING) {
+        Seg segs[ASTRO_YAML_MAX_DEPTH];
+        const char *s = lua_tolstring(L, pi, &len);
+        *problem = segs_split(s, len, segs, n);
+        if (*problem == NULL && !utf8_valid(s, len)) *problem = "path is not valid UTF-8";
+        for (int k = 0; *problem == NULL && k < *n; k++)
+            if (key_copy(j, segs[k].s, segs[k].len) != 0) return -1;
+        return 0;
+    }
+    if (lua_type(L, pi) != LUA_TTABLE) {
+        *problem = "path must be a string or an array of strings";
+        return 0;
+    }
+    lua_Unsigned count = lua_rawlen(L, pi);
+    if (count == 0) *problem = "path is empty";
+    else if (count > ASTRO_YAML_MAX_DEPTH) *problem = "path has more than 64 keys";
+    for (int k = 0; *problem == NULL && k < (int)count; k++) {
+        int t = lua_rawgeti(L, pi, k + 1);                       /* [key] */
+        const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (s == NULL) *problem = "path must be a string or an array of strings";
+        else if (len == 0) *problem = "empty key in the path";
+        else if (!utf8_valid(s, len)) *problem = "path is not valid UTF-8";
+        else if (key_copy(j, s, len) != 0) return -1;
+        lua_pop(L, 1);
+    }
+    if (*problem == NULL) *n = (int)count;
+    return 0;
+}
+
+/* Checks the change at Lua index ci (changes[i] of the argument at idx) and appends its copy
+ * to j->changes; raises on misuse. Returns 0 or -1 (memory, recorded). */
+static int change_copy(lua_State *L, Job *j, int idx, lua_Integer i, int ci) {
+    Change c = {j->keys.len / sizeof(KeyRef), 0, CHANGE_DELETE, 0, 0};
+    const char *problem;
+    lua_pushliteral(L, "path");
+    lua_rawget(L, ci);                                           /* [path] */
+    if (path_copy(L, j, lua_gettop(L), &c.nkeys, &problem) != 0) return -1;
+    if (problem != NULL)
+        luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].path: %s", i, problem));
+    lua_pushliteral(L, "value");
+    int t = lua_rawget(L, ci);                                   /* [path, value] */
+    char num[64];
+    const char *text = NULL;
+    size_t len = 0;
+    if (t == LUA_TSTRING) {
+        text = lua_tolstring(L, -1, &len);
+        if (!utf8_valid(text, len))
+            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value is not valid UTF-8", i));
+        c.kind = CHANGE_STRING;
+    } else if (t == LUA_TBOOLEAN) {
+        text = lua_toboolean(L, -1) ? "true" : "false";
+        c.kind = CHANGE_PLAIN;
+    } else if (t == LUA_TNUMBER) {
+        number_format(L, -1, num, sizeof num);
+        text = num;
+        c.kind = CHANGE_PLAIN;
+    } else if (t != LUA_TNIL) {
+        luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value: a %s cannot be stored", i,
+                                              lua_typename(L, t)));
+    }
+    if (text != NULL) {
+        if (c.kind == CHANGE_PLAIN) len = strlen(text);
+        c.vlen = len;
+        if (text_add(j, text, len, &c.voff) != 0) return -1;
+    }
+    lua_pop(L, 2);
+    if (!astro_buf_add(&j->changes, &c, sizeof c))
+        return job_fail(j, "memory", "not enough memory");
+    return 0;
+}
+
+/* Checks the changes array at idx and copies it into the job (keys and values in C memory,
+ * which the job owns), before anything is locked: the update applies this copy and never
+ * reads the table again, so a finalizer that changes it meanwhile cannot reach the update.
+ * Raises on misuse. Returns 0 or -1 (memory, recorded). */
+static int changes_copy(lua_State *L, Job *j, int idx) {
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     lua_pushliteral(L, "path");
@@ -939,43 +1060,10 @@ static void changes_check(lua_State *L, int idx) {
         luaL_argerror(L, idx, "expected an array of changes, got a single change");
     lua_pop(L, 1);                                           /* "path" or changes.path */
     for (lua_Integer i = 1; i <= n; i++) {
-        Seg segs[ASTRO_YAML_MAX_DEPTH];
-        int nsegs;
         if (lua_rawgeti(L, idx, i) != LUA_TTABLE)                /* [change] */
             luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I] is not a table", i));
-        lua_pushliteral(L, "path");
-        lua_rawget(L, -2);                                       /* [change, path] */
-        const char *problem = segs_read(L, lua_gettop(L), segs, &nsegs);
-        if (problem != NULL)
-            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].path: %s", i, problem));
-        lua_pushliteral(L, "value");
-        int t = lua_rawget(L, -3);                               /* [change, path, value] */
-        size_t len = 0;
-        const char *text = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-        if (text != NULL && !utf8_valid(text, len))
-            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value is not valid UTF-8", i));
-        if (t != LUA_TNIL && t != LUA_TSTRING && t != LUA_TBOOLEAN && t != LUA_TNUMBER)
-            luaL_argerror(L, idx, lua_pushfstring(L, "changes[%I].value: a %s cannot be stored",
-                                                  i, lua_typename(L, t)));
-        lua_pop(L, 3);
-    }
-}
-
-/* Applies every change of the (checked) array at idx to j->doc. Returns 0 or -1. */
-static int changes_apply(lua_State *L, Job *j, int idx, const char *name) {
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    for (lua_Integer i = 1; i <= n; i++) {
-        Seg segs[ASTRO_YAML_MAX_DEPTH];
-        int nsegs = 0;
-        lua_rawgeti(L, idx, i);                                  /* [change] */
-        lua_pushliteral(L, "path");
-        lua_rawget(L, -2);                                       /* [change, path] */
-        segs_read(L, lua_gettop(L), segs, &nsegs);
-        lua_pushliteral(L, "value");
-        lua_rawget(L, -3);                                       /* [change, path, value] */
-        int rc = change_apply(L, j, segs, nsegs, lua_gettop(L), name);
-        lua_pop(L, 3);
-        if (rc != 0) return -1;
+        if (change_copy(L, j, idx, i, lua_gettop(L)) != 0) return -1;
+        lua_pop(L, 1);
     }
     return 0;
 }
@@ -1033,30 +1121,108 @@ static int config_read(lua_State *L) {
     return 2;
 }
 
-/* The locked part of config.update: arguments at 1 (path) and 2 (changes). Returns 0 or -1. */
-static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
-    if (dir_create_for(j, path) != 0 || lock_acquire(j, path, timeout) != 0 ||
-        target_resolve(j, path) != 0)
+/* Returns 1 when "<path>.lock" is the file whose lock j->lock_fd already holds. */
+static int lock_is_held(Job *j, const char *path) {
+    char lock[PATH_MAX + 8];
+    struct stat held, st;
+    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock) return 0;
+    return fstat(j->lock_fd, &held) == 0 && stat(lock, &st) == 0 && held.st_dev == st.st_dev &&
+           held.st_ino == st.st_ino;
+}
+
+/* Locks the file an update of path replaces and sets j->target to it. Every writer of that
+ * file, whatever name it reached it by, takes "<target>.lock"; a writer through a symbolic
+ * link first takes "<path>.lock" too, as the astro CLI does, so it excludes that CLI as well.
+ * Always the path's lock first, then the target's, so two writers never wait on each other.
+ * The target is resolved again once its lock is held, and locked anew if the link changed
+ * meanwhile. Returns 0 or -1. */
+static int update_lock(Job *j, const char *path, double timeout) {
+    double deadline = now_seconds() + timeout;
+    if (dir_create_for(j, path) != 0 ||
+        lock_acquire(j, &j->lock_fd, path, timeout, deadline) != 0 ||
+        target_resolve(j, path, &j->target) != 0)
         return -1;
+    for (int tries = 0; strcmp(j->target, path) != 0; tries++) {
+        if (tries == MAX_LINKS)
+            return job_fail(j, "io", "%s: the symbolic link keeps changing", path);
+        if (dir_create_for(j, j->target) != 0) return -1;
+        if (lock_is_held(j, j->target)) break;      /* both names lead to one lock file */
+        if (lock_acquire(j, &j->target_lock_fd, j->target, timeout, deadline) != 0) return -1;
+        char *again = NULL;
+        if (target_resolve(j, path, &again) != 0) return -1;
+        if (strcmp(again, j->target) == 0) {
+            free(again);
+            break;
+        }
+        close(j->target_lock_fd);                                /* lock the new target */
+        j->target_lock_fd = -1;
+        free(j->target);
+        j->target = again;
+    }
+    return 0;
+}
+
+/* Refuses the emitted document j->out when config.read would refuse the file it makes (more
+ * than ASTRO_YAML_MAX_BYTES, or past the node or depth limits, aliases expanded): loads it
+ * as read loads a file. Returns 0 or -1 (recorded: code "yaml", or "memory"). */
+static int output_check(lua_State *L, Job *j, const char *path) {
+    if (j->out.len > ASTRO_YAML_MAX_BYTES)
+        return job_fail(j, "yaml", "%s: not updated: the changes would make it unreadable "
+                        "(larger than %u MiB)", path, ASTRO_YAML_MAX_BYTES >> 20);
+    if (config_load(L, j, j->out.data, j->out.len, "changed file") == 0) {
+        lua_pop(L, 1);                                           /* the tree only validated */
+        return 0;
+    }
+    char why[sizeof j->msg];
+    memcpy(why, j->msg, sizeof why);
+    return job_fail(j, j->code, "%s: not updated: the changes would make it unreadable (%s)", path,
+                    why);
+}
+
+/* The locked part of config.update: applies the job's copied changes to the file at path.
+ * Returns 0 or -1. */
+static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
+    if (update_lock(j, path, timeout) != 0) return -1;
     stale_temps_remove(j->target);
     if (file_slurp(j, j->target, path) < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
         return -1;
     lua_pop(L, 1);                                               /* the tree only validated */
-    if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(L, j, 2, path) != 0 ||
-        doc_emit(j, path) != 0 || dir_create_for(j, j->target) != 0)
+    if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(j, path) != 0 ||
+        doc_emit(j, path) != 0 || output_check(L, j, path) != 0 ||
+        dir_create_for(j, j->target) != 0)
         return -1;
     return file_replace(j, j->target);
+}
+
+/* Protected body of config.update: [job (light userdata), path, timeout] -> [0 or -1]. */
+static int update_protected(lua_State *L) {
+    Job *j = (Job *)lua_touserdata(L, 1);
+    const char *path = lua_tostring(L, 2);
+    double timeout = (double)lua_tonumber(L, 3);
+    lua_pushinteger(L, update_locked(L, j, path, timeout));
+    return 1;
 }
 
 /* config.update(path, changes [, opts]) -> true | nil, message, code. */
 static int config_update(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     luaL_argcheck(L, path[0] != '\0', 1, "empty path");
+    luaL_checktype(L, 2, LUA_TTABLE);
     double timeout = opt_lock_timeout(L, 3);
-    changes_check(L, 2);
     lua_settop(L, 3);
     Job *j = job_new(L);                                         /* [path, changes, opts, job] */
-    if (update_locked(L, j, path, timeout) != 0) return job_push_failure(L, j);
+    if (changes_copy(L, j, 2) != 0) return job_push_failure(L, j);
+    /* A Lua error under the lock (out of memory while the file is loaded) releases the lock at
+     * once instead of when the job is collected. */
+    lua_pushcfunction(L, update_protected);
+    lua_pushlightuserdata(L, j);
+    lua_pushvalue(L, 1);
+    lua_pushnumber(L, (lua_Number)timeout);
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+        job_release(j);
+        return lua_error(L);
+    }
+    if (lua_tointeger(L, -1) != 0) return job_push_failure(L, j);
     job_release(j);
     lua_pushboolean(L, 1);
     return 1;

@@ -29,7 +29,7 @@ local function temps(path)
   local dir, base = path:match("^(.*)/([^/]+)$")
   local out = {}
   for _, n in ipairs(sys.listdir(dir) or {}) do
-    if n:sub(1, #base + 5) == base .. ".tmp-" then out[#out + 1] = n end
+    if n:sub(1, #base + 11) == base .. ".astro-tmp-" then out[#out + 1] = n end
   end
   return out
 end
@@ -262,9 +262,10 @@ describe("the config file", function()
         local c = assert(config.read(target)).contexts.localhost
         assert.are.same({ GLOBEX, OPERATIONS, "Bearer test-token" }, { c.organization, c.workspace, c.token })
         assert.are.equal("600", mode(target))
-        -- The lock sits beside the link (as the astro CLI takes it); no temporary file anywhere.
+        -- A lock beside the link (as the astro CLI takes it) and one beside the target (which
+        -- writers reaching the file by its own name take); no temporary file anywhere.
         assert.are.equal("config.yaml config.yaml.lock", listing(home .. "/.astro"))
-        assert.are.equal("astro.yaml", listing((target:gsub("/[^/]+$", ""))))
+        assert.are.equal("astro.yaml astro.yaml.lock", listing((target:gsub("/[^/]+$", ""))))
         -- And a refresh through the link is saved to the target too.
         h.write_file(target, (h.read_file(target):gsub('expiresin: "2099', 'expiresin: "2020')))
         r = h.run({ "organization", "list" }, { home = home })

@@ -350,6 +350,55 @@ describe("astro.core.config", function()
       end
     end)
 
+    --- Asserts that update(path, changes) fails with code "yaml" and a message matching pattern,
+    -- leaving the file as it was (and readable) and no temporary file behind.
+    local function refused_unreadable(path, changes, pattern)
+      local before = h.read_file(path)
+      local ok, err, code = config.update(path, changes)
+      assert.is_nil(ok)
+      assert.are.equal("yaml", code)
+      local prefix = path .. ": not updated: the changes would make it unreadable ("
+      assert.are.equal(prefix, err:sub(1, #prefix))
+      assert.matches(pattern, err)
+      assert.is_true(before == h.read_file(path), "the file changed")
+      assert.are.equal("config.yaml\nconfig.yaml.lock\n", h.capture("ls -A " .. q(path:match("^(.*)/"))))
+      assert(config.read(path))
+    end
+
+    it("refuses changes that would make the file larger than read accepts (16 MiB)", function()
+      local path = config_file()
+      refused_unreadable(path, { { path = "contexts.localhost.token", value = string.rep("a", 17 * 1024 * 1024) } },
+        "%(larger than 16 MiB%)$")
+      assert.is_true(config.update(path, { { path = "contexts.localhost.token", value = string.rep("a", 1024 * 1024) } }))
+      assert.are.equal(1024 * 1024, #config.read(path).contexts.localhost.token)
+    end)
+
+    it("refuses changes that would give the file more nodes than read accepts", function()
+      -- 3 + 2 * 49990 = 99983 nodes: readable; 10 more keys would make it 100003.
+      local lines = { "k:" }
+      for i = 1, 49990 do lines[#lines + 1] = "  key" .. i .. ": v" end
+      local path = config_file(table.concat(lines, "\n") .. "\n")
+      assert(config.read(path))
+      local changes = {}
+      for i = 1, 10 do changes[i] = { path = "new" .. i, value = "v" } end
+      refused_unreadable(path, changes, "more than 100000 nodes")
+      assert.is_true(config.update(path, { { path = "k.key1", value = "w" }, { path = "new1", value = "v" } }))
+      assert.are.equal("w", config.read(path).k.key1)
+    end)
+
+    it("refuses changes that would give the file more nodes than read accepts once aliases are expanded", function()
+      -- 1 + 11 * (1 + 9000) = 99012 nodes read (each alias expands to the 9000 keys again); 1000
+      -- more keys at the top would make it 100012, though the file itself has only some 20000.
+      local lines = { "base: &b" }
+      for i = 1, 9000 do lines[#lines + 1] = "  key" .. i .. ": v" end
+      for i = 1, 10 do lines[#lines + 1] = "copy" .. i .. ": *b" end
+      local path = config_file(table.concat(lines, "\n") .. "\n")
+      assert(config.read(path))
+      local changes = {}
+      for i = 1, 1000 do changes[i] = { path = "new" .. i, value = "v" } end
+      refused_unreadable(path, changes, "more than 100000 nodes once aliases are expanded")
+    end)
+
     it("leaves the file with mode 0600 even if it was 0644", function()
       local path = config_file()
       assert.are.equal(0, h.sh("chmod 644 " .. q(path)))
@@ -379,12 +428,90 @@ describe("astro.core.config", function()
       assert.are.equal("real/config.yaml\n", h.capture("readlink " .. q(dir .. "/config.yaml")))
     end)
 
+    it("through a symbolic link whose lock files are one file, takes that lock once", function()
+      local dir = h.tmpdir()
+      h.sh("mkdir " .. q(dir .. "/real"))
+      h.write_file(dir .. "/real/config.yaml", FIXTURE)
+      h.sh("ln -s real/config.yaml " .. q(dir .. "/config.yaml"))
+      h.sh("ln -s ../config.yaml.lock " .. q(dir .. "/real/config.yaml.lock"))
+      assert.is_true(config.update(dir .. "/config.yaml", { { path = "verbosity", value = "debug" } },
+                                   { lock_timeout = 0.5 }))
+      assert.are.equal("debug", config.read(dir .. "/real/config.yaml").verbosity)
+    end)
+
     it("creates the target of a dangling symbolic link", function()
       local dir = h.tmpdir()
       h.sh("ln -s elsewhere/config.yaml " .. q(dir .. "/config.yaml"))
       assert.is_true(config.update(dir .. "/config.yaml", { { path = "a", value = "b" } }))
       assert.are.equal(0, h.sh("test -L " .. q(dir .. "/config.yaml")))
       assert.are.equal("a: b\n", h.read_file(dir .. "/elsewhere/config.yaml"))
+    end)
+
+    it("removes a stale temporary file of its own but no other file that looks like one", function()
+      local path = config_file()
+      local dir = path:match("^(.*)/")
+      local stale = path .. ".astro-tmp-Zz9x8Q"                 -- left by a writer killed mid-write
+      h.write_file(stale, "half")
+      h.write_file(path .. ".tmp-backup", "the user's copy")   -- the old temporary name's shape
+      h.write_file(path .. ".astro-tmp-short", "x")             -- not six characters
+      h.write_file(path .. ".astro-tmp-abc1234", "x")           -- seven
+      h.write_file(path .. ".astro-tmp-ab.def", "x")            -- not what mkstemp makes
+      h.write_file(dir .. "/kept", "linked")
+      assert.are.equal(0, h.sh("ln -s kept " .. q(path .. ".astro-tmp-Link01")))
+      assert.are.equal(0, h.sh("mkdir " .. q(path .. ".astro-tmp-Dir001")))
+      assert.is_true(config.update(path, { { path = "verbosity", value = "debug" } }))
+      assert.is_nil(h.read_file(stale))
+      assert.are.equal("the user's copy", h.read_file(path .. ".tmp-backup"))
+      assert.are.equal(0, h.sh("test -L " .. q(path .. ".astro-tmp-Link01")))
+      assert.are.equal("linked", h.read_file(dir .. "/kept"))
+      assert.are.equal(0, h.sh("test -d " .. q(path .. ".astro-tmp-Dir001")))
+      assert.are.equal("config.yaml\nconfig.yaml.astro-tmp-Dir001\nconfig.yaml.astro-tmp-Link01\n" ..
+        "config.yaml.astro-tmp-ab.def\nconfig.yaml.astro-tmp-abc1234\nconfig.yaml.astro-tmp-short\n" ..
+        "config.yaml.lock\nconfig.yaml.tmp-backup\nkept\n", h.capture("LC_ALL=C ls -A " .. q(dir)))
+      assert.are.equal("debug", config.read(path).verbosity)
+    end)
+
+    it("applies the changes it checked even when a finalizer rewrites them during the update", function()
+      -- A big file makes the update allocate much after checking the changes; with the collector
+      -- this eager, finalizers run inside the update (after, before or while it checks them).
+      local lines = { "k:" }
+      for i = 1, 5000 do lines[#lines + 1] = "  key" .. i .. ": value" .. i end
+      local path = config_file(table.concat(lines, "\n") .. "\n")
+      local mutations = {
+        function(c) c[1].path = {} end,                       -- no key at all
+        function(c) c[1].path = { "k", 1 } end,               -- a key that is not a string
+        function(c) c[1].path = "" end,
+        function(c) c[1].value = {} end,                      -- a value that cannot be stored
+        function(c) c[1] = false end,                         -- a change that is not a table
+        function(c) c[2] = 7 end,                             -- another one
+      }
+      local inside, during, applied = false, 0, 0
+      finally(function() collectgarbage("incremental", 200, 100) end)
+      collectgarbage("incremental", 10, 1000)
+      for attempt = 1, 90 do
+        local key = "a" .. attempt
+        local changes = { { path = { "k", key }, value = "x" .. attempt } }
+        local mutate = mutations[attempt % #mutations + 1]
+        setmetatable({}, { __gc = function()
+          mutate(changes)
+          if inside then during = during + 1 end
+        end })
+        inside = true
+        local ok, res, err = pcall(config.update, path, changes)
+        inside = false
+        if ok then
+          assert.is_true(res, err)
+          assert.are.equal("x" .. attempt, config.read(path).k[key], "attempt " .. attempt)
+          applied = applied + 1
+        else
+          -- The finalizer ran before the changes were checked: refused as misuse.
+          assert.matches("^bad argument #2 to '[%w.]*update' %(changes", res)
+        end
+      end
+      collectgarbage("incremental", 200, 100)
+      assert.is_true(during > 0, "no finalizer ran inside an update")
+      assert.is_true(applied > 0, "no update applied its changes")
+      assert.are.equal("value5000", config.read(path).k.key5000)
     end)
 
     it("raises on misuse before anything is locked", function()
@@ -436,6 +563,38 @@ describe("astro.core.config", function()
         assert.are.equal("astronomer.io", tree.context)
       end)
 
+      it("lands every change of writers reaching the file through a symbolic link and directly", function()
+        local dir = h.tmpdir()
+        assert.are.equal(0, h.sh("mkdir " .. q(dir .. "/a") .. " " .. q(dir .. "/b")))
+        h.write_file(dir .. "/b/config.yaml", FIXTURE)
+        assert.are.equal(0, h.sh("ln -s ../b/config.yaml " .. q(dir .. "/a/config.yaml")))
+        h.write_file(dir .. "/writer.lua", [[
+          local config = require("astro.core.config")
+          local path, n = arg[1], arg[2]
+          for i = 1, 30 do
+            local ok, err = config.update(path, { { path = { "writers", "w" .. n, "k" .. i }, value = i } })
+            if not ok then io.stderr:write(err, "\n") os.exit(1) end
+          end
+        ]])
+        local cmd = "pids=; for n in 1 2 3 4; do p=" .. q(dir) .. "/a/config.yaml; " ..
+          "[ $((n % 2)) = 0 ] && p=" .. q(dir) .. "/b/config.yaml; " ..
+          q(h.astro) .. " --lua " .. q(dir .. "/writer.lua") .. " \"$p\" $n 2>>" .. q(dir .. "/err") ..
+          " & pids=\"$pids $!\"; done; rc=0; for p in $pids; do wait $p || rc=1; done; exit $rc"
+        local status = h.sh(cmd)
+        assert.are.equal("", h.read_file(dir .. "/err") or "")
+        assert.are.equal(0, status)
+        local tree = assert(config.read(dir .. "/b/config.yaml"))
+        for w = 1, 4 do
+          for i = 1, 30 do
+            assert.are.equal(tostring(i), tree.writers["w" .. w]["k" .. i], "writer " .. w .. " key " .. i)
+          end
+        end
+        assert.are.equal(0, h.sh("test -L " .. q(dir .. "/a/config.yaml")))
+        -- Each writer through the link also held the link's lock, as the astro CLI takes it.
+        assert.are.equal("config.yaml\nconfig.yaml.lock\n", h.capture("ls -A " .. q(dir .. "/a")))
+        assert.are.equal("config.yaml\nconfig.yaml.lock\n", h.capture("ls -A " .. q(dir .. "/b")))
+      end)
+
       --- Holds path..".lock" with flock(1) for `seconds`; returns the pid once the lock is held.
       local function hold_lock(path, seconds)
         local ready = h.tmpdir() .. "/ready"
@@ -483,6 +642,25 @@ describe("astro.core.config", function()
         assert.are.equal("interrupted", h.read_file(dir .. "/code"))
         assert.is_true(elapsed < 1.5 * h.slack, "took " .. elapsed .. "s")
         assert.are.equal(FIXTURE, h.read_file(path))
+      end)
+
+      it("through a symbolic link, gives up while either the link's or the target's lock is held", function()
+        local dir = h.tmpdir()
+        h.sh("mkdir " .. q(dir .. "/real"))
+        h.write_file(dir .. "/real/config.yaml", FIXTURE)
+        h.sh("ln -s real/config.yaml " .. q(dir .. "/config.yaml"))
+        for _, held in ipairs({ dir .. "/config.yaml", dir .. "/real/config.yaml" }) do
+          local pid = hold_lock(held, 3)
+          local ok, err, code = config.update(dir .. "/config.yaml", { { path = "verbosity", value = "debug" } },
+                                              { lock_timeout = 0.2 })
+          h.sh("kill " .. pid .. " 2>/dev/null")
+          assert.is_nil(ok)
+          assert.are.equal("lock", code)
+          assert.matches("waiting for config lock " .. (held .. ".lock"):gsub("%p", "%%%0"), err)
+          assert.are.equal(FIXTURE, h.read_file(dir .. "/real/config.yaml"))
+        end
+        assert.is_true(config.update(dir .. "/config.yaml", { { path = "verbosity", value = "debug" } }))
+        assert.are.equal("debug", config.read(dir .. "/real/config.yaml").verbosity)
       end)
 
       it("waits for the lock and then applies the change", function()
