@@ -26,6 +26,13 @@ static void on_signal(int sig) {
     signal(sig, SIG_DFL);
 }
 
+/* Does nothing. Catching SIGPIPE (rather than ignoring it) makes a write to a closed pipe fail
+ * with EPIPE here, while programs that scripts and plugins start get the default action back
+ * at exec (an ignored signal would be passed on to them). */
+static void on_sigpipe(int sig) {
+    (void)sig;
+}
+
 void astro_interrupt_install(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -33,7 +40,12 @@ void astro_interrupt_install(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);   /* a closed pipe is reported as a write error instead */
+    struct sigaction pipe_sa;
+    memset(&pipe_sa, 0, sizeof pipe_sa);
+    pipe_sa.sa_handler = on_sigpipe;
+    pipe_sa.sa_flags = SA_RESTART;
+    sigemptyset(&pipe_sa.sa_mask);
+    sigaction(SIGPIPE, &pipe_sa, NULL);
 }
 
 int astro_interrupted(void) {
