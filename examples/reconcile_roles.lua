@@ -48,10 +48,12 @@ for _, row in ipairs(rows) do
     entry.action = "invalid: " .. eerr.message
   elseif not astro.roles.is_valid(wanted) then
     entry.action = "invalid: role " .. wanted .. " is not one of " .. table.concat(astro.roles.VALID, ", ")
+  elseif seen[email] and seen[email].role == wanted then
+    entry.action = "keep: duplicate of line " .. seen[email].line   -- the same wish twice: harmless
   elseif seen[email] then
-    entry.action = "invalid: " .. email .. " is also on line " .. seen[email]
+    entry.action = "invalid: " .. email .. " is also on line " .. seen[email].line .. " with " .. seen[email].role
   else
-    seen[email] = row._line
+    seen[email] = { line = row._line, role = wanted }
     local user = by_email[email]
     if not user then
       entry.action = "missing: not in the organization (invite them first)"

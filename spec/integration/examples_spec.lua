@@ -138,5 +138,18 @@ describe("shipped examples", function()
       assert.matches("raj%.patel@acme%.io .*invalid: role admin", r.stdout)
       assert.are.equal(0, #mutations(box.sb))
     end)
+
+    it("keeps a row repeated with the same role, as user update --file does, and refuses a conflict", function()
+      h.write_file(dir .. "/roles.csv", "email,role\nmei.lin@acme.io,ORGANIZATION_BILLING_ADMIN\n" ..
+        "Mei.Lin@acme.io,ORGANIZATION_BILLING_ADMIN\n")
+      local r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv" })
+      assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      assert.matches(" 3 +mei%.lin@acme%.io .*keep: duplicate of line 2", r.stdout)
+      h.write_file(dir .. "/roles.csv", "email,role\nmei.lin@acme.io,ORGANIZATION_BILLING_ADMIN\n" ..
+        "mei.lin@acme.io,ORGANIZATION_OWNER\n")
+      r = run({ "run", "examples/reconcile_roles.lua", dir .. "/roles.csv", "--apply" })
+      assert.are.equal(1, r.code)
+      assert.matches("invalid: mei%.lin@acme%.io is also on line 2 with ORGANIZATION_BILLING_ADMIN", r.stdout)
+    end)
   end)
 end)
