@@ -6,14 +6,10 @@
 #   reconcile_roles:  1,000 rows, 100 role changes, with --apply
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$(mktemp -d /tmp/astro-bench.XXXXXX)
-/usr/bin/python3 spec/support/sandbox.py --port 0 --port-file "$work/port" --write-config "$work" \
-  --users 1000 ${SANDBOX_FLAGS:-} >"$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill "$sandbox" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-url="http://127.0.0.1:$(cat "$work/port")"
-export ASTRO_HOME="$work"
+. scripts/lib.sh
+# shellcheck disable=SC2086  # SANDBOX_FLAGS is a list of flags
+start_sandbox --users 1000 ${SANDBOX_FLAGS:-}
+url=$sandbox_url
 {
   echo "email,role"
   for i in $(seq 1 500); do printf 'user%05d@example.com,ORGANIZATION_MEMBER\n' "$i"; done

@@ -7,14 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000}
-work=$(mktemp -d /tmp/astro-bench.XXXXXX)
-/usr/bin/python3 spec/support/sandbox.py --port 0 --port-file "$work/port" --write-config "$work" \
-  --rate-limit GET=25,POST=10,DELETE=5 >"$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill "$sandbox" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 400); do [ -s "$work/port" ] && break; sleep 0.05; done
-url="http://127.0.0.1:$(cat "$work/port")"
-export ASTRO_HOME="$work"
+. scripts/lib.sh
+start_sandbox --rate-limit GET=25,POST=10,DELETE=5
+url=$sandbox_url
 { echo "email,role"; for i in $(seq 1 "$ROWS"); do printf 'bench%05d@example.com,ORGANIZATION_MEMBER\n' "$i"; done; } >"$work/people.csv"
 
 # Counts, from the sandbox: invited rows, POSTs per address beyond the first answered 200.

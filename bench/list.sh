@@ -7,13 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-100000}
 LATENCY=${LATENCY:-20}
-work=$(mktemp -d /tmp/astro-bench.XXXXXX)
-/usr/bin/python3 spec/support/sandbox.py --port 0 --port-file "$work/port" --write-config "$work" \
-  --users "$USERS" --latency-ms "$LATENCY" --rate-limit GET=25,POST=10,DELETE=5 >"$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill "$sandbox" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 400); do [ -s "$work/port" ] && break; sleep 0.05; done
-export ASTRO_HOME="$work"
+. scripts/lib.sh
+start_sandbox --users "$USERS" --latency-ms "$LATENCY" --rate-limit GET=25,POST=10,DELETE=5
 sleep 1.2   # let the sandbox's GET bucket fill after start-up
 
 /usr/bin/time -f "%e %M" -o "$work/astro.time" build/astro organization user list --json >"$work/out.json"

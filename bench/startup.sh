@@ -6,15 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/astro ] || { echo "build first: scripts/test.sh or cmake --build build" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
-work=$(mktemp -d /tmp/astro-bench.XXXXXX)
-/usr/bin/python3 spec/support/sandbox.py --port 0 --port-file "$work/port" --write-config "$work" \
-  >"$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill "$sandbox" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
-url="http://127.0.0.1:$port/v1/organizations?limit=1000&offset=0"
-export ASTRO_HOME="$work"
+. scripts/lib.sh
+start_sandbox
+url="$sandbox_url/v1/organizations?limit=1000&offset=0"
 runs=${RUNS:-200}
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/h.json" \
   -n astro "build/astro organization list" \

@@ -4,21 +4,9 @@
 # commands against it, and stops the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x build/astro ]; then
-  scripts/install-deps.sh
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j"$(nproc)" >/dev/null
-fi
-work=$(mktemp -d /tmp/astro-demo.XXXXXX)
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
-"$python" spec/support/sandbox.py --port 0 --port-file "$work/port" --write-config "$work" \
-  >"$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill "$sandbox" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-[ -s "$work/port" ] || { cat "$work/sandbox.log" >&2; exit 1; }
-export ASTRO_HOME="$work"
+. scripts/lib.sh
+ensure_built
+start_sandbox
 unset ASTRO_API_TOKEN ASTRO_DOMAIN
 run() { echo "\$ astro $*"; build/astro "$@"; echo; }
 run organization list

@@ -8,22 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 astro=${1:-build/astro}
-if [ ! -x "$astro" ]; then
-  scripts/install-deps.sh
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j"$(nproc)" >/dev/null
-fi
+. scripts/lib.sh
+[ -x "$astro" ] || ensure_built
 command -v valgrind >/dev/null || { echo "valgrind is not installed (scripts/install-deps.sh)" >&2; exit 1; }
-work=$(mktemp -d /tmp/astro-valgrind.XXXXXX)
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
-"$python" spec/support/sandbox.py --port 0 --port-file "$work/port" --write-config "$work" \
-  >"$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill "$sandbox" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-[ -s "$work/port" ] || { cat "$work/sandbox.log" >&2; exit 1; }
-export ASTRO_HOME="$work"
+start_sandbox
 unset ASTRO_API_TOKEN ASTRO_DOMAIN ASTRO_DEBUG ASTRO_LUA_DIR
 printf 'email,role\nbulk.one@acme.io,ORGANIZATION_MEMBER\nbulk.two@acme.io,ORGANIZATION_BILLING_ADMIN\nbulk.three@acme.io\n' \
   >"$work/invite.csv"
