@@ -179,15 +179,29 @@ static int file_slurp(Job *j, const char *path, const char *name) {
     return 1;
 }
 
+/* Writes the folder of path into dir ("." for a bare name, "/" for a file at the root) and
+ * returns path's last component, or NULL when path does not fit in dir. */
+static const char *path_split(const char *path, char dir[PATH_MAX]) {
+    size_t len = strlen(path);
+    if (len >= PATH_MAX) return NULL;
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+        return path;
+    }
+    const char *base = path + (slash - dir) + 1;
+    if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    return base;
+}
+
 /* Creates the directory that holds file, with its parents, mode 0700. Returns 0 or -1. */
 static int dir_create_for(Job *j, const char *file) {
     char dir[PATH_MAX];
-    size_t len = strlen(file);
-    if (len >= sizeof dir) return job_fail(j, "io", "%s: %s", file, strerror(ENAMETOOLONG));
-    memcpy(dir, file, len + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir) return 0;
-    *slash = '\0';
+    if (path_split(file, dir) == NULL)
+        return job_fail(j, "io", "%s: %s", file, strerror(ENAMETOOLONG));
+    if (strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0) return 0;
     struct stat st;
     if (stat(dir, &st) == 0) return 0;
     for (char *p = dir + 1;; p++) {
@@ -263,13 +277,7 @@ static int write_all(int fd, const char *p, size_t len) {
 /* Flushes the directory entry of file to disk; best effort (the rename already happened). */
 static void dir_sync(const char *file) {
     char dir[PATH_MAX];
-    size_t len = strlen(file);
-    if (len >= sizeof dir) return;
-    memcpy(dir, file, len + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
+    if (path_split(file, dir) == NULL) return;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return;
     (void)fsync(fd);
@@ -318,18 +326,8 @@ static int temp_name_matches(const char *name, const char *base, size_t blen) {
  * file that cannot be removed stays). */
 static void stale_temps_remove(const char *target) {
     char dir[PATH_MAX];
-    size_t len = strlen(target);
-    if (len >= sizeof dir) return;
-    memcpy(dir, target, len + 1);
-    char *slash = strrchr(dir, '/');
-    const char *base = target;
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else {
-        base = target + (slash - dir) + 1;
-        if (slash == dir) dir[1] = '\0';
-        else *slash = '\0';
-    }
+    const char *base = path_split(target, dir);
+    if (base == NULL) return;
     size_t blen = strlen(base);
     DIR *d = opendir(dir);
     if (d == NULL) return;
