@@ -272,14 +272,6 @@ function Client:get(path, query) return self:request("GET", path, { query = quer
 --- POST a JSON body. Returns data, response or nil, err.
 function Client:post(path, body) return self:request("POST", path, { body = body or json.object() }) end
 
-local function _page_items(data, key, offset)
-  if type(data) ~= "table" or type(data[key]) ~= "table" then
-    return nil, errors.new(string.format("the API answered a page (offset %d) without a %q list", offset, key),
-      { code = "api" })
-  end
-  return data[key]
-end
-
 --- Lists every item of a paginated endpoint: asks for the largest page, learns totalCount
 -- from the first page, then fetches the remaining pages concurrently within the GET rate
 -- limit (astro.bulk) and returns the items in API order. Returns items, totalCount or nil, err.

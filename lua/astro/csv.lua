@@ -498,6 +498,11 @@ Writer.__name = "astro.csv.writer"
 ---@return table|nil err when the file cannot be written
 function Writer:write(row)
   local values, n = _values(row, self.header)
+  return self:_put(values, n)
+end
+
+-- Writes the line of values[1..n]. Returns true or nil, err.
+function Writer:_put(values, n)
   local ok, err = self._file:write(_line(values, n, self._neutralize))
   if not ok then
     return nil, errors.new("cannot write the CSV file: " .. tostring(err), { code = "io" })
@@ -519,10 +524,8 @@ function M.writer(file, header, opts)
   _check_header(header, 2)
   local w = setmetatable({ _file = file, header = header, _neutralize = _neutralize(opts) },
     Writer)
-  local ok, err = file:write(_line(header, #header, w._neutralize))
-  if not ok then
-    return nil, errors.new("cannot write the CSV file: " .. tostring(err), { code = "io" })
-  end
+  local ok, err = w:_put(header, #header)
+  if not ok then return nil, err end
   return w
 end
 
