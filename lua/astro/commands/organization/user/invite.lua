@@ -37,9 +37,6 @@ return {
     local role
     role, err = roles.validate(opts.role)
     if not role then return nil, err end
-    local client
-    client, err = ctx.api()
-    if not client then return nil, err end
     local ok
     ok, err = astro.invites.create(address, role)
     if not ok then return nil, err end

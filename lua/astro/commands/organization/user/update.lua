@@ -43,9 +43,6 @@ return {
       address, err = email.normalize(address)
       if not address then return nil, err end
     end
-    local client
-    client, err = ctx.api()
-    if not client then return nil, err end
     local users
     users, err = astro.users.list()
     if not users then return nil, err end
