@@ -36,25 +36,22 @@ t1=$(date +%s%N)
 astro_ms=$(( (t1 - t0) / 1000000 ))
 astro_tally=$(tally)
 
-curl -s -X POST "$url/_sandbox/reset" >/dev/null
-sleep 1.1
-t0=$(date +%s%N)
-tail -n +2 "$work/people.csv" | while IFS=, read -r email role; do
-  build/astro organization user invite "$email" --role "$role" >/dev/null 2>&1 || true
-done
-t1=$(date +%s%N)
-loop_ms=$(( (t1 - t0) / 1000000 ))
-loop_tally=$(tally)
+# shell_loop CMD...: the recipe, one `CMD organization user invite EMAIL --role ROLE` process per
+# line, on fresh sandbox data and a full rate bucket; prints its time in ms and the tally.
+shell_loop() {
+  curl -s -X POST "$url/_sandbox/reset" >/dev/null
+  sleep 1.1
+  local t0 t1
+  t0=$(date +%s%N)
+  tail -n +2 "$work/people.csv" | while IFS=, read -r email role; do
+    "$@" organization user invite "$email" --role "$role" >/dev/null 2>&1 || true
+  done
+  t1=$(date +%s%N)
+  echo "$(( (t1 - t0) / 1000000 )) $(tally)"
+}
 
-curl -s -X POST "$url/_sandbox/reset" >/dev/null
-sleep 1.1
-t0=$(date +%s%N)
-tail -n +2 "$work/people.csv" | while IFS=, read -r email role; do
-  build/astro --lua bench/no_retry_cli.lua organization user invite "$email" --role "$role" >/dev/null 2>&1 || true
-done
-t1=$(date +%s%N)
-bare_ms=$(( (t1 - t0) / 1000000 ))
-bare_tally=$(tally)
+read -r loop_ms loop_tally <<<"$(shell_loop build/astro)"
+read -r bare_ms bare_tally <<<"$(shell_loop build/astro --lua bench/no_retry_cli.lua)"
 
 floor=$(( ROWS * 100 ))   # ms: ROWS at 10 POST/s
 secs() { awk -v ms="$1" 'BEGIN { printf "%7.1f", ms / 1000 }'; }
