@@ -20,6 +20,9 @@ M.json = json
 M.email = email
 M.http = require("astro.http")      -- astro.http.policy holds the retry and timeout defaults
 
+--- Escapes one segment of an API path ("a b/c" -> "a%20b%2Fc").
+M.escape_path = api.escape_path
+
 local current      -- the default client
 local defaults = {} -- options of the default client (set by the CLI from its flags)
 
@@ -232,6 +235,14 @@ function M.users.each(opts)
   return M.paginate("/organizations/{org}/users", "users", opts)
 end
 
+--- The columns of the user table (`organization user list`, the user menu of `user update`).
+M.users.COLUMNS = { "FULLNAME", "EMAIL", "ID", "ORGANIZATION ROLE", "CREATE DATE" }
+
+--- The row of a user in that table.
+function M.users.row(u)
+  return { u.fullName or "", u.username or "", u.id or "", u.organizationRole or "", output.rfc3339(u.createdAt) }
+end
+
 --- One user of the current organization by id. Returns it or nil, err.
 function M.users.get(id)
   return M.request("GET", "/organizations/{org}/users/" .. api.escape_path(id))
@@ -364,6 +375,8 @@ M.output = {
   --- RFC 3339 as the astro CLI prints it.
   time = output.rfc3339,
   color_enabled = output.color_enabled,
+  --- A progress bar on stderr (drawn only on a terminal): p.step(n), p.finish().
+  progress = function(total, label) return require("astro.bulk").progress(total, label) end,
 }
 
 local function _io_ctx(ctx)
