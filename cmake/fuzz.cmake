@@ -24,7 +24,7 @@ set(ASTRO_FUZZ_MAX_LEN_config_update 4096)
 set(ASTRO_FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=undefined
     -fno-omit-frame-pointer)
 
-add_library(astro_fuzz_core OBJECT src/buf.c src/http.c src/config.c src/auth.c src/sys.c)
+add_library(astro_fuzz_core OBJECT src/buf.c src/env.c src/http.c src/config.c src/auth.c src/sys.c)
 target_include_directories(astro_fuzz_core PUBLIC ${CMAKE_SOURCE_DIR}/include)
 target_compile_options(astro_fuzz_core PRIVATE ${ASTRO_WARNINGS} -fsanitize=fuzzer-no-link
                        ${ASTRO_FUZZ_SAN})

@@ -6,13 +6,13 @@
  * which organization it belongs to; the API decides what the token may do.
  * No message produced here contains the token.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 
 #include "astro/auth.h"
 #include "astro/core.h"
+#include "astro/env.h"
 
 #define BEARER "Bearer "
 #define BEARER_LEN (sizeof BEARER - 1)
@@ -106,8 +106,8 @@ static int auth_jwt_decode(lua_State *L) {
  * ASTRO_API_TOKEN wins (source "ASTRO_API_TOKEN"; a value already starting with "Bearer " is
  * kept as it is); else the context's token, which already carries "Bearer " (source "config"). */
 static int auth_resolve(lua_State *L) {
-    const char *env = getenv("ASTRO_API_TOKEN");
-    if (env != NULL && env[0] != '\0') {
+    const char *env = astro_env_value("ASTRO_API_TOKEN");
+    if (env != NULL) {
         if (strncmp(env, BEARER, BEARER_LEN) == 0) lua_pushstring(L, env);
         else lua_pushfstring(L, BEARER "%s", env);
         lua_pushliteral(L, "ASTRO_API_TOKEN");

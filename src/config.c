@@ -35,6 +35,7 @@
 
 #include "astro/buf.h"
 #include "astro/core.h"
+#include "astro/env.h"
 #include "astro/yamlconf.h"
 
 #define JOB_TYPE "astro.config.Job"
@@ -1090,9 +1091,9 @@ static double opt_lock_timeout(lua_State *L, int idx) {
 /* config.path() -> "$ASTRO_HOME/.astro/config.yaml" or "$HOME/.astro/config.yaml", or nil,
  * message, "env" when neither is set. */
 static int config_path(lua_State *L) {
-    const char *home = getenv("ASTRO_HOME");
-    if (home == NULL || home[0] == '\0') home = getenv("HOME");
-    if (home == NULL || home[0] == '\0') {
+    const char *home = astro_env_value("ASTRO_HOME");
+    if (home == NULL) home = astro_env_value("HOME");
+    if (home == NULL) {
         luaL_pushfail(L);
         lua_pushliteral(L, "cannot find the config file: set HOME or ASTRO_HOME");
         lua_pushliteral(L, "env");

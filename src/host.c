@@ -2,9 +2,9 @@
  * Host set-up: opens the standard libraries, registers the C primitive modules, lua-cjson and
  * every embedded Lua module in package.preload, and, when ASTRO_LUA_DIR names a folder, puts a
  * searcher for that folder ahead of everything else (for development without rebuilding).
- * Also the "astro.core.host" module, which tells Lua what is embedded.
+ * Also the "astro.core.host" module, which tells Lua what is embedded and which development
+ * folder (host.lua_dir) astro_host_open found.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,6 +13,7 @@
 #include <lua-cjson.h>
 
 #include "astro/core.h"
+#include "astro/env.h"
 #include "astro/host.h"
 
 /* lua-cjson's header declares only luaopen_cjson. */
@@ -21,6 +22,9 @@ int luaopen_cjson_safe(lua_State *L);
 #ifndef ASTRO_VERSION
 #define ASTRO_VERSION "0.0.0"
 #endif
+
+/* Registry field holding the development folder astro_host_open found (absent: none). */
+#define LUA_DIR_KEY "astro.core.host.lua_dir"
 
 /* package.preload loader for an embedded module: upvalue 1 is its astro_embedded_module,
  * whose bytes are bytecode compiled at build time by tools/luac.c against this same VM.
@@ -82,11 +86,10 @@ int luaopen_astro_core_host(lua_State *L) {
     lua_setfield(L, -2, "version");
     lua_pushliteral(L, LUA_RELEASE);
     lua_setfield(L, -2, "lua_release");
-    const char *dir = getenv(ASTRO_LUA_DIR_ENV);
-    if (dir != NULL && dir[0] != '\0') {
-        lua_pushstring(L, dir);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_DIR_KEY) == LUA_TSTRING)
         lua_setfield(L, -2, "lua_dir");
-    }
+    else
+        lua_pop(L, 1);
     return 1;
 }
 
@@ -98,8 +101,29 @@ static const luaL_Reg c_modules[] = {
     {"astro.core.auth", luaopen_astro_core_auth},
     {"astro.core.sys", luaopen_astro_core_sys},
     {"astro.core.host", luaopen_astro_core_host},
+    {"astro.core.env", luaopen_astro_core_env},
     {NULL, NULL}
 };
+
+/* Reads ASTRO_LUA_DIR, the one place that does: when it names a folder, keeps it in the
+ * registry for host.lua_dir and puts its searcher first in package.searchers (package is on
+ * top of the stack, and stays there). */
+static void dev_dir_install(lua_State *L) {
+    const char *dir = astro_env_value(ASTRO_LUA_DIR_ENV);
+    if (dir == NULL) return;
+    lua_pushstring(L, dir);
+    lua_setfield(L, LUA_REGISTRYINDEX, LUA_DIR_KEY);
+    lua_getfield(L, -1, "searchers");                            /* [package, searchers] */
+    lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = n; i >= 1; i--) {                       /* shift up by one */
+        lua_rawgeti(L, -1, i);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushstring(L, dir);
+    lua_pushcclosure(L, search_dev_dir, 1);
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);                                               /* [package] */
+}
 
 int astro_host_open(lua_State *L) {
     luaL_openlibs(L);
@@ -115,19 +139,7 @@ int astro_host_open(lua_State *L) {
         lua_setfield(L, -2, astro_embedded_modules[i].name);
     }
     lua_pop(L, 1);                                               /* [package] */
-    const char *dir = getenv(ASTRO_LUA_DIR_ENV);
-    if (dir != NULL && dir[0] != '\0') {
-        lua_getfield(L, -1, "searchers");                        /* [package, searchers] */
-        lua_Integer n = luaL_len(L, -1);
-        for (lua_Integer i = n; i >= 1; i--) {                   /* shift up by one */
-            lua_rawgeti(L, -1, i);
-            lua_rawseti(L, -2, i + 1);
-        }
-        lua_pushstring(L, dir);
-        lua_pushcclosure(L, search_dev_dir, 1);
-        lua_rawseti(L, -2, 1);
-        lua_pop(L, 1);                                           /* [package] */
-    }
+    dev_dir_install(L);
     lua_pop(L, 1);
     return 0;
 }
