@@ -137,13 +137,13 @@ static int push_errno(lua_State *L, const char *path, int err) {
 }
 
 /* sys.stat(path [, follow=true]) -> { type = "file"|"directory"|"link"|"other", mode = perm bits,
- * uid = owner, size = bytes } | nil, message, "io". With follow = false a link is not followed. */
+ * uid = owner, size = bytes, dev, ino, mtime_ns = modification time in nanoseconds } | nil, message, "io". With follow = false a link is not followed. */
 static int sys_stat(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     int follow = lua_isnone(L, 2) || lua_toboolean(L, 2);
     struct stat st;
     if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return push_errno(L, path, errno);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 7);
     const char *type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory"
                      : S_ISLNK(st.st_mode) ? "link" : "other";
     lua_pushstring(L, type);
@@ -154,6 +154,12 @@ static int sys_stat(lua_State *L) {
     lua_setfield(L, -2, "uid");
     lua_pushinteger(L, (lua_Integer)st.st_size);
     lua_setfield(L, -2, "size");
+    lua_pushinteger(L, (lua_Integer)st.st_dev);
+    lua_setfield(L, -2, "dev");
+    lua_pushinteger(L, (lua_Integer)st.st_ino);
+    lua_setfield(L, -2, "ino");
+    lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec * 1000000000 + (lua_Integer)st.st_mtim.tv_nsec);
+    lua_setfield(L, -2, "mtime_ns");
     return 1;
 }
 

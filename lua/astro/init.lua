@@ -4,24 +4,40 @@
 -- Every function that can fail for an expected reason returns `nil, err` (or `false, err`
 -- from an iterator), where err is an astro error: `err.message`, and when the API answered
 -- `err.status` and `err.requestId`. Misuse (a wrong argument type) raises.
-local api = require("astro.api")
+--
+-- This module is the facade over the private machinery of astro._core (docs/architecture.md):
+-- it hands out clients, never the transport, the session or a credential.
+local env = require("astro.core.env")
+local host = require("astro.core.host")
 local errors = require("astro.errors")
 local json = require("astro.json")
 local output = require("astro.output")
 local roles = require("astro.roles")
 local email = require("astro.email")
 local prompt = require("astro.prompt")
+local client_mod = require("astro._core.client")
+local connect = require("astro._core.connect")
+local engine = require("astro._core.engine")
+local listing = require("astro._core.listing")
+local trace = require("astro._core.trace")
 
 local M = {}
 
-M.version = require("astro.core.host").version
+M.version = host.version
 M.errors = errors
 M.json = json
 M.email = email
 M.http = require("astro.http")      -- astro.http.policy holds the retry and timeout defaults
 
 --- Escapes one segment of an API path ("a b/c" -> "a%20b%2Fc").
-M.escape_path = api.escape_path
+M.escape_path = client_mod.escape_path
+
+--- The versions of this tool and of what it is built on: { astro, astro_cli (the astro CLI
+-- version whose commands and API use it matches), lua, libcurl }.
+function M.versions()
+  return { astro = host.version, astro_cli = client_mod.CLIENT_VERSION, lua = host.lua_release,
+           libcurl = require("astro.core.http").version() }
+end
 
 local current      -- the default client
 local defaults = {} -- options of the default client (set by the CLI from its flags)
@@ -44,7 +60,8 @@ function M.connect(opts)
   for k, v in pairs(defaults) do merged[k] = v end
   for k, v in pairs(opts or {}) do merged[k] = v end
   if defaults.dry_run then merged.dry_run = true end -- a script cannot undo --dry-run
-  local c, err = api.from_config(merged)
+  if merged.debug then trace.to(merged.stderr or io.stderr) end
+  local c, err = connect.from_config(merged)
   if not c then return nil, err end
   current = c
   return c
@@ -65,7 +82,7 @@ end
 -- organization): opts.base_url (".../v1"), opts.authorization ("Bearer <token>"),
 -- opts.organization (id), opts.dry_run, opts.plan. Use astro.use(client) to make it the default.
 function M.new_client(opts)
-  return api.new(opts)
+  return client_mod.new(opts)
 end
 
 --- Replaces the default client (e.g. with one from astro.new_client in a test).
@@ -106,7 +123,7 @@ end
 function M.list(path, key, opts)
   local c, p = _client_and_path(path)
   if not c then return nil, p end
-  return c:list(p, key, opts)
+  return listing.all(c, p, key, opts)
 end
 
 --- Streams every item of a paginated list in API order, page by page, to on_page(items,
@@ -120,7 +137,7 @@ end
 function M.stream_list(path, key, on_page, opts)
   local c, p = _client_and_path(path)
   if not c then return nil, p end
-  return require("astro.bulk").stream_list(c, p, key, on_page, opts)
+  return listing.stream(c, p, key, on_page, opts)
 end
 
 --- Runs many API calls concurrently, paced to the API's per-method limits (astro.bulk.rates),
@@ -142,13 +159,14 @@ function M.batch(jobs, opts)
     j.path = p
     resolved[i] = j
   end
-  return require("astro.bulk").run(c, resolved, opts)
+  return engine.run(c, resolved, opts)
 end
 
---- The bulk engine's settings: astro.bulk.rates (requests per second per method) and
--- astro.bulk.concurrency.
-M.bulk = setmetatable({}, { __index = function(_, k) return require("astro.bulk")[k] end,
-  __newindex = function(_, k, v) require("astro.bulk")[k] = v end })
+--- The engine's pacing settings: astro.bulk.rates (requests per second per method) and
+-- astro.bulk.concurrency, read at each use; astro.bulk.parse_rates(text) reads "POST=10,GET=25"
+-- (as --rate-limit) into a rates table, or nil, err.
+M.bulk = setmetatable({ parse_rates = engine.parse_rates }, {
+  __index = engine.settings, __newindex = engine.settings })
 
 --- Iterates a paginated list page by page, fetching each page when needed:
 -- `for item, err in astro.paginate(path, key) do if not item then ... end end`.
@@ -157,30 +175,16 @@ M.bulk = setmetatable({}, { __index = function(_, k) return require("astro.bulk"
 ---@param key string
 ---@param opts? {query?: table, page_size?: integer}
 function M.paginate(path, key, opts)
-  opts = opts or {}
-  local size = opts.page_size or api.MAX_PAGE_SIZE
-  local page, i, offset, total, failed = nil, 0, 0, nil, false
-  return function()
-    if failed then return nil end
-    if page == nil or i >= #page then
-      if page ~= nil and (#page == 0 or (total and offset >= total)) then return nil end
-      local q = {}
-      for k, v in pairs(opts.query or {}) do q[k] = v end
-      q.limit, q.offset = size, offset
-      local data, err = M.request("GET", path, { query = q })
-      if not data then failed = true return false, err end
-      if type(data) ~= "table" or type(data[key]) ~= "table" then
-        failed = true
-        return false, errors.new(string.format("the API answered a page without a %q list", key), { code = "api" })
-      end
-      page, i = data[key], 0
-      total = math.tointeger(data.totalCount) or total
-      offset = offset + #page
-      if #page == 0 then return nil end
+  local c, p = _client_and_path(path)
+  if not c then
+    local done = false
+    return function()
+      if done then return nil end
+      done = true
+      return false, p
     end
-    i = i + 1
-    return page[i]
   end
+  return listing.each(c, p, key, opts)
 end
 
 -- Organizations --------------------------------------------------------------------------
@@ -191,14 +195,14 @@ M.organizations = {}
 function M.organizations.list()
   local c, err = _client()
   if not c then return nil, err end
-  return c:organizations()
+  return listing.all(c, "/organizations", "organizations")
 end
 
 --- One organization by id. Returns it or nil, err.
 function M.organizations.get(id)
   local c, err = _client()
   if not c then return nil, err end
-  return c:get_organization(id)
+  return c:get("/organizations/" .. client_mod.escape_path(id))
 end
 
 --- The id of the current organization (from ASTRO_API_TOKEN or the current context), or nil, err.
@@ -226,7 +230,10 @@ M.users = {}
 function M.users.list()
   local c, err = _client()
   if not c then return nil, err end
-  return c:users()
+  local path
+  path, err = c:org_path("/users")
+  if not path then return nil, err end
+  return listing.all(c, path, "users")
 end
 
 --- Iterates the users of the current organization, fetching pages as it goes.
@@ -245,7 +252,7 @@ end
 
 --- One user of the current organization by id. Returns it or nil, err.
 function M.users.get(id)
-  return M.request("GET", "/organizations/{org}/users/" .. api.escape_path(id))
+  return M.request("GET", "/organizations/{org}/users/" .. client_mod.escape_path(id))
 end
 
 --- The user with this email (case-insensitive) in a list, or in the current organization.
@@ -289,9 +296,12 @@ function M.invites.create(address, role)
   local c
   c, err = _client()
   if not c then return nil, err end
+  local path
+  path, err = c:org_path("/invites")
+  if not path then return nil, err end
   local invite, ierr
   for _ = 1, M.http.policy.max_attempts do
-    invite, ierr = c:invite(norm, r)
+    invite, ierr = c:post(path, { inviteeEmail = norm, role = r })
     if invite or not ierr.unknown then return invite, ierr end
     -- The request left but its answer was lost: the user list tells whether it was made;
     -- only when it was not is the invite sent again.
@@ -319,7 +329,11 @@ function M.roles.update(user, role)
   local c
   c, err = _client()
   if not c then return nil, err end
-  return c:update_user_role(id, r)
+  local path
+  path, err = c:org_path("/users/" .. client_mod.escape_path(id) .. "/roles")
+  if not path then return nil, err end
+  -- Setting a role is idempotent: a lost answer may safely be followed by the same request.
+  return c:request("POST", path, { body = { organizationRole = r }, idempotent = true })
 end
 
 -- Config ---------------------------------------------------------------------------------
@@ -329,12 +343,12 @@ M.config = {}
 --- The current context's settings (domain, organization, workspace, ...; never its tokens),
 -- or nil, err.
 function M.config.current_context()
-  local cfg, err = require("astro.config").load()
+  local cfg, err = require("astro._core.config").load()
   if not cfg then return nil, err end
   local ctx
   ctx, err = cfg:current_context()
   if not ctx then return nil, err end
-  return api.public_context(ctx)
+  return client_mod.public_context(ctx)
 end
 
 --- Sets keys of the current context (e.g. { organization = id, workspace = "" }) in the
@@ -347,7 +361,7 @@ function M.config.set_context(values)
       error("astro.config.set_context cannot set " .. k, 2)
     end
   end
-  local cfg, err = require("astro.config").load()
+  local cfg, err = require("astro._core.config").load()
   if not cfg then return nil, err end
   local ctx
   ctx, err = cfg:current_context()
@@ -363,6 +377,12 @@ function M.config.path()
   return require("astro.core.config").path()
 end
 
+--- Tells whether this run's credential is an Organization API token (ASTRO_API_TOKEN is set):
+-- it belongs to one organization, and is never written to the config file.
+function M.config.uses_api_token()
+  return env.is_set("ASTRO_API_TOKEN")
+end
+
 -- Output and prompts ---------------------------------------------------------------------
 
 M.output = {
@@ -376,7 +396,7 @@ M.output = {
   time = output.rfc3339,
   color_enabled = output.color_enabled,
   --- A progress bar on stderr (drawn only on a terminal): p.step(n), p.finish().
-  progress = function(total, label) return require("astro.bulk").progress(total, label) end,
+  progress = output.progress,
 }
 
 local function _io_ctx(ctx)
@@ -405,7 +425,26 @@ M.prompt = {
 ---@return table[]|nil
 ---@return string|nil
 function M.load_plugin(path)
-  return require("astro.plugins").load_file(path)
+  return require("astro._core.plugins").load_file(path)
+end
+
+M.plugins = {}
+
+--- What this run found in the plugins folder: { dir, loaded = { {name, path, specs} },
+-- failed = { {name, path, error} } } (what `astro plugin list` shows).
+function M.plugins.report()
+  return require("astro._core.plugins").report
+end
+
+--- Runs a Lua automation as `astro run` does: FILE ("-" for standard input) compiled as source
+-- in an environment of its own (the global `astro`, `arg` with FILE at 0 and args from 1, and
+-- `...`). Returns what a command's run returns: true, an integer exit status, false, or nil, err
+-- (an error raised in the script, or the nil, err it returned).
+---@param path string
+---@param args? string[]
+---@param ctx? {stdin?: file*, stdout?: file*}
+function M.run_script(path, args, ctx)
+  return require("astro._core.scripts").run(path, args, ctx)
 end
 
 return M

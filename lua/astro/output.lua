@@ -1,5 +1,6 @@
 --- Output helpers shared by the commands: tables in the astro CLI's layout, JSON, colour rules.
 local json = require("astro.json")
+local env = require("astro.core.env")
 local sys = require("astro.core.sys")
 
 local M = {}
@@ -12,8 +13,7 @@ M.RESET = "\27[0m"
 ---@param stream? string
 ---@return boolean
 function M.color_enabled(stream)
-  if os.getenv("NO_COLOR") ~= nil and os.getenv("NO_COLOR") ~= "" then return false end
-  if os.getenv("TERM") == "dumb" then return false end
+  if env.is_set("NO_COLOR") or env.get("TERM") == "dumb" then return false end
   return sys.isatty(stream or "stdout")
 end
 
@@ -146,6 +146,32 @@ function M.json_list_writer(stream, key, order)
     stream:write(self.n > 0 and "\n  ]\n}\n" or "]\n}\n")
   end
   return w
+end
+
+--- A progress bar on stderr with rate and ETA, drawn only when stderr is a terminal.
+---@param total integer
+---@param label string
+function M.progress(total, label)
+  local enabled = sys.isatty("stderr") and total > 0
+  local t0, done, last = sys.now(), 0, 0
+  local p = {}
+  function p.step(n)
+    done = done + (n or 1)
+    if not enabled then return end
+    local now = sys.now()
+    if now - last < 0.1 and done < total then return end
+    last = now
+    local rate = done / math.max(now - t0, 1e-3)
+    local eta = rate > 0 and (total - done) / rate or 0
+    local width = 30
+    local filled = math.floor(width * done / total)
+    io.stderr:write(string.format("\r%s [%s%s] %d/%d %.1f/s ETA %ds ", label, string.rep("#", filled),
+      string.rep(" ", width - filled), done, total, rate, math.ceil(eta)))
+  end
+  function p.finish()
+    if enabled then io.stderr:write("\r", string.rep(" ", 79), "\r") end
+  end
+  return p
 end
 
 return M

@@ -1,5 +1,6 @@
 -- `astro organization`: the group of organization commands.
 return {
+  command = "organization",
   use = "organization",
   aliases = { "org" },
   short = "Manage Astronomer Organizations",

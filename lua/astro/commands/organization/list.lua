@@ -2,11 +2,13 @@
 local output = require("astro.output")
 local errors = require("astro.errors")
 local astro = require("astro")
+local json = require("astro.json")
 
 local CONNECT_HINT = "cannot connect to Astronomer. Try to log in with astro login or check your internet " ..
   "connection and user permissions. If you are using an API Key or Token make sure your context is correct.\n\nDetails: "
 
 return {
+  command = "organization list",
   use = "list",
   aliases = { "ls" },
   short = "List all Organizations you have access to",
@@ -32,7 +34,7 @@ return {
       for i, o in ipairs(orgs) do
         list[i] = { name = o.name or "", id = o.id or "", isCurrent = (o.id == current) }
       end
-      ctx.stdout:write(output.json({ organizations = require("astro.json").array(list) },
+      ctx.stdout:write(output.json({ organizations = json.array(list) },
         { "organizations", "name", "id", "isCurrent" }))
       return true
     end

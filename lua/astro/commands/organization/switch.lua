@@ -2,7 +2,6 @@
 -- Everything is resolved first (the organization, the session check, the workspace); the
 -- config file is then written once, atomically, so a failure leaves it as it was.
 local errors = require("astro.errors")
-local output = require("astro.output")
 local prompt = require("astro.prompt")
 local astro = require("astro")
 
@@ -87,6 +86,7 @@ local function _context_table(domain, workspace)
 end
 
 return {
+  command = "organization switch",
   use = "switch [organization name/id]",
   aliases = { "sw" },
   short = "Switch to a different Organization",
@@ -106,7 +106,7 @@ return {
       return nil, errors.new("--login-link is not supported: this tool does not log in; " ..
         "log in with the astro CLI (astro login) on the other device")
     end
-    if (os.getenv("ASTRO_API_TOKEN") or "") ~= "" then
+    if astro.config.uses_api_token() then
       return nil, errors.new("cannot switch organization while ASTRO_API_TOKEN is set: an API token " ..
         "belongs to one organization; unset ASTRO_API_TOKEN to switch the logged-in context")
     end
@@ -128,7 +128,7 @@ return {
     end
     if not same or wanted_ws then
       local ws
-      ws, err = astro.list("/organizations/" .. require("astro.api").escape_path(org.id) .. "/workspaces",
+      ws, err = astro.list("/organizations/" .. astro.escape_path(org.id) .. "/workspaces",
         "workspaces", { query = { sorts = { "name:asc" } } })
       if not ws then return nil, err end
       if wanted_ws then

@@ -1,5 +1,6 @@
 -- `astro plugin`: the group of plugin commands.
 return {
+  command = "plugin",
   use = "plugin",
   aliases = { "plugins" },
   short = "Manage astro plugins",

@@ -1,14 +1,15 @@
 -- `astro plugin list`: which plugins are loaded from where, and which were refused and why.
+local astro = require("astro")
 local output = require("astro.output")
-local plugins = require("astro.plugins")
 
 return {
+  command = "plugin list",
   use = "list",
   aliases = { "ls" },
   short = "List the plugins found, what they add, and any that failed to load",
   example = "astro plugin list",
   run = function(_, ctx)
-    local report = plugins.report
+    local report = astro.plugins.report()
     ctx.stdout:write("Plugins folder: ", report.dir or "(no config home)", "\n\n")
     local rows = {}
     for _, p in ipairs(report.loaded) do

@@ -1,5 +1,6 @@
 -- `astro organization user`: the group of user commands.
 return {
+  command = "organization user",
   use = "user",
   aliases = { "us", "users" },
   short = "Manage users in your Astro Organization",

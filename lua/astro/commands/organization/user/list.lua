@@ -1,29 +1,12 @@
 -- `astro organization user list`: every user of the current organization with their role.
-local output = require("astro.output")
-local json = require("astro.json")
+-- Uses only the public API (require "astro"): copy it into ~/.astro/plugins under a name of its
+-- own to make a command of your own from it.
 local astro = require("astro")
+local csv = require("astro.csv")
+local output = require("astro.output")
 
-local HEADERS = { "FULLNAME", "EMAIL", "ID", "ORGANIZATION ROLE", "CREATE DATE" }
 local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole" }
 local CSV_HEADER = { "full_name", "email", "id", "organization_role", "created_at" }
-
-local M = {
-  use = "list",
-  aliases = { "ls" },
-  short = "List all the users in your Astro Organization",
-  long = "List all users and their Organization-level roles.",
-  example = "astro organization user list\nastro organization user list --json",
-  flags = {
-    { name = "json", type = "bool", help = "Output as JSON" },
-    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },
-  },
-}
-
---- The table row of a user, as the user list and the user menu show it.
-function M.row(u)
-  return { u.fullName or "", u.username or "", u.id or "", u.organizationRole or "", output.rfc3339(u.createdAt) }
-end
-M.HEADERS = HEADERS
 
 local function _json_item(u)
   local role = u.organizationRole
@@ -34,45 +17,55 @@ local function _json_item(u)
   }
 end
 
-function M.run(opts, ctx)
-  local format, err = output.format(opts, true)
-  if not format then return nil, err end
-  local connected
-  connected, err = ctx.api()
-  if not connected then return nil, err end
-  if format == "table" then
-    local users
-    users, err = astro.users.list()
-    if not users then return nil, err end
-    local rows = {}
-    for i, u in ipairs(users) do rows[i] = M.row(u) end
-    ctx.stdout:write(output.table(HEADERS, rows))
-    return true
-  end
-  -- JSON and CSV stream page by page: memory stays flat however large the organization.
-  local add, close
-  if format == "json" then
-    local w = output.json_list_writer(ctx.stdout, "users", JSON_ORDER)
-    add = function(u) w:add(_json_item(u)) end
-    close = function() w:close() end
-  else
-    -- On a terminal, control characters in cells are shown escaped as in the table; a file
-    -- or a pipe gets the data as it is.
-    local shown = output.for_stream("stdout")
-    local w = require("astro.csv").writer(ctx.stdout, CSV_HEADER)
-    add = function(u)
-      local j = _json_item(u)
-      w:write({ shown(j.fullName), shown(j.email), shown(j.id), shown(j.orgRole or ""), shown(j.createdAt) })
+return {
+  command = "organization user list",
+  use = "list",
+  aliases = { "ls" },
+  short = "List all the users in your Astro Organization",
+  long = "List all users and their Organization-level roles.",
+  example = "astro organization user list\nastro organization user list --json",
+  flags = {
+    { name = "json", type = "bool", help = "Output as JSON" },
+    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },
+  },
+  run = function(opts, ctx)
+    local format, err = output.format(opts, true)
+    if not format then return nil, err end
+    local connected
+    connected, err = ctx.api()
+    if not connected then return nil, err end
+    if format == "table" then
+      local users
+      users, err = astro.users.list()
+      if not users then return nil, err end
+      local rows = {}
+      for i, u in ipairs(users) do rows[i] = astro.users.row(u) end
+      ctx.stdout:write(output.table(astro.users.COLUMNS, rows))
+      return true
     end
-    close = function() end
-  end
-  local count
-  count, err = astro.stream_list("/organizations/{org}/users", "users", function(page)
-    for _, u in ipairs(page) do add(u) end
-  end)
-  if not count then return nil, err end
-  close()
-  return true
-end
-
-return M
+    -- JSON and CSV stream page by page: memory stays flat however large the organization.
+    local add, close
+    if format == "json" then
+      local w = output.json_list_writer(ctx.stdout, "users", JSON_ORDER)
+      add = function(u) w:add(_json_item(u)) end
+      close = function() w:close() end
+    else
+      -- On a terminal, control characters in cells are shown escaped as in the table; a file
+      -- or a pipe gets the data as it is.
+      local shown = output.for_stream("stdout")
+      local w = csv.writer(ctx.stdout, CSV_HEADER)
+      add = function(u)
+        local j = _json_item(u)
+        w:write({ shown(j.fullName), shown(j.email), shown(j.id), shown(j.orgRole or ""), shown(j.createdAt) })
+      end
+      close = function() end
+    end
+    local count
+    count, err = astro.stream_list("/organizations/{org}/users", "users", function(page)
+      for _, u in ipairs(page) do add(u) end
+    end)
+    if not count then return nil, err end
+    close()
+    return true
+  end,
+}

@@ -5,7 +5,9 @@
 -- an existing command (its run gets the wrapped run as a third argument).
 -- Files and folders must belong to the user (or root) and not be writable by group or
 -- others, as ssh asks of its keys; anything else is refused with the reason.
+local core_config = require("astro.core.config")
 local sys = require("astro.core.sys")
+local config = require("astro._core.config")
 
 local M = {}
 
@@ -14,7 +16,7 @@ M.report = { loaded = {}, failed = {} }
 
 --- The plugins folder, or nil when no config home is known.
 function M.dir()
-  local path = require("astro.core.config").path()
+  local path = core_config.path()
   if not path then return nil end
   return (path:gsub("/[^/]*$", "")) .. "/plugins"
 end
@@ -25,7 +27,7 @@ end
 function M.check_safe(path)
   local st, err = sys.stat(path)
   if not st then return nil, err end
-  local problem = require("astro.config").permission_problem(st, true)
+  local problem = config.permission_problem(st, true)
   if problem == "owner" then
     return nil, string.format("%s is refused: it belongs to user id %d, not to you (%d)", path, st.uid,
       sys.geteuid())
@@ -146,9 +148,9 @@ local function _load(entry)
   end
   local ok, why = M.check_safe(entry.path)
   if not ok then return nil, why end
-  local sandbox = require("astro.sandbox")    -- loaded only when there is a plugin to load
-  local env = sandbox.new_env({ name = "plugin " .. entry.path, dir = entry.dir, check = M.check_safe })
-  local fn, err = sandbox.loadfile(entry.path, env)
+  local userenv = require("astro._core.userenv")    -- loaded only when there is a plugin to load
+  local env = userenv.new_env({ name = "plugin " .. entry.path, dir = entry.dir, check = M.check_safe })
+  local fn, err = userenv.loadfile(entry.path, env)
   if not fn then return nil, err end
   local ran, result = xpcall(fn, function(e) return tostring(e) end, entry.name)
   if not ran then return nil, result end

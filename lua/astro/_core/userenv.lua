@@ -1,18 +1,33 @@
---- Environments for user code (plugins and `astro run` scripts). Each gets its own global
--- table: the standard library (copies of its tables, so changes stay local), the public
--- `astro` API, and nothing else. Reading or writing an undeclared global raises an error
--- naming it. Only Lua source is loaded, never precompiled bytecode. There is no `debug`, no
--- `package`, and `require` serves only the public modules and the plugin's own files.
+--- The environment user code runs in (plugins and `astro run` scripts). It is no sandbox:
+-- user code has `io` and `os` and runs with the user's rights. What it gives is hygiene: each
+-- chunk gets its own global table, with the standard library (copies of its tables, so changes
+-- stay local), the public `astro` API, and nothing else. Reading or writing an undeclared
+-- global raises an error naming it. Only Lua source is loaded, never precompiled bytecode.
+-- There is no `debug`, no `package`, and `require` serves only the public modules and the
+-- plugin's own files.
 local sys = require("astro.core.sys")
 
 local M = {}
 
---- Modules user code may require.
-M.PUBLIC_MODULES = {
-  ["astro"] = true, ["astro.json"] = true, ["astro.csv"] = true, ["astro.errors"] = true,
-  ["astro.output"] = true, ["astro.roles"] = true, ["astro.email"] = true,
-  ["astro.prompt"] = true, ["astro.http"] = true,
-}
+-- Words after "astro." that are folders of private or CLI code, never public modules.
+local NOT_PUBLIC = { cli = true, commands = true, core = true }
+
+--- Tells whether user code may require a module: the public modules are `astro` and the
+-- files at the top of lua/astro/ (`astro.<word>`), except those whose name starts with `_`;
+-- `astro.core.*` (C), `astro._core.*`, `astro.cli*` and `astro.commands.*` are not. The rule
+-- is the layout's (docs/architecture.md): no list to keep by hand.
+---@param name string
+---@return boolean
+function M.is_public(name)
+  if name == "astro" then return true end
+  local word = name:match("^astro%.([%a][%w_]*)$")
+  return word ~= nil and not NOT_PUBLIC[word]
+end
+
+-- Requires a public module for user code (the name is checked by the caller).
+local function _require_public(name)
+  return require(name)
+end
 
 local BASE = {
   "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "print", "select",
@@ -90,7 +105,7 @@ function M.new_env(opts)
   allowed.os.exit = function()
     error("os.exit is not available here: return an exit status instead (e.g. return 3)", 2)
   end
-  allowed.astro = require("astro")
+  allowed.astro = _require_public("astro")
   local env = {}
   local loaded = {}
   allowed.load = function(chunk, chunkname, _, e)
@@ -106,7 +121,7 @@ function M.new_env(opts)
   end
   allowed.require = function(name)
     if type(name) ~= "string" then error("require expects a module name", 2) end
-    if M.PUBLIC_MODULES[name] then return require(name) end
+    if M.is_public(name) then return _require_public(name) end
     if loaded[name] ~= nil then return loaded[name] end
     if opts.dir and name:match("^[%w_]+[%w_.]*$") then
       local path = opts.dir .. "/" .. name:gsub("%.", "/") .. ".lua"

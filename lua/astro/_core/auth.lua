@@ -5,6 +5,7 @@ local core = require("astro.core.auth")
 local json = require("astro.json")
 local errors = require("astro.errors")
 local sys = require("astro.core.sys")
+local transport = require("astro._core.transport")
 
 local M = {}
 
@@ -80,14 +81,13 @@ end
 ---@param cfg table astro.config Config
 ---@param ctx table the current context
 function M.refresh(cfg, ctx)
-  local http = require("astro.http")
   local refresh = ctx.refreshtoken
   if type(refresh) ~= "string" or refresh == "" then
     return nil, _auth_error(string.format(
       "your login to %s has expired and there is no refresh token: run astro login again, or set ASTRO_API_TOKEN",
       ctx.domain))
   end
-  local res, err = http.request({
+  local res, err = transport.request({
     method = "GET", url = cfg:auth_config_url(ctx.domain),
     headers = { ["Content-Type"] = "application/json", ["X-Astro-Client-Identifier"] = "cli" },
   })
@@ -99,7 +99,7 @@ function M.refresh(cfg, ctx)
   end
   local function form(s) return (s:gsub("[^%w%-._~]", function(c) return string.format("%%%02X", c:byte()) end)) end
   local domain_url = ac.domainUrl:sub(-1) == "/" and ac.domainUrl or (ac.domainUrl .. "/")
-  res, err = http.request({
+  res, err = transport.request({
     method = "POST", url = domain_url .. "oauth/token",
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded" },
     body = "client_id=" .. form(ac.clientId) .. "&grant_type=refresh_token&refresh_token=" .. form(refresh),

@@ -3,6 +3,7 @@
 -- "_", the current `context` (ASTRO_DOMAIN overrides it), plain keys such as `local.core`.
 -- Writes go through update(), which locks, re-reads, applies and renames atomically.
 local core = require("astro.core.config")
+local env = require("astro.core.env")
 local errors = require("astro.errors")
 local sys = require("astro.core.sys")
 
@@ -51,6 +52,18 @@ function M.permission_problem(st, allow_root)
   return nil
 end
 
+-- The last config read, by path: { cfg, stamp }. A command reads the file once (the CLI for
+-- `verbosity`, then the client for the context); a later load of an unchanged file gets the
+-- same Config, and one changed since (another process, or this one through update) is read anew.
+local last = {}
+
+-- What tells a file changed: its device, inode, size and modification time, or "missing".
+local function _stamp(path)
+  local st = sys.stat(path)
+  if not st then return "missing" end
+  return string.format("%s:%s:%s:%s", st.dev or "", st.ino or "", st.size or "", st.mtime_ns or "")
+end
+
 --- Loads the config file, after M.check_safe. Returns a Config, or nil, err (an astro error,
 -- code "config").
 ---@param path? string default: the astro CLI's location
@@ -63,9 +76,14 @@ function M.load(path)
   local safe
   safe, err = M.check_safe(path)
   if not safe then return nil, err end
+  local stamp = _stamp(path)
+  local seen = last[path]
+  if seen and seen.stamp == stamp and stamp ~= "missing" then return seen.cfg end
   local tree, exists_or_err = core.read(path)
   if not tree then return nil, errors.new(exists_or_err, { code = "config" }) end
-  return setmetatable({ path = path, tree = tree, exists = exists_or_err }, Config)
+  local cfg = setmetatable({ path = path, tree = tree, exists = exists_or_err }, Config)
+  last[path] = { cfg = cfg, stamp = stamp }
+  return cfg
 end
 
 local function _split(dotted)
@@ -95,9 +113,8 @@ end
 -- ASTRO_DOMAIN overrides the `context` key. With ASTRO_API_TOKEN set and no context at all, a
 -- context for ASTRO_DOMAIN or astronomer.io is made up in memory (never written).
 function Config:current_context()
-  local domain = os.getenv("ASTRO_DOMAIN")
-  if domain == nil or domain == "" then domain = self.tree.context end
-  local api_token = (os.getenv("ASTRO_API_TOKEN") or "") ~= ""
+  local domain = env.get("ASTRO_DOMAIN") or self.tree.context
+  local api_token = env.is_set("ASTRO_API_TOKEN")
   if type(domain) ~= "string" or domain == "" then
     if api_token then
       return { key = "astronomer_io", domain = "astronomer.io", virtual = true }
@@ -136,6 +153,7 @@ function Config:update_list(list)
   if not ok then return nil, errors.new(err, { code = "config" }) end
   local tree = core.read(self.path)
   if tree then self.tree = tree end
+  last[self.path] = nil
   return true
 end
 

@@ -1,0 +1,251 @@
+--- The Astro API v1 client: a base URL and a credential, the astro CLI's headers, JSON bodies,
+-- errors as values carrying the API's `message`, `status` and `requestId`, and --dry-run. It is
+-- the one road from commands, plugins and scripts to the network: everything that sends an API
+-- request (the public functions of `astro`, the engine, listings) sends it through a client.
+--
+-- A client's public face is its methods request/get/post/org_path and the fields organization,
+-- domain, context (without tokens), source, dry_run. Its credential is kept outside the table,
+-- and the raw sending (build, send, send_batch) is a module function of this private module,
+-- not a method, so no script can send around the client's rules.
+local json = require("astro.json")
+local errors = require("astro.errors")
+local env = require("astro.core.env")
+local sys = require("astro.core.sys")
+local transport = require("astro._core.transport")
+
+local M = {}
+
+--- The astro CLI version whose use of the API this client matches (sent as client version).
+M.CLIENT_VERSION = "1.45.0"
+--- The largest page the API allows on its list endpoints.
+M.MAX_PAGE_SIZE = 1000
+
+local Client = {}
+Client.__index = Client
+Client.__name = "astro.Client"
+
+-- Each client's Authorization value, kept out of the client table so that no script can read
+-- it from there (only M.build's callers here do).
+local secrets = setmetatable({}, { __mode = "k" })
+
+local function _os_identifier()
+  local sysname, machine = sys.uname()
+  local arch = ({ x86_64 = "amd64", aarch64 = "arm64", arm64 = "arm64", i686 = "386" })[machine] or machine
+  return sysname:lower() .. "-" .. arch
+end
+
+-- The X-Astro-Client-Identifier and -Version the astro CLI sends from where it runs.
+local function _client_identifier()
+  if env.get("GITHUB_ACTIONS") == "true" then
+    if env.get("DEPLOY_ACTION") == "true" then return "deploy-action", env.get("DEPLOY_ACTION_VERSION") end
+    return "github-action"
+  end
+  return "cli"
+end
+
+--- A copy of a context's keys without its secrets (token, refreshtoken).
+function M.public_context(ctx)
+  local c = {}
+  for k, v in pairs(ctx) do
+    if k ~= "token" and k ~= "refreshtoken" then c[k] = v end
+  end
+  return c
+end
+
+--- Makes a client.
+---@param opts {base_url: string, authorization: string, organization?: string, domain?: string, context?: table, source?: string, dry_run?: boolean, plan?: file*}
+function M.new(opts)
+  if type(opts) ~= "table" or type(opts.base_url) ~= "string" then
+    error("a client needs opts.base_url", 2)
+  end
+  local ident, ident_version = _client_identifier()
+  local c = setmetatable({
+    base_url = opts.base_url:gsub("/+$", ""),
+    organization = opts.organization,
+    domain = opts.domain,
+    context = opts.context and M.public_context(opts.context) or nil,
+    source = opts.source,
+    dry_run = opts.dry_run or false,
+    plan = opts.plan or io.stdout,
+    _headers = {
+      ["X-Astro-Client-Identifier"] = ident,
+      ["X-Astro-Client-Version"] = ident_version or M.CLIENT_VERSION,
+      ["X-Client-Os-Identifier"] = _os_identifier(),
+      ["User-Agent"] = "astro-cli/" .. M.CLIENT_VERSION .. " astro-lua/" .. require("astro.core.host").version,
+    },
+  }, Client)
+  secrets[c] = opts.authorization or ""
+  return c
+end
+
+local function _escape(s, keep)
+  return (tostring(s):gsub("[^%w%-._~" .. (keep or "") .. "]", function(ch)
+    return string.format("%%%02X", ch:byte())
+  end))
+end
+
+--- Escapes one path segment (space -> %20, "/" -> %2F).
+function M.escape_path(s) return _escape(s) end
+
+--- Encodes a query table as the astro CLI does: keys sorted, values URL-encoded (space as +),
+-- arrays repeat their key, booleans as true/false. Returns "" for no parameters.
+---@param q table|nil
+function M.query_string(q)
+  if not q then return "" end
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  local function add(k, v)
+    if type(v) == "boolean" then v = v and "true" or "false" end
+    if math.type(v) == "float" and math.tointeger(v) then v = math.tointeger(v) end
+    parts[#parts + 1] = _escape(k) .. "=" .. (_escape(v, " "):gsub(" ", "+"))
+  end
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if type(v) == "table" then
+      for _, x in ipairs(v) do add(k, x) end
+    else
+      add(k, v)
+    end
+  end
+  return table.concat(parts, "&")
+end
+
+--- Tells whether a method changes something on the server (what --dry-run holds back).
+function M.is_mutating(method)
+  return not (method == "GET" or method == "HEAD" or method == "OPTIONS")
+end
+
+--- The path of the client's organization plus a suffix, or nil, err when no organization is set.
+function Client:org_path(suffix)
+  if not self.organization or self.organization == "" then
+    return nil, errors.new("no organization is selected in the current context: run astro organization switch",
+      { code = "config" })
+  end
+  return "/organizations/" .. M.escape_path(self.organization) .. (suffix or "")
+end
+
+--- Builds the request table of a call on client c (for M.send / M.send_batch), without its
+-- Authorization header, which is added only as it is sent.
+---@param c table a client
+---@param method string
+---@param path string path under /v1, e.g. "/organizations"
+---@param opts? {query?: table, body?: any, headers?: table, timeout?: number, idempotent?: boolean}
+--   idempotent: the call may be repeated safely whatever its method (it sets a value)
+function M.build(c, method, path, opts)
+  opts = opts or {}
+  local qs = M.query_string(opts.query)
+  local headers = {}
+  for k, v in pairs(c._headers) do headers[k] = v end
+  for k, v in pairs(opts.headers or {}) do headers[k] = v end
+  local body
+  if opts.body ~= nil then
+    body = type(opts.body) == "string" and opts.body or json.encode(opts.body)
+    headers["Content-Type"] = headers["Content-Type"] or "application/json"
+  end
+  return {
+    method = method,
+    url = c.base_url .. path .. (qs ~= "" and ("?" .. qs) or ""),
+    headers = headers,
+    body = body,
+    timeout = opts.timeout,
+    idempotent = opts.idempotent,
+  }
+end
+
+-- A copy of req carrying client c's Authorization header.
+local function _authorized(c, req)
+  local r, h = {}, { Authorization = secrets[c] }
+  for k, v in pairs(req) do r[k] = v end
+  for k, v in pairs(req.headers or {}) do h[k] = v end
+  r.headers = h
+  return r
+end
+
+--- Sends a request built with M.build on client c, with the retry rules. Returns the raw
+-- response or nil, err (transport failures only; M.decode_response turns the API's errors
+-- into values).
+function M.send(c, req)
+  return transport.request(_authorized(c, req))
+end
+
+--- Sends many requests built with M.build on client c concurrently, each once, handing each
+-- outcome to opts.on_done(i, out) as it finishes (see astro._core.transport.batch).
+---@param reqs table[]
+---@param opts {concurrency?: integer, on_done: fun(i: integer, out: table), before_start?: fun(i: integer): number|nil}
+function M.send_batch(c, reqs, opts)
+  local list = {}
+  for i, r in ipairs(reqs) do list[i] = _authorized(c, r) end
+  return transport.batch(list, opts)
+end
+
+--- Turns an HTTP response into data or an error, per the API's conventions: 200 and 204 are
+-- success; anything else is an error whose message is the body's `message`.
+---@return any data decoded body (true for an empty success), or nil
+---@return table res_or_err the response, or the error
+function M.decode_response(res)
+  local rid = res.headers and res.headers["x-request-id"]
+  if res.status == 200 or res.status == 204 then
+    if res.body == nil or res.body == "" then return true, res end
+    local ctype = res.headers and res.headers["content-type"] or ""
+    if not ctype:lower():find("json", 1, true) then
+      return nil, errors.new(string.format("the API answered %d with a %s body instead of JSON",
+        res.status, ctype ~= "" and ctype or "untyped"), { status = res.status, requestId = rid, code = "api" })
+    end
+    local data, derr = json.decode(res.body)
+    if data == nil then
+      return nil, errors.new("the API answered with malformed JSON: " .. tostring(derr),
+        { status = res.status, requestId = rid, code = "api" })
+    end
+    return data, res
+  end
+  local data = json.decode(res.body or "")
+  if type(data) == "table" and type(data.message) == "string" then
+    local msg = data.message
+    if msg == "" then msg = string.format("the API answered %d without a message", res.status) end
+    return nil, errors.new(msg, {
+      status = res.status, code = "api", fieldErrors = data.fieldErrors,
+      requestId = type(data.requestId) == "string" and data.requestId or rid,
+    })
+  end
+  return nil, errors.new("failed to perform request, status " .. res.status,
+    { status = res.status, requestId = rid, code = "api" })
+end
+
+--- In dry-run mode: writes the request that would be sent on client c (method, path, body;
+-- never the token) to its plan stream, and answers as if it had succeeded.
+---@param opts? {query?: table, body?: any}
+function M.plan(c, method, path, opts)
+  opts = opts or {}
+  local qs = M.query_string(opts.query)
+  local body = opts.body
+  if body ~= nil and type(body) ~= "string" then body = json.encode(body) end
+  c.plan:write(string.format("dry run: %s %s%s%s\n", method, path, qs ~= "" and ("?" .. qs) or "",
+    body and (" " .. body) or ""))
+  return json.object({ dry_run = true }), { status = 200, headers = {}, body = "", dry_run = true }
+end
+
+--- Calls the API. Returns data, response or nil, err.
+---@param method string
+---@param path string
+---@param opts? {query?: table, body?: any, headers?: table, timeout?: number, idempotent?: boolean}
+function Client:request(method, path, opts)
+  if self.dry_run and M.is_mutating(method) then return M.plan(self, method, path, opts) end
+  local res, err = M.send(self, M.build(self, method, path, opts))
+  if not res then return nil, err end
+  local data, derr = M.decode_response(res)
+  if data == nil and res.status == 200 and M.is_mutating(method) then
+    -- The API accepted the change; only its answer could not be read.
+    derr.message = derr.message .. " (the API answered 200: the change was probably made)"
+  end
+  return data, derr
+end
+
+--- GET path?query. Returns data, response or nil, err.
+function Client:get(path, query) return self:request("GET", path, { query = query }) end
+
+--- POST a JSON body. Returns data, response or nil, err.
+function Client:post(path, body) return self:request("POST", path, { body = body or json.object() }) end
+
+return M

@@ -1,0 +1,144 @@
+--- The transport under every API client: the process's HTTP session (astro.core.http), one
+-- request with the retry rules (astro._core.retry), raw concurrent batches for the engine, the
+-- debug trace, and transport failures as astro errors. Nothing outside astro._core uses it: a
+-- request reaches the network only through a client (astro._core.client).
+local core = require("astro.core.http")
+local env = require("astro.core.env")
+local sys = require("astro.core.sys")
+local errors = require("astro.errors")
+local policy_defaults = require("astro._core.policy")
+local retry = require("astro._core.retry")
+local trace = require("astro._core.trace")
+
+local M = {}
+
+local session
+
+-- The process's shared HTTP session (one connection pool), created on first use.
+local function _session()
+  if not session then session = core.session() end
+  return session
+end
+
+-- A copy of req ready for the C session, and whether it may be repeated (req.idempotent, a
+-- field the C layer does not take, or an idempotent method).
+local function _prepare(req, policy)
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  r.method = r.method or "GET"
+  local idempotent = r.idempotent or policy.idempotent[r.method] or false
+  r.idempotent = nil
+  -- A write never goes out on a reused connection: libcurl resends silently when a reused
+  -- connection dies before the answer, behind the retry rules' back.
+  if r.fresh_connect == nil then r.fresh_connect = not policy.idempotent[r.method] end
+  if r.timeout == nil then r.timeout = policy.timeout end
+  if r.connect_timeout == nil then r.connect_timeout = policy.connect_timeout end
+  return r, idempotent
+end
+
+-- The name of the first proxy variable of names that is set, or nil.
+local function _set_variable(names)
+  for _, n in ipairs(names) do
+    if env.get(n) then return n end
+  end
+end
+
+--- The name of the proxy variable libcurl takes for this URL, as curl(1) does: the scheme's own
+-- variable (only the lower-case http_proxy for http://, for safety), else ALL_PROXY; none when
+-- NO_PROXY lists the host (or is "*"). Returns the variable's name, never its value (it may
+-- hold a password), or nil. An approximation of libcurl's rules for messages, not for routing.
+---@param url string
+---@return string|nil
+function M.proxy_variable(url)
+  local scheme, host = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  if not scheme then return nil end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then return nil end
+  host = host:gsub("^.*@", ""):gsub(":%d*$", ""):gsub("^%[(.*)%]$", "%1"):lower()
+  local own = scheme == "http" and { "http_proxy" } or { "https_proxy", "HTTPS_PROXY" }
+  local name = _set_variable(own) or _set_variable({ "all_proxy", "ALL_PROXY" })
+  if not name then return nil end
+  local no_proxy = env.get("no_proxy") or env.get("NO_PROXY")
+  for entry in (no_proxy or ""):gmatch("[^,%s]+") do
+    entry = entry:gsub("^%.", ""):lower()
+    if entry == "*" or host == entry or host:sub(-(#entry + 1)) == "." .. entry then return nil end
+  end
+  return name
+end
+
+-- An astro error for a transport failure. A write that failed after its request left says
+-- that its outcome is unknown (err.unknown), idempotent or not: the change may have been made.
+-- When the request went through a proxy, the message says which variable set it.
+local function _transport_error(req, msg, code)
+  local text = msg
+  local proxy = code ~= "interrupted" and M.proxy_variable(req.url or "") or nil
+  if proxy then
+    text = text .. " (through the proxy set in " .. proxy .. "; check the proxy, or list the API's host in NO_PROXY)"
+  end
+  local unknown = (code == "recv" or code == "send" or code == "timeout")
+    and not (req.method == "GET" or req.method == "HEAD" or req.method == "OPTIONS")
+  if unknown then text = text .. " (the request was sent; whether it took effect is unknown)" end
+  return errors.new(text, { code = code == "interrupted" and "interrupted" or "transport",
+                            transport = code, unknown = unknown or nil })
+end
+
+--- Sends one request with the retry rules. Returns the response table
+-- ({status, headers, body, time, attempts}) or nil, err (an astro error with code
+-- "transport" or "interrupted"). HTTP error statuses are responses, not errors.
+---@param req table {method, url, headers, body, timeout, connect_timeout, idempotent}
+---@param policy? table overrides astro.http.policy
+function M.request(req, policy)
+  policy = policy or policy_defaults
+  local r, idempotent = _prepare(req, policy)
+  local attempt, throttled = 0, 0
+  while true do
+    attempt = attempt + 1
+    trace.request(r)
+    local res, msg, code = _session():request(r)
+    trace.response(r, res, msg)
+    if code == "interrupted" then return nil, _transport_error(r, msg, code) end
+    local delay = retry.delay(r.method, res, code, attempt, policy,
+      { idempotent = idempotent, throttled = throttled })
+    if not delay then
+      if not res then return nil, _transport_error(r, msg, code) end
+      res.attempts = attempt
+      return res
+    end
+    if res and res.status == 429 then throttled = throttled + 1 end
+    trace.note(string.format("  retrying in %.2f s (attempt %d)", delay, attempt + 1))
+    if not sys.sleep(delay) then return nil, errors.new("interrupted", { code = "interrupted" }) end
+  end
+end
+
+--- Sends many requests concurrently, once each (no retries: the caller decides), handing each
+-- outcome to opts.on_done(index, out) as it finishes: out is the response table, or
+-- { error = err } with err an astro error (err.transport = the failure code). Requests may
+-- carry start_at (astro.core.sys.now() seconds) to be started no earlier; opts.before_start(i),
+-- asked as request i is due, returns nil to start it or a later time to hold it (and those
+-- after it) until then.
+---@param reqs table[]
+---@param opts {concurrency?: integer, on_done: fun(i: integer, out: table), before_start?: fun(i: integer): number|nil}
+function M.batch(reqs, opts)
+  local prepared = {}
+  for i, r in ipairs(reqs) do
+    prepared[i] = _prepare(r, policy_defaults)
+    trace.request(prepared[i])
+  end
+  local on_done = opts.on_done
+  return _session():batch(prepared, {
+    concurrency = opts.concurrency or policy_defaults.concurrency,
+    before_start = opts.before_start,
+    on_done = function(i, o)
+      local req = prepared[i]
+      if o.status then
+        trace.response(req, o)
+        on_done(i, o)
+      else
+        trace.response(req, nil, o.error)
+        on_done(i, { error = _transport_error(req, o.error, o.code) })
+      end
+    end,
+  })
+end
+
+return M

@@ -1,0 +1,148 @@
+--- The command line: the entry point of the astro binary (src/main.c calls astro.cli.main).
+-- Builds the command tree (astro.cli.tree) from the stock command modules and the plugins,
+-- parses the arguments (astro.cli.parse), prints help (astro.cli.help) or runs the command with
+-- its context, and turns errors into "Error: <message>" and exit statuses.
+local env = require("astro.core.env")
+local host = require("astro.core.host")
+local sys = require("astro.core.sys")
+local astro = require("astro")
+local errors = require("astro.errors")
+local config = require("astro._core.config")
+local plugins = require("astro._core.plugins")
+local help = require("astro.cli.help")
+local parse = require("astro.cli.parse")
+local tree = require("astro.cli.tree")
+
+local M = {}
+
+local function _hex(c) return string.format("\\x%02x", c:byte()) end
+
+--- Makes an error message safe for a terminal: a command-line argument of argv (or the value
+-- of a --flag=value) holding control characters is shown escaped (\x1b, \x0a) wherever the
+-- message repeats it, and every other control character but newline and tab is escaped too.
+local function _printable(message, argv)
+  local pieces = {}
+  for _, a in ipairs(argv or {}) do
+    if a:find("[%c\127]") then
+      pieces[#pieces + 1] = a
+      local value = a:match("^%-[^=]*=(.*)$")
+      if value and value:find("[%c\127]") then pieces[#pieces + 1] = value end
+    end
+  end
+  table.sort(pieces, function(a, b) return #a > #b end)
+  for _, p in ipairs(pieces) do
+    local out, i = {}, 1
+    while true do
+      local a, b = message:find(p, i, true)
+      if not a then break end
+      out[#out + 1] = message:sub(i, a - 1) .. p:gsub("[%c\127]", _hex)
+      i = b + 1
+    end
+    out[#out + 1] = message:sub(i)
+    message = table.concat(out)
+  end
+  return (message:gsub("[\0-\8\11-\31\127]", _hex))
+end
+
+--- Prints an error as "Error: <message>" on stderr; a usage error is followed by the usage.
+local function _report(ctx, err, node)
+  -- After Ctrl-C the host prints the one "Error: interrupted" line and exits 130; the error that
+  -- the interruption caused on its way out (a cut transfer, a prompt's ended input) is not news.
+  if sys.interrupted() then return 130 end
+  err = errors.wrap(err)
+  ctx.stderr:write("Error: ", _printable(err.message, ctx.argv), "\n")
+  if err.code == "usage" and node then ctx.stderr:write(help.usage(node)) end
+  return err.exit or 1
+end
+
+--- The log levels --verbosity takes (logrus's, in any case).
+M.LEVELS = { panic = true, fatal = true, error = true, warn = true, warning = true, info = true, debug = true,
+             trace = true }
+
+--- The log level of a run, as the astro CLI picks it: --verbosity, or when that is left at its
+-- default, the config file's `verbosity` key (a config that cannot be read, or is refused as
+-- unsafe, is left to the command to report). Returns the level in lower case, or nil, err for a
+-- level logrus refuses.
+---@param opts table parsed options
+---@return string|nil level
+---@return table|nil err
+function M.verbosity(opts)
+  local level = opts.verbosity or "warning"
+  if level == "warning" then
+    local cfg = config.load()
+    local v = cfg and cfg.tree.verbosity
+    if type(v) == "string" and v ~= "" then level = v end
+  end
+  if not M.LEVELS[level:lower()] then
+    return nil, errors.new(string.format("not a valid logrus Level: %q", level))
+  end
+  return level:lower()
+end
+
+--- Makes the context a command's run function receives: streams, the command, and lazily
+-- built services (the API client).
+function M.context(node, opts, level)
+  local ctx = {
+    stdout = io.stdout, stderr = io.stderr, stdin = io.stdin,
+    command = node, path = tree.path(node),
+  }
+  level = level or opts.verbosity
+  ctx.debug = level == "debug" or level == "trace" or env.flag("ASTRO_DEBUG")
+  ctx.dry_run = opts.dry_run == true
+  astro.configure({ debug = ctx.debug, stderr = ctx.stderr, dry_run = ctx.dry_run, plan = ctx.stdout })
+  --- The API client for the current context (astro.client()), or nil, err.
+  function ctx.api() return astro.client() end
+  return ctx
+end
+
+--- Runs a parsed command. Returns the exit status.
+function M.execute(node, opts, ctx)
+  local res, err = node.spec.run(opts, ctx)
+  if res == nil and err ~= nil then return _report(ctx, err, node) end
+  if math.type(res) == "integer" then return res end
+  if res == false then return 1 end
+  return 0
+end
+
+--- Entry point: parses args, prints help or runs the command. Returns the exit status.
+---@param args string[]
+---@return integer
+function M.main(args)
+  if args[1] == "--version" and args[2] == nil then args = { "version" } end
+  local root = tree.new(host.modules())
+  local report = tree.add_plugins(root, plugins.load_all())
+  local quiet = args[1] == "plugin"
+  if not quiet then
+    for _, f in ipairs(report.failed) do
+      io.stderr:write("astro: plugin not loaded: ", f.error, "\n")
+    end
+  end
+  local node, opts, at = parse.parse(root, args)
+  local errctx = { stderr = io.stderr, argv = args }
+  if not node then return _report(errctx, opts, at) end
+  if opts.help or not node.spec.run then
+    if not opts.help and #opts.args > 0 then
+      return _report(errctx,
+        errors.usage(string.format('unknown command "%s" for "%s"', opts.args[1], tree.path(node))), node)
+    end
+    io.stdout:write(help.help(node))
+    return 0
+  end
+  local max = (node.spec.args and node.spec.args.max) or 0
+  local min = (node.spec.args and node.spec.args.min) or 0
+  if #opts.args > max then
+    return _report(errctx,
+      errors.usage(string.format("accepts at most %d arg(s), received %d", max, #opts.args)), node)
+  end
+  if #opts.args < min then
+    return _report(errctx,
+      errors.usage(string.format("requires at least %d arg(s), only received %d", min, #opts.args)), node)
+  end
+  local level, verr = M.verbosity(opts)
+  if not level then return _report(errctx, verr) end
+  local ctx = M.context(node, opts, level)
+  ctx.argv = args
+  return M.execute(node, opts, ctx)
+end
+
+return M

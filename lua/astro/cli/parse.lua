@@ -1,0 +1,168 @@
+--- Arguments parsed the way the astro CLI (cobra/pflag) parses them, against the command tree:
+-- command words (names and aliases), long and short flags (-abc, -ovalue, -o=value, -o value,
+-- --name=value, --name value), "--", positionals. opts holds each flag under its name with
+-- "-" turned into "_", plus opts.args (positionals).
+local errors = require("astro.errors")
+local tree = require("astro.cli.tree")
+
+local M = {}
+
+local function _flags_of(node)
+  local list = {}
+  for _, f in ipairs(node.flags) do list[#list + 1] = f end
+  return list
+end
+
+local function _find_flag(node, name, short)
+  local sets = { node.flags, tree.GLOBAL_FLAGS, { tree.HELP_FLAG } }
+  for _, set in ipairs(sets) do
+    for _, f in ipairs(set) do
+      if (name and f.name == name) or (short and f.short == short) then return f end
+    end
+  end
+  return nil
+end
+
+local function _parse_bool(s)
+  if s == "true" or s == "1" or s == "t" or s == "T" or s == "TRUE" or s == "True" then return true end
+  if s == "false" or s == "0" or s == "f" or s == "F" or s == "FALSE" or s == "False" then return false end
+  return nil
+end
+
+local function _set_flag(opts, f, value, shown)
+  if f.type == "bool" then
+    local b = true
+    if value ~= nil then
+      b = _parse_bool(value)
+      if b == nil then
+        return errors.usage(string.format('invalid argument "%s" for "%s" flag: not a boolean (true or false)',
+          value, shown))
+      end
+    end
+    opts[f.name:gsub("-", "_")] = b
+  else
+    opts[f.name:gsub("-", "_")] = value
+  end
+  return nil
+end
+
+local function _flag_label(f)
+  return (f.short and ("-" .. f.short .. ", ") or "") .. "--" .. f.name
+end
+
+-- For a short-flag token body ("fr" of "-fr"), the value flag that takes the next word, if any.
+local function _short_wants_next(node, body)
+  for j = 1, #body do
+    local f = _find_flag(node, nil, body:sub(j, j))
+    if not f then return nil end
+    if f.type ~= "bool" then return j == #body and f or nil end
+  end
+  return nil
+end
+
+--- Parses args against the tree. Returns node, opts, or nil, err, node (a usage error).
+---@param root table
+---@param args string[]
+function M.parse(root, args)
+  local node = root
+  local i, n = 1, #args
+  local flag_tokens, positional = {}, {}
+  local done_flags = false
+  -- Pass 1: walk the command words; keep flag tokens (with their values) for pass 2.
+  while i <= n do
+    local a = args[i]
+    if done_flags or (#positional > 0 and node.spec.args and node.spec.args.passthrough) then
+      positional[#positional + 1] = a
+    elseif a == "--" then
+      done_flags = true
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      flag_tokens[#flag_tokens + 1] = a
+      -- A known value flag in "--name value" or "-x value" form consumes the next word.
+      local long = a:match("^%-%-([^=]+)$")
+      local f = long and _find_flag(node, long)
+      if not a:find("^%-%-") then f = _short_wants_next(node, a:sub(2)) end
+      if f and f.type ~= "bool" and i < n then
+        i = i + 1
+        flag_tokens[#flag_tokens + 1] = { value = args[i] }
+      end
+    elseif #positional == 0 and tree.child(node, a) then
+      node = tree.child(node, a)
+    elseif not node.spec.run and #positional == 0 and tree.has_children(node) then
+      return nil, errors.usage(string.format('unknown command "%s" for "%s"', a, tree.path(node))), node
+    else
+      positional[#positional + 1] = a
+    end
+    i = i + 1
+  end
+  -- Pass 2: flags against the command that was found.
+  local opts = {}
+  for _, f in ipairs(_flags_of(node)) do
+    if f.default ~= nil then opts[f.name:gsub("-", "_")] = f.default end
+  end
+  for _, f in ipairs(tree.GLOBAL_FLAGS) do opts[f.name:gsub("-", "_")] = f.default end
+  -- A flag given twice with different values is a mistake (which one was meant?), not "last wins".
+  local given = {}
+  local function set(f, value, shown)
+    local err = _set_flag(opts, f, value, shown)
+    if err then return err end
+    local v = opts[f.name:gsub("-", "_")]
+    if given[f.name] ~= nil and given[f.name] ~= v then
+      return errors.usage("flag --" .. f.name .. " given twice")
+    end
+    given[f.name] = v
+    return nil
+  end
+  local k = 1
+  while k <= #flag_tokens do
+    local tok = flag_tokens[k]
+    local nxt = flag_tokens[k + 1]
+    local has_next = type(nxt) == "table"
+    local long, value = tok:match("^%-%-([^=]+)=(.*)$")
+    if not long then long = tok:match("^%-%-(.+)$") end
+    if long then
+      local f = _find_flag(node, long)
+      if not f then return nil, errors.usage("unknown flag: --" .. long), node end
+      if f.type ~= "bool" and value == nil then
+        if not has_next then return nil, errors.usage("flag needs an argument: --" .. long), node end
+        value = nxt.value
+        k = k + 1
+      end
+      local err = set(f, value, _flag_label(f))
+      if err then return nil, err, node end
+    else
+      -- Short flags: -abc (bools), -ovalue, -o=value, -o value.
+      local body = tok:sub(2)
+      local j = 1
+      while j <= #body do
+        local c = body:sub(j, j)
+        local f = _find_flag(node, nil, c)
+        if not f then
+          return nil, errors.usage(string.format("unknown shorthand flag: '%s' in %s", c, tok)), node
+        end
+        if f.type == "bool" then
+          local err = set(f, nil, _flag_label(f))
+          if err then return nil, err, node end
+          j = j + 1
+        else
+          local rest = body:sub(j + 1)
+          if rest:sub(1, 1) == "=" then rest = rest:sub(2) end
+          if rest == "" then
+            if not has_next then
+              return nil, errors.usage(string.format("flag needs an argument: '%s' in %s", c, tok)), node
+            end
+            rest = nxt.value
+            k = k + 1
+          end
+          local err = set(f, rest, _flag_label(f))
+          if err then return nil, err, node end
+          break
+        end
+      end
+    end
+    k = k + 1
+  end
+  opts.args = positional
+  return node, opts
+end
+
+return M

@@ -1,0 +1,277 @@
+--- The command tree: a node per command, built from the command modules (astro.commands.*)
+-- and the plugins. Each command module returns a command table in the plugin format
+-- (docs/automation.md), whose `command` names its place, e.g. "organization user invite":
+--   command  "organization switch"   (optional for tests; must match the module's place)
+--   use      "switch [organization name/id]"  (first word is the command's name)
+--   aliases  { "sw" }
+--   short, long, example   help texts
+--   flags    { { name = "role", short = "r", type = "string"|"bool", default = ..., help = ... } }
+--   args     { min = 0, max = 1 }   (positional arguments required / accepted; default 0 and 0)
+--   mutates  true when it changes something (it gets --dry-run)
+--   run      function(opts, ctx) -> nil | true | exit code | nil, err
+-- A table without `run` is a group: it only holds subcommands and prints its help.
+--
+-- The tree is lazy: a node's child modules are loaded when a word names one (only that one when
+-- the word is its name; all of them to look for an alias), or when the whole group is needed
+-- (help, mounting a plugin), so a command line loads only the commands on its path.
+local M = {}
+
+local M = {}
+
+M.ROOT_SPEC = {
+  use = "astro",
+  short = "Manage Astro Organizations from the command line",
+  long = "astro manages the users of an Astronomer Astro Organization.\n" ..
+         "Commands are Lua scripts you can read, wrap and extend (see docs/automation.md).\n" ..
+         "astro --lua FILE [ARGS] runs a Lua file inside the host, e.g. busted for specs.",
+}
+
+--- Flags every command accepts.
+M.GLOBAL_FLAGS = {
+  { name = "verbosity", type = "string", default = "warning",
+    help = "Log level (debug, info, warn, error, fatal, panic" },
+}
+
+--- The -h/--help flag every command has.
+M.HELP_FLAG = { name = "help", short = "h", type = "bool" }
+
+--- The flag every command that changes something (spec.mutates = true) gets.
+M.DRY_RUN_FLAG = { name = "dry-run", type = "bool",
+  help = "Print each request that would change something (method, path, body) instead of sending it" }
+
+local function _name_of(spec)
+  return (spec.use or ""):match("^(%S+)") or ""
+end
+
+--- The flags of a command spec: its own, plus --dry-run when it changes something.
+function M.node_flags(spec)
+  local flags = {}
+  for _, f in ipairs(spec.flags or {}) do flags[#flags + 1] = f end
+  if spec.mutates then flags[#flags + 1] = M.DRY_RUN_FLAG end
+  return flags
+end
+
+local function _new_node(spec, parent, module)
+  local node = { spec = spec, name = _name_of(spec), parent = parent, module = module,
+                 children = {}, by_name = {}, flags = M.node_flags(spec), pending = {} }
+  return node
+end
+
+--- Adds a child node under parent; a name or alias taken twice is a programming error.
+local function _add_child(parent, child)
+  for _, key in ipairs({ child.name, table.unpack(child.spec.aliases or {}) }) do
+    if parent.by_name[key] then
+      error(string.format("command %q is declared twice under %q (%s and %s)", key,
+        M.path(parent), parent.by_name[key].spec.plugin_file or parent.by_name[key].module or "?",
+        child.spec.plugin_file or child.module or "?"), 0)
+    end
+    parent.by_name[key] = child
+  end
+  parent.children[#parent.children + 1] = child
+  table.sort(parent.children, function(a, b) return a.name < b.name end)
+end
+
+-- Loads the pending child module of node whose last word is name, and adds it.
+local function _load_child(node, name)
+  local m = node.pending[name]
+  node.pending[name] = nil
+  local spec = node.loader(m)
+  if type(spec) ~= "table" then error("command module " .. m .. " did not return a table", 0) end
+  local child = _new_node(spec, node, m)
+  if child.name ~= name then
+    error(string.format("command module %s declares use %q; its name must be %q", m, child.name, name), 0)
+  end
+  local place = m:sub(#"astro.commands." + 1):gsub("%.", " ")
+  if spec.command ~= nil and spec.command ~= place then
+    error(string.format("command module %s declares command %q; its place is %q", m, tostring(spec.command), place), 0)
+  end
+  child.loader, child.pending = node.loader, node.pending_of[place] or {}
+  child.pending_of = node.pending_of
+  _add_child(node, child)
+  return child
+end
+
+--- Loads every pending child of a node (for its help, or before a plugin is mounted in it).
+function M.load_all(node)
+  local names = {}
+  for name in pairs(node.pending or {}) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do _load_child(node, name) end
+end
+
+--- The child of node named (or aliased) word, loading its module when needed; or nil.
+function M.child(node, word)
+  local c = node.by_name[word]
+  if c then return c end
+  if not node.pending or next(node.pending) == nil then return nil end
+  if node.pending[word] then return _load_child(node, word) end
+  M.load_all(node)
+  return node.by_name[word]
+end
+
+--- The children of node, sorted by name, all loaded.
+function M.children(node)
+  M.load_all(node)
+  return node.children
+end
+
+--- Tells whether node has subcommands, without loading them.
+function M.has_children(node)
+  return #node.children > 0 or (node.pending ~= nil and next(node.pending) ~= nil)
+end
+
+--- Makes the command tree of module names such as "astro.commands.organization.list", lazily:
+-- nothing is loaded until a word names a command. `load(modname)` returns the command table
+-- (default: require).
+---@param modules string[]
+---@param load? fun(name: string): table
+---@return table root
+function M.new(modules, load)
+  local root = _new_node(M.ROOT_SPEC, nil, "astro.cli")
+  local names = {}
+  for _, m in ipairs(modules) do
+    if m:match("^astro%.commands%.") then names[#names + 1] = m end
+  end
+  local places, pending_of = {}, {}
+  for _, m in ipairs(names) do places[m:sub(#"astro.commands." + 1)] = true end
+  for _, m in ipairs(names) do
+    local rel = m:sub(#"astro.commands." + 1)
+    local parent_rel, last = rel:match("^(.*)%.([^.]+)$")
+    if parent_rel and not places[parent_rel] then
+      error("command module " .. m .. " has no parent group module", 0)
+    end
+    local key = parent_rel and parent_rel:gsub("%.", " ") or ""
+    pending_of[key] = pending_of[key] or {}
+    pending_of[key][last or rel] = m
+  end
+  root.loader = load or require
+  root.pending_of = pending_of
+  root.pending = pending_of[""] or {}
+  return root
+end
+
+--- Builds the whole command tree at once (every module loaded; a name declared twice raises).
+---@param modules string[]
+---@param load? fun(name: string): table
+---@return table root
+function M.build(modules, load)
+  local root = M.new(modules, load)
+  local function all(node)
+    for _, c in ipairs(M.children(node)) do all(c) end
+  end
+  all(root)
+  return root
+end
+
+local function _describe_origin(node)
+  if node.spec.plugin_file then return node.spec.plugin_file end
+  return "lua/" .. (node.module or "astro"):gsub("%.", "/") .. ".lua (built in)"
+end
+
+-- Wraps a command node with a plugin's run: the plugin's run gets (opts, ctx, wrapped_run).
+local function _wrap(node, spec)
+  local inner = node.spec.run
+  if type(inner) ~= "function" then
+    return nil, string.format('%s: "%s" is a group of commands and cannot be wrapped', spec.plugin_file, M.path(node))
+  end
+  local wrapped = {}
+  for k, v in pairs(node.spec) do wrapped[k] = v end
+  wrapped.run = function(opts, ctx) return spec.run(opts, ctx, inner) end
+  wrapped.mutates = node.spec.mutates or spec.mutates
+  local flags = {}
+  for _, f in ipairs(node.spec.flags or {}) do flags[#flags + 1] = f end
+  for _, f in ipairs(spec.flags or {}) do
+    for _, g in ipairs(flags) do
+      if g.name == f.name or (f.short and g.short == f.short) then
+        return nil, string.format('%s: flag --%s is already a flag of "%s"', spec.plugin_file, f.name, M.path(node))
+      end
+    end
+    flags[#flags + 1] = f
+  end
+  wrapped.flags = flags
+  wrapped.wrapped_by = { table.unpack(node.spec.wrapped_by or {}) }
+  wrapped.wrapped_by[#wrapped.wrapped_by + 1] = spec.plugin_file
+  local old_spec, old_flags = node.spec, node.flags
+  node.spec = wrapped
+  node.flags = M.node_flags(wrapped)
+  return true, function() node.spec, node.flags = old_spec, old_flags end
+end
+
+-- Removes a child node added by _add_child (undo of a mount).
+local function _remove_child(parent, child)
+  for key, n in pairs(parent.by_name) do
+    if n == child then parent.by_name[key] = nil end
+  end
+  for i, n in ipairs(parent.children) do
+    if n == child then table.remove(parent.children, i) break end
+  end
+end
+
+--- Mounts one plugin command table in the tree. Returns true and a function that undoes the
+-- mount, or nil, message.
+function M.mount(root, spec)
+  local words = {}
+  for w in spec.command:gmatch("%S+") do words[#words + 1] = w end
+  local parent = root
+  for i = 1, #words - 1 do
+    local nxt = M.child(parent, words[i])
+    if not nxt then
+      return nil, string.format('%s: there is no command "%s %s" to put "%s" under', spec.plugin_file,
+        M.path(parent), words[i], words[#words])
+    end
+    parent = nxt
+  end
+  M.load_all(parent)
+  local existing = parent.by_name[words[#words]]
+  if existing then
+    if spec.wrap then return _wrap(existing, spec) end
+    return nil, string.format('%s declares "%s", which %s already provides; set wrap = true to wrap it',
+      spec.plugin_file, M.path(existing), _describe_origin(existing))
+  end
+  if spec.wrap then
+    return nil, string.format('%s wraps "%s %s", which does not exist', spec.plugin_file, M.path(parent), words[#words])
+  end
+  local node = _new_node(spec, parent, nil)
+  node.pending = nil
+  local ok, err = pcall(_add_child, parent, node)
+  if not ok then
+    _remove_child(parent, node)
+    return nil, spec.plugin_file .. ": " .. tostring(err)
+  end
+  return true, function() _remove_child(parent, node) end
+end
+
+--- Mounts every loaded plugin (astro.plugins report) in order. A plugin is mounted whole or
+-- not at all: when one of its commands cannot be mounted, the others are taken back and the
+-- plugin moves to report.failed. Returns the report.
+function M.add_plugins(root, report)
+  local kept = {}
+  for _, p in ipairs(report.loaded) do
+    local ok, err, undos = true, nil, {}
+    for _, spec in ipairs(p.specs) do
+      local undo
+      ok, undo = M.mount(root, spec)
+      if not ok then err = undo break end
+      undos[#undos + 1] = undo
+    end
+    if not ok then
+      for i = #undos, 1, -1 do undos[i]() end
+    end
+    if ok then kept[#kept + 1] = p else report.failed[#report.failed + 1] = { name = p.name, path = p.path, error = err } end
+  end
+  report.loaded = kept
+  table.sort(report.failed, function(a, b) return a.path < b.path end)
+  return report
+end
+
+--- The full command path of a node, e.g. "astro organization list".
+function M.path(node)
+  local parts = {}
+  while node do
+    table.insert(parts, 1, node.name)
+    node = node.parent
+  end
+  return table.concat(parts, " ")
+end
+
+return M
