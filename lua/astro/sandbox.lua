@@ -11,7 +11,7 @@ local M = {}
 M.PUBLIC_MODULES = {
   ["astro"] = true, ["astro.json"] = true, ["astro.csv"] = true, ["astro.errors"] = true,
   ["astro.output"] = true, ["astro.roles"] = true, ["astro.email"] = true,
-  ["astro.prompt"] = true, ["astro.http"] = true,
+  ["astro.prompt"] = true, ["astro.http"] = true, ["astro.people"] = true,
 }
 
 local BASE = {
