@@ -231,7 +231,6 @@ function Set:plan(users)
       if e.result == nil then e.result = "planned" end
     end
   end
-  self.planned = true
   return self
 end
 
@@ -269,8 +268,8 @@ local function _confirm_invites(items)
   return confirmed
 end
 
---- Sends the planned rows through astro.batch (planning first, with one listing, when that
--- has not been done) and sets each row's result: invited / updated (message "dry run: not
+--- Sends the planned rows through astro.batch (planning first, with one listing, when rows
+-- are still open) and sets each row's result: invited / updated (message "dry run: not
 -- sent" under --dry-run), or failed with the API's message and row.requestId. An invite whose
 -- answer was lost is checked against a fresh listing before it is sent again. opts: rates
 -- (default astro.bulk.rates), concurrency, progress (true: a progress bar on a terminal),
@@ -279,9 +278,12 @@ end
 ---@param opts? {rates?: table, concurrency?: integer, progress?: boolean, quiet_plan?: boolean, on_row?: fun(row: table)}
 function Set:apply(opts)
   opts = opts or {}
-  if not self.planned then
-    local ok, err = self:plan()
-    if not ok then return nil, err end
+  for _, e in ipairs(self.rows) do
+    if e.result == nil then
+      local ok, err = self:plan()
+      if not ok then return nil, err end
+      break
+    end
   end
   local jobs, owners = {}, {}
   for _, e in ipairs(self.rows) do
@@ -290,6 +292,7 @@ function Set:apply(opts)
       owners[#jobs] = e
     end
   end
+  if #jobs == 0 then return self end
   local kind = KINDS[self.kind]
   local progress = opts.progress and astro.output.progress(#jobs, kind.label)
   local results, err = astro.batch(jobs, {
@@ -447,8 +450,10 @@ function M.run(kind, opts, ctx)
   if set.invalid > 0 and opts.strict then
     set:hold("not sent: the file has invalid rows (--strict)")
   else
+    -- Listed even when no row is left to plan, as a check of the credential and organization.
     local ok
-    ok, err = set:apply({ rates = rates, progress = true, quiet_plan = true })
+    ok, err = set:plan()
+    if ok then ok, err = set:apply({ rates = rates, progress = true, quiet_plan = true }) end
     if not ok then return nil, err end
   end
   ctx.stdout:write(opts.json and set:json() or set:table())

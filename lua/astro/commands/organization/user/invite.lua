@@ -1,6 +1,7 @@
 -- `astro organization user invite [email] --role ROLE`: invites a person to the organization,
 -- or every person of a CSV file with --file (astro.people). Built only on the public API, so
--- it is also an example of a command: copy it into a plugin and change what you need.
+-- it is also an example of a command: copy it into a plugin (under a name of its own) and
+-- change what you need.
 local roles = require("astro.roles")
 local people = require("astro.people")
 

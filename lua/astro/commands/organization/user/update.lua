@@ -1,7 +1,7 @@
 -- `astro organization user update [email] --role ROLE`: changes a user's organization role,
 -- or the roles of every person of a CSV file with --file (astro.people). Built only on the
--- public API, so it is also an example of a command: copy it into a plugin and change what
--- you need.
+-- public API, so it is also an example of a command: copy it into a plugin (under a name of
+-- its own) and change what you need.
 local people = require("astro.people")
 
 return {
