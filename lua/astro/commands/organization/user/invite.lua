@@ -1,9 +1,12 @@
--- `astro organization user invite [email] --role ROLE`: invites a person to the organization.
--- Only what the declaration needs is loaded up front; the rest when the command runs, so that
--- other commands and --help start without it.
+-- `astro organization user invite [email] --role ROLE`: invites a person to the organization,
+-- or every person of a CSV file with --file (astro.people). Built only on the public API, so
+-- it is also an example of a command: copy it into a plugin (under a name of its own) and
+-- change what you need.
 local roles = require("astro.roles")
+local people = require("astro.people")
 
 return {
+  command = "organization user invite",
   use = "invite [email]",
   aliases = { "inv" },
   short = "Invite a user to your Astro Organization",
@@ -14,18 +17,17 @@ return {
   flags = {
     { name = "role", short = "r", type = "string", default = roles.DEFAULT,
       help = "The role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
-    table.unpack(require("astro.bulk_flags").FLAGS)
+    table.unpack(people.FLAGS)
   },
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    local errors, email, prompt = require("astro.errors"), require("astro.email"), require("astro.prompt")
-    local astro = require("astro")
-    local handled, res, ferr = require("astro.bulk_users").dispatch("invite", opts, ctx)
-    if handled then return res, ferr end
+    local handled, status, ferr = people.dispatch("invite", opts, ctx)
+    if handled then return status, ferr end
+    local astro, errors, email = require("astro"), require("astro.errors"), require("astro.email")
     local address, err = opts.args[1], nil
     if address == nil then
-      address, err = prompt.ask(ctx, "enter email address to invite a user: ", "email address",
+      address, err = require("astro.prompt").ask(ctx, "enter email address to invite a user: ", "email address",
         "pass it as an argument: astro organization user invite EMAIL")
       if not address then return nil, err end
     end

@@ -1,8 +1,11 @@
--- `astro organization user update [email] --role ROLE`: changes a user's organization role.
--- Only what the declaration needs is loaded up front; the rest when the command runs, so that
--- other commands and --help start without it.
+-- `astro organization user update [email] --role ROLE`: changes a user's organization role,
+-- or the roles of every person of a CSV file with --file (astro.people). Built only on the
+-- public API, so it is also an example of a command: copy it into a plugin (under a name of
+-- its own) and change what you need.
+local people = require("astro.people")
 
 return {
+  command = "organization user update",
   use = "update [email]",
   aliases = { "up" },
   short = "Update the role of a user your in Astro Organization",
@@ -13,16 +16,15 @@ return {
   flags = {
     { name = "role", short = "r", type = "string", default = "",
       help = "The new role for the user. Possible values are ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, and ORGANIZATION_OWNER" },
-    table.unpack(require("astro.bulk_flags").FLAGS)
+    table.unpack(people.FLAGS)
   },
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    local errors, roles, email = require("astro.errors"), require("astro.roles"), require("astro.email")
-    local prompt, astro = require("astro.prompt"), require("astro")
-    local user_list = require("astro.commands.organization.user.list")
-    local handled, res, ferr = require("astro.bulk_users").dispatch("update", opts, ctx)
-    if handled then return res, ferr end
+    local handled, status, ferr = people.dispatch("update", opts, ctx)
+    if handled then return status, ferr end
+    local astro, errors, roles = require("astro"), require("astro.errors"), require("astro.roles")
+    local email, prompt = require("astro.email"), require("astro.prompt")
     local role, err = opts.role, nil
     if role == "" then
       role, err = prompt.ask(ctx,
@@ -54,9 +56,9 @@ return {
       if #users == 0 then return nil, errors.new("no users found in your organization") end
       ctx.stderr:write("\nPlease select the user:\n")
       local rows = {}
-      for i, u in ipairs(users) do rows[i] = user_list.row(u) end
+      for i, u in ipairs(users) do rows[i] = astro.users.row(u) end
       local n
-      n, err = prompt.menu(ctx, user_list.HEADERS, rows, {
+      n, err = prompt.menu(ctx, astro.users.COLUMNS, rows, {
         invalid = "invalid User selected", missing = "user choice",
         hint = "pass the user's email as an argument",
       })

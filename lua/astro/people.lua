@@ -1,0 +1,491 @@
+--- astro.people: a CSV file of people (a header line, then rows with `email` and `role`) to
+-- invite to the organization or to give roles. A set is read and validated with the line of
+-- each row, planned against ONE listing of the organization's users, sent through astro.batch
+-- at the API's pace, and reported row by row as invited, updated, skipped or failed: as a
+-- table, as JSON, or as a CSV report file that can be fed back (then only what still needs
+-- doing is sent). `user invite --file` and `user update --file` are people.run; scripts use
+-- the same pieces:
+--
+--   local people = require("astro.people")
+--   local set = assert(people.read("people.csv", { kind = "invite" }))
+--   assert(set:apply({ progress = true }))
+--   io.write(set:table())
+--
+-- Built only on the public API (require("astro") and its public modules). The CSV reader and
+-- the bulk engine are loaded when a file is read or sent, not when this module is.
+local astro = require("astro")
+local errors = require("astro.errors")
+local roles = require("astro.roles")
+
+local M = {}
+
+--- The columns of a report file, in order.
+M.REPORT_HEADER = { "email", "role", "line", "result", "message", "request_id" }
+
+--- The flags `user invite` and `user update` take for files (--file, --strict, --json,
+-- --report, --rate-limit); a command adds them to its own: `flags = { ..., table.unpack(people.FLAGS) }`.
+M.FLAGS = {
+  { name = "file", short = "f", type = "string", default = "",
+    help = "CSV file of rows to process (header with email and role; - for standard input)" },
+  { name = "strict", type = "bool", help = "With --file: send nothing at all if any row is invalid" },
+  { name = "json", type = "bool", help = "With --file: print the report as JSON" },
+  { name = "report", type = "string", default = "",
+    help = "With --file: also write the report as CSV to this file (feed it back to retry the failed rows)" },
+  { name = "rate-limit", type = "string", default = "",
+    help = "With --file: requests per second per method, e.g. POST=10,GET=25 (the API's limits by default)" },
+}
+
+-- What each kind of set does: the result of a row it did, and the progress bar's label.
+local KINDS = {
+  invite = { done = "invited", label = "inviting" },
+  update = { done = "updated", label = "updating" },
+}
+
+local JSON_ORDER = { "rows", "summary", "line", "email", "role", "result", "message", "requestId",
+                     "invited", "updated", "skipped", "failed" }
+
+local Set = {}
+Set.__index = Set
+
+-- Reading and validating ------------------------------------------------------------------
+
+-- Parses the text of a file of people; `name` is what messages call it. Returns the CSV rows
+-- or nil, err.
+local function _parse_csv(text, name, required)
+  if not text:find("%S") then
+    return nil, errors.new(name .. " is empty (or closed): it needs a header line naming the columns (" ..
+      table.concat(required, ",") .. ") and a row per person", { code = "csv" })
+  end
+  local rows, err = require("astro.csv").parse(text, { required = required })
+  if not rows then
+    local message = tostring(err.message or err)
+    local first = text:match("^[^\r\n]*") or ""
+    if message:find("missing required column", 1, true) and first:find("@", 1, true) then
+      -- The first line holds an address: the file has no header line at all.
+      message = message .. "; the first line must be a header naming the columns, such as " ..
+        table.concat(required, ",") .. (#required == 1 and ",role" or "")
+    end
+    return nil, errors.new(name .. ": " .. message, { code = "csv" })
+  end
+  return rows
+end
+
+-- Validates every row (email, role, duplicates, an earlier report's result column): marks rows
+-- "failed" or "skipped" with a message and a reason, leaves the others open (result nil).
+-- Returns the number of invalid rows. A row that a report of this same kind says was done
+-- (invited, updated) is skipped; every other row (failed, skipped, held back, or a report of
+-- the other kind) is planned again against the listing, which skips what needs nothing.
+local function _validate(rows, kind)
+  local first, invalid = {}, 0
+  local done_word = KINDS[kind].done
+  local email = require("astro.email")
+  for _, e in ipairs(rows) do
+    local prior = e.columns.result
+    local norm, err = email.normalize(e.email)
+    if prior == done_word then
+      e.result, e.message, e.reason = "skipped", "done in an earlier run (" .. prior .. ")", "done"
+    elseif not norm then
+      e.result, e.message, e.reason = "failed", err.message, "email"
+    elseif e.role == "" then
+      e.result, e.reason = "failed", "no_role"
+      e.message = "no role given: fill in the role column, or give --role for every row without one"
+    elseif not roles.is_valid(e.role) then
+      e.result, e.message, e.reason = "failed", roles.INVALID_MESSAGE:gsub("%s+$", ""), "role"
+    else
+      e.email = norm
+      local f = first[norm]
+      if f and f.conflict then
+        e.result, e.reason, e.other = "failed", "conflict", f
+        e.message = string.format("line %d gives %s other roles", f.line, norm)
+      elseif f and f.role ~= e.role then
+        f.conflict = true
+        e.result, e.reason, e.other = "failed", "conflict", f
+        e.message = string.format("line %d gives %s the role %s", f.line, norm, f.role)
+        if f.result == nil then
+          f.result, f.reason, f.other = "failed", "conflict", e
+          f.message = string.format("line %d gives %s the role %s", e.line, norm, e.role)
+          invalid = invalid + 1
+        end
+      elseif f then
+        e.result, e.message, e.reason, e.other = "skipped", "duplicate of line " .. f.line, "duplicate", f
+      else
+        first[norm] = e
+      end
+    end
+    if e.result == "failed" then invalid = invalid + 1 end
+  end
+  for _, e in pairs(first) do e.conflict = nil end
+  return invalid
+end
+
+-- Checks the options of read/parse. Returns kind, default role or nil, err; raises on misuse.
+local function _options(opts, fn)
+  if type(opts) ~= "table" or not KINDS[opts.kind] then
+    error("people." .. fn .. ' needs opts.kind = "invite" or "update"', 3)
+  end
+  -- opts.role is the role of every row without one (invite: ORGANIZATION_MEMBER by default);
+  -- a bad one stops before the file is read.
+  if opts.role ~= nil and opts.role ~= "" then
+    local role, err = roles.validate(opts.role)
+    if not role then return nil, err end
+    return opts.kind, role
+  end
+  return opts.kind, opts.kind == "invite" and roles.DEFAULT or nil
+end
+
+-- This tool writes CSV cells that would start a formula with a leading "'" (a report, or
+-- `user list -o csv`); reading any file takes it off again, so such a file fed back names the
+-- same addresses.
+local function _new_set(csv_rows, kind, default_role, path)
+  local unneutralize = require("astro.csv").unneutralize
+  local rows = {}
+  for i, r in ipairs(csv_rows) do
+    local e = { line = r._line, email = unneutralize(r.email or ""), role = unneutralize(r.role or ""), columns = r }
+    if e.role == "" and default_role then e.role = default_role end
+    rows[i] = e
+  end
+  local set = setmetatable({ kind = kind, path = path, role = default_role, rows = rows }, Set)
+  set.invalid = _validate(rows, kind)
+  return set
+end
+
+--- Reads a CSV file of people (path, or "-" for standard input) and validates every row.
+-- opts.kind: "invite" or "update"; opts.role: the role of rows without one (invite: default
+-- ORGANIZATION_MEMBER; without it, update needs a role column); opts.stdin: the file "-" reads
+-- (default io.stdin). Returns a set, or nil, err (unreadable or malformed file, bad opts.role).
+---@param path string
+---@param opts {kind: "invite"|"update", role?: string, stdin?: file*}
+function M.read(path, opts)
+  if type(path) ~= "string" then error("people.read needs a path (or \"-\")", 2) end
+  local kind, role = _options(opts, "read")
+  if not kind then return nil, role end
+  local text, name
+  if path == "-" then
+    text, name = (opts.stdin or io.stdin):read("a") or "", "standard input"
+  else
+    local f, ferr = io.open(path, "rb")
+    if not f then return nil, errors.new("cannot read " .. tostring(ferr), { code = "io" }) end
+    text, name = f:read("a"), path
+    f:close()
+  end
+  local rows, err = _parse_csv(text, name, role and { "email" } or { "email", "role" })
+  if not rows then return nil, err end
+  return _new_set(rows, kind, role, path)
+end
+
+--- As people.read, from CSV text already in memory; opts.name is what messages call it
+-- (default "the text"). Returns a set or nil, err.
+---@param text string
+---@param opts {kind: "invite"|"update", role?: string, name?: string}
+function M.parse(text, opts)
+  if type(text) ~= "string" then error("people.parse needs CSV text", 2) end
+  local kind, role = _options(opts, "parse")
+  if not kind then return nil, role end
+  local rows, err = _parse_csv(text, opts.name or "the text", role and { "email" } or { "email", "role" })
+  if not rows then return nil, err end
+  return _new_set(rows, kind, role, nil)
+end
+
+-- Planning and sending --------------------------------------------------------------------
+
+-- Index of users by lower-cased email.
+local function _index(users)
+  local by = {}
+  for _, u in ipairs(users) do
+    if type(u.username) == "string" then by[u.username:lower()] = u end
+  end
+  return by
+end
+
+--- Plans every open row against the organization's users (`users`, e.g. from
+-- astro.users.list(); listed once when not given): invite skips members and pending invites,
+-- update skips rows already of that role and fails unknown users; what is left to send is
+-- "planned" (row.user is the user listed for a row). Returns the set or nil, err.
+---@param users? table[]
+function Set:plan(users)
+  if users == nil then
+    local err
+    users, err = astro.users.list()
+    if not users then return nil, err end
+  elseif type(users) ~= "table" then
+    error("set:plan expects a list of users (or nothing)", 2)
+  end
+  local by_email = _index(users)
+  for _, e in ipairs(self.rows) do
+    if e.result == nil or e.result == "planned" then
+      local u = by_email[e.email]
+      e.user, e.result, e.message, e.reason = u, nil, nil, nil
+      if self.kind == "invite" then
+        if u and u.status == "PENDING" then
+          e.result, e.message, e.reason = "skipped", "already invited", "pending"
+        elseif u then
+          e.result, e.reason = "skipped", "member"
+          e.message = "already a member" ..
+            ((u.organizationRole and u.organizationRole ~= e.role) and (" (role " .. u.organizationRole .. ")") or "")
+        end
+      elseif not u then
+        e.result, e.message, e.reason = "failed", "no user was found for the email you provided", "not_found"
+      elseif u.organizationRole == e.role then
+        e.result, e.message, e.reason = "skipped", "already " .. e.role, "same_role"
+      end
+      if e.result == nil then e.result = "planned" end
+    end
+  end
+  return self
+end
+
+--- Marks every row still to plan or send "skipped" with the message (default "not sent: the
+-- file has invalid rows"), so that nothing is sent: what --strict does when set.invalid > 0.
+---@param message? string
+function Set:hold(message)
+  for _, e in ipairs(self.rows) do
+    if e.result == nil or e.result == "planned" then
+      e.result, e.reason = "skipped", "held"
+      e.message = message or "not sent: the file has invalid rows"
+    end
+  end
+  return self
+end
+
+-- The job of a planned row.
+local function _job(kind, e)
+  if kind == "invite" then
+    return { method = "POST", path = "/organizations/{org}/invites", body = { inviteeEmail = e.email, role = e.role } }
+  end
+  return { method = "POST", idempotent = true, path = "/organizations/{org}/users/" .. astro.escape_path(e.user.id) .. "/roles",
+           body = { organizationRole = e.role } }
+end
+
+-- For invites whose answer was lost: did they take effect? One listing tells; nil when it
+-- cannot (then nothing is sent again).
+local function _confirm_invites(items)
+  local now = astro.users.list()
+  if not now then return nil end
+  local by, confirmed = _index(now), {}
+  for _, it in ipairs(items) do
+    if by[it.job.body.inviteeEmail] then confirmed[it.index] = true end
+  end
+  return confirmed
+end
+
+--- Sends the planned rows through astro.batch (planning first, with one listing, when rows
+-- are still open) and sets each row's result: invited / updated (message "dry run: not
+-- sent" under --dry-run), or failed with the API's message and row.requestId. An invite whose
+-- answer was lost is checked against a fresh listing before it is sent again. opts: rates
+-- (default astro.bulk.rates), concurrency, progress (true: a progress bar on a terminal),
+-- quiet_plan (true: under --dry-run, do not print each held-back request), on_row(row) (called
+-- as each row ends). Returns the set or nil, err.
+---@param opts? {rates?: table, concurrency?: integer, progress?: boolean, quiet_plan?: boolean, on_row?: fun(row: table)}
+function Set:apply(opts)
+  opts = opts or {}
+  for _, e in ipairs(self.rows) do
+    if e.result == nil then
+      local ok, err = self:plan()
+      if not ok then return nil, err end
+      break
+    end
+  end
+  local jobs, owners = {}, {}
+  for _, e in ipairs(self.rows) do
+    if e.result == "planned" then
+      jobs[#jobs + 1] = _job(self.kind, e)
+      owners[#jobs] = e
+    end
+  end
+  if #jobs == 0 then return self end
+  local kind = KINDS[self.kind]
+  local progress = opts.progress and astro.output.progress(#jobs, kind.label)
+  local results, err = astro.batch(jobs, {
+    rates = opts.rates,
+    concurrency = opts.concurrency,
+    quiet_plan = opts.quiet_plan,
+    on_result = function(i, result)
+      local e = owners[i]
+      if result.ok then
+        e.result, e.requestId = kind.done, result.requestId
+        if result.dry_run then e.message, e.reason = "dry run: not sent", "dry_run" end
+        if result.confirmed then
+          e.message, e.reason = "confirmed by listing the users after an unknown outcome", "confirmed"
+        end
+      else
+        e.result, e.message, e.reason, e.err = "failed", result.err.message, "request", result.err
+        e.requestId = result.err.requestId
+      end
+      if progress then progress.step() end
+      if opts.on_row then opts.on_row(e) end
+    end,
+    on_unknown = self.kind == "invite" and _confirm_invites or nil,
+  })
+  if progress then progress.finish() end
+  if not results then return nil, err end
+  return self
+end
+
+-- Reporting -------------------------------------------------------------------------------
+
+--- Counts the rows by result: { invited, updated, skipped, failed } (always there), plus
+-- planned (rows left to send) and open (rows not planned yet) when there are any.
+function Set:summary()
+  local s = { invited = 0, updated = 0, skipped = 0, failed = 0 }
+  for _, e in ipairs(self.rows) do
+    local r = e.result or "open"
+    s[r] = (s[r] or 0) + 1
+  end
+  return s
+end
+
+--- The rows as a table in the astro CLI's layout: LINE, EMAIL, ROLE, RESULT, MESSAGE (a
+-- failed row's message ends with its request id).
+function Set:table()
+  local t = {}
+  for i, e in ipairs(self.rows) do
+    t[i] = { tostring(e.line), e.email, e.role, e.result or "", (e.message or "") ..
+      (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
+  end
+  return astro.output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t)
+end
+
+--- The rows as JSON text: { rows = [{ line, email, role, result, message, requestId }],
+-- summary = set:summary() }.
+function Set:json()
+  local list = astro.json.array({})
+  for i, e in ipairs(self.rows) do
+    list[i] = { line = e.line, email = e.email, role = e.role, result = e.result, message = e.message,
+                requestId = e.requestId }
+  end
+  return astro.output.json({ rows = list, summary = self:summary() }, JSON_ORDER)
+end
+
+--- The summary as one line of text, e.g. "3 rows: 2 invited, 1 skipped, 0 failed\n" (with
+-- " (dry run: nothing was sent)" under --dry-run).
+function Set:summary_line()
+  local s, word = self:summary(), KINDS[self.kind].done
+  return string.format("%d rows: %d %s, %d skipped, %d failed%s\n", #self.rows, s[word], word, s.skipped, s.failed,
+    astro.dry_run() and " (dry run: nothing was sent)" or "")
+end
+
+--- Checks, before anything is sent, that a report can be written to path, without changing
+-- the file there (it may be the very file being read). Returns true or nil, err.
+---@param path string
+function M.check_report(path)
+  local existing = io.open(path, "rb")
+  if existing then existing:close() end
+  local f, err = io.open(path, "ab")
+  if not f then
+    return nil, errors.new("cannot write the report: " .. tostring(err) .. "; nothing was sent", { code = "io" })
+  end
+  f:close()
+  if not existing then os.remove(path) end
+  return true
+end
+
+-- Opens a new temporary file beside path, never one that is there already. Returns the file
+-- and its name, or nil.
+local function _open_temporary(path)
+  for _ = 1, 8 do
+    local name = string.format("%s.astro-tmp-%08x%08x", path, math.random(0, 0xffffffff), math.random(0, 0xffffffff))
+    local there = io.open(name, "rb")
+    if there then
+      there:close()
+    else
+      local f = io.open(name, "wb")
+      if f then return f, name end
+      return nil
+    end
+  end
+  return nil
+end
+
+--- Writes the report as CSV (people.REPORT_HEADER; cells that would start a formula
+-- neutralised), whole or not at all: into a temporary file beside path, then renamed over it
+-- (written in place when the folder refuses a new file). Fed back to people.read, rows done
+-- are skipped and the others planned again. Returns true or nil, err.
+---@param path string
+function Set:write_report(path)
+  if type(path) ~= "string" then error("set:write_report needs a path", 2) end
+  local f, tmp = _open_temporary(path)
+  if not f then
+    local err
+    f, err = io.open(path, "wb")
+    if not f then return nil, errors.new("cannot write the report: " .. tostring(err), { code = "io" }) end
+  end
+  local w = require("astro.csv").writer(f, M.REPORT_HEADER)
+  for _, e in ipairs(self.rows) do
+    w:write({ e.email, e.role, tostring(e.line), e.result or "", e.message or "", e.requestId or "" })
+  end
+  local ok, err = f:close()
+  if ok and tmp then ok, err = os.rename(tmp, path) end
+  if not ok then
+    if tmp then os.remove(tmp) end
+    return nil, errors.new("cannot write the report " .. path .. ": " .. tostring(err), { code = "io" })
+  end
+  return true
+end
+
+-- The command ------------------------------------------------------------------------------
+
+--- The --file form of `user invite` / `user update`: reads opts.file, validates it, checks
+-- the --report path, then sends nothing (--strict with invalid rows) or plans and applies it,
+-- prints the table (or --json) and the summary, and writes the --report file. opts: the
+-- command's options (file, role, strict, json, report, rate_limit); ctx: stdin, stdout,
+-- stderr. Returns the exit status (0 when no row failed, else 1) or nil, err.
+---@param kind "invite"|"update"
+---@param opts table
+---@param ctx table
+function M.run(kind, opts, ctx)
+  local rates, err
+  if opts.rate_limit and opts.rate_limit ~= "" then
+    rates, err = astro.bulk.parse_rates(opts.rate_limit)
+    if not rates then return nil, err end
+  end
+  local set
+  set, err = M.read(opts.file, { kind = kind, role = opts.role, stdin = ctx.stdin })
+  if not set then return nil, err end
+  local report = opts.report ~= nil and opts.report ~= "" and opts.report or nil
+  if report then
+    local ok
+    ok, err = M.check_report(report)
+    if not ok then return nil, err end
+  end
+  if set.invalid > 0 and opts.strict then
+    set:hold("not sent: the file has invalid rows (--strict)")
+  else
+    -- Listed even when no row is left to plan, as a check of the credential and organization.
+    local ok
+    ok, err = set:plan()
+    if ok then ok, err = set:apply({ rates = rates, progress = true, quiet_plan = true }) end
+    if not ok then return nil, err end
+  end
+  ctx.stdout:write(opts.json and set:json() or set:table())
+  if ctx.stdout.flush then ctx.stdout:flush() end      -- the table before the summary, in a shared log
+  ctx.stderr:write(set:summary_line())
+  if report then
+    local ok
+    ok, err = set:write_report(report)
+    if not ok then return nil, err end
+  end
+  return set:summary().failed == 0 and 0 or 1
+end
+
+--- For a command with people.FLAGS: runs the --file form when --file is given and returns
+-- true plus its results; returns false when the single form should run; or true, nil, err
+-- when the flags are misused (file flags without --file, an email with --file):
+-- `local handled, status, err = people.dispatch("invite", opts, ctx) if handled then return status, err end`.
+---@param kind "invite"|"update"
+---@param opts table
+---@param ctx table
+function M.dispatch(kind, opts, ctx)
+  if opts.file ~= "" then
+    if #opts.args > 0 then return true, nil, errors.usage("give either an email or --file, not both") end
+    return true, M.run(kind, opts, ctx)
+  end
+  for _, f in ipairs({ "strict", "json" }) do
+    if opts[f] then return true, nil, errors.usage("--" .. f .. " goes with --file") end
+  end
+  if opts.report ~= "" or opts.rate_limit ~= "" then
+    return true, nil, errors.usage("--report and --rate-limit go with --file")
+  end
+  return false
+end
+
+return M
