@@ -17,9 +17,12 @@ local email = require("astro.email")
 local prompt = require("astro.prompt")
 local client_mod = require("astro._core.client")
 local connect = require("astro._core.connect")
-local engine = require("astro._core.engine")
-local listing = require("astro._core.listing")
+local pacer = require("astro._core.pacer")
 local trace = require("astro._core.trace")
+
+-- The engine and listings, loaded on first use (a command that sends nothing has no need).
+local function _engine() return require("astro._core.engine") end
+local function _listing() return require("astro._core.listing") end
 
 local M = {}
 
@@ -123,7 +126,7 @@ end
 function M.list(path, key, opts)
   local c, p = _client_and_path(path)
   if not c then return nil, p end
-  return listing.all(c, p, key, opts)
+  return _listing().all(c, p, key, opts)
 end
 
 --- Streams every item of a paginated list in API order, page by page, to on_page(items,
@@ -137,7 +140,7 @@ end
 function M.stream_list(path, key, on_page, opts)
   local c, p = _client_and_path(path)
   if not c then return nil, p end
-  return listing.stream(c, p, key, on_page, opts)
+  return _listing().stream(c, p, key, on_page, opts)
 end
 
 --- Runs many API calls concurrently, paced to the API's per-method limits (astro.bulk.rates),
@@ -159,14 +162,14 @@ function M.batch(jobs, opts)
     j.path = p
     resolved[i] = j
   end
-  return engine.run(c, resolved, opts)
+  return _engine().run(c, resolved, opts)
 end
 
 --- The engine's pacing settings: astro.bulk.rates (requests per second per method) and
 -- astro.bulk.concurrency, read at each use; astro.bulk.parse_rates(text) reads "POST=10,GET=25"
 -- (as --rate-limit) into a rates table, or nil, err.
-M.bulk = setmetatable({ parse_rates = engine.parse_rates }, {
-  __index = engine.settings, __newindex = engine.settings })
+M.bulk = setmetatable({ parse_rates = pacer.parse_rates }, {
+  __index = pacer.settings, __newindex = pacer.settings })
 
 --- Iterates a paginated list page by page, fetching each page when needed:
 -- `for item, err in astro.paginate(path, key) do if not item then ... end end`.
@@ -184,7 +187,7 @@ function M.paginate(path, key, opts)
       return false, p
     end
   end
-  return listing.each(c, p, key, opts)
+  return _listing().each(c, p, key, opts)
 end
 
 -- Organizations --------------------------------------------------------------------------
@@ -195,7 +198,7 @@ M.organizations = {}
 function M.organizations.list()
   local c, err = _client()
   if not c then return nil, err end
-  return listing.all(c, "/organizations", "organizations")
+  return _listing().all(c, "/organizations", "organizations")
 end
 
 --- One organization by id. Returns it or nil, err.
@@ -233,7 +236,7 @@ function M.users.list()
   local path
   path, err = c:org_path("/users")
   if not path then return nil, err end
-  return listing.all(c, path, "users")
+  return _listing().all(c, path, "users")
 end
 
 --- Iterates the users of the current organization, fetching pages as it goes.

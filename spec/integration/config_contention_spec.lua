@@ -4,7 +4,7 @@
 -- symbolic link. The file must always parse, hold every write, and keep mode 0600.
 local h = require("spec.helpers")
 local config = require("astro.core.config")
-local auth = require("astro.auth")
+local auth = require("astro._core.auth")
 local sys = require("astro.core.sys")
 
 local ACME, GLOBEX, INITECH = h.ids.ACME, h.ids.GLOBEX, h.ids.INITECH

@@ -4,7 +4,7 @@
 -- nor the bulk engine.
 local h = require("spec.helpers")
 local astro = require("astro")
-local api = require("astro.api")
+local api = require("astro._core.client")
 local json = require("astro.json")
 local people = require("astro.people")
 
@@ -356,7 +356,7 @@ describe("astro.people", function()
 local people = require("astro.people")
 local names = {}
 for _, f in ipairs(people.FLAGS) do names[#names + 1] = f.name end
-print(table.concat(names, ","), package.loaded["astro.csv"] ~= nil, package.loaded["astro.bulk"] ~= nil)
+print(table.concat(names, ","), package.loaded["astro.csv"] ~= nil, package.loaded["astro._core.engine"] ~= nil)
 ]])
       local r = h.run({ "--lua", probe })
       assert.are.equal(0, r.code, r.stderr)

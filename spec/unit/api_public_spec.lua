@@ -1,7 +1,7 @@
 -- The public Lua API (require "astro") against the sandbox, as scripts and plugins use it.
 local h = require("spec.helpers")
 local astro = require("astro")
-local api = require("astro.api")
+local api = require("astro._core.client")
 
 local ACME = h.ids.ACME
 local GLOBEX = h.ids.GLOBEX

@@ -1,6 +1,6 @@
 -- astro.core.auth and astro.auth: token resolution, JWT claims, expiry.
 local core = require("astro.core.auth")
-local auth = require("astro.auth")
+local auth = require("astro._core.auth")
 local h = require("spec.helpers")
 
 local jwt = require("spec.support.jwt").make

@@ -2,7 +2,9 @@
 -- unknown outcomes, dry-run) and stream_list (pages in API order) against the sandbox.
 local h = require("spec.helpers")
 local astro = require("astro")
-local bulk = require("astro.bulk")
+local engine = require("astro._core.engine")
+local listing = require("astro._core.listing")
+local pacer = require("astro._core.pacer")
 local http = require("astro.http")
 local sys = require("astro.core.sys")
 
@@ -34,7 +36,7 @@ describe("astro.bulk", function()
 
     it("hands out slots 1/rate apart per method, each method on its own", function()
       local clock = fake_clock(100)
-      local p = bulk.pacer({ POST = 10, GET = 25 }, clock.now)
+      local p = pacer.new({ POST = 10, GET = 25 }, clock.now)
       local a, b, c = p:slot("POST"), p:slot("POST"), p:slot("POST")
       local g1, g2 = p:slot("GET"), p:slot("GET")
       assert.are.equal(100, a)
@@ -48,17 +50,17 @@ describe("astro.bulk", function()
 
     it("paces a method without a rate at the POST rate, and uses the API's rates by default", function()
       local clock = fake_clock(5)
-      local p = bulk.pacer({ POST = 4 }, clock.now)
+      local p = pacer.new({ POST = 4 }, clock.now)
       local a, b = p:slot("PATCH"), p:slot("PATCH")
       near(a + 0.25, b, "PATCH at the POST rate")
-      local d = bulk.pacer(nil, clock.now)
+      local d = pacer.new(nil, clock.now)
       local x, y = d:slot("DELETE"), d:slot("DELETE")
-      near(x + 1 / bulk.rates.DELETE, y, "DELETE at the default rate")
+      near(x + 1 / pacer.settings.rates.DELETE, y, "DELETE at the default rate")
     end)
 
     it("never hands out a slot in the past: an idle pacer starts again from now", function()
       local clock = fake_clock(10)
-      local p = bulk.pacer({ GET = 100 }, clock.now)
+      local p = pacer.new({ GET = 100 }, clock.now)
       p:slot("GET")
       clock.t = 10.05
       assert.are.equal(10.05, p:slot("GET"))
@@ -66,7 +68,7 @@ describe("astro.bulk", function()
 
     it("hold pushes every later slot of that method, and only forward", function()
       local clock = fake_clock(50)
-      local p = bulk.pacer({ POST = 10, GET = 10 }, clock.now)
+      local p = pacer.new({ POST = 10, GET = 10 }, clock.now)
       p:slot("POST")
       p:hold("POST", 51)
       near(51, p:slot("POST"), "first slot after the hold")
@@ -77,7 +79,7 @@ describe("astro.bulk", function()
     end)
 
     it("uses the monotonic clock by default", function()
-      local p = bulk.pacer({ GET = 1 })
+      local p = pacer.new({ GET = 1 })
       local before = sys.now()
       local s = p:slot("GET")
       assert.is_true(s >= before and s <= sys.now())
@@ -87,25 +89,25 @@ describe("astro.bulk", function()
   describe("parse_rates", function()
     it("reads METHOD=N pairs over the API's defaults, without changing the defaults", function()
       local before = {}
-      for k, v in pairs(bulk.rates) do before[k] = v end
-      local r = assert(bulk.parse_rates(" POST = 5 ,GET=50,DELETE=0.5"))
+      for k, v in pairs(pacer.settings.rates) do before[k] = v end
+      local r = assert(pacer.parse_rates(" POST = 5 ,GET=50,DELETE=0.5"))
       local want = {}
       for k, v in pairs(before) do want[k] = v end
       want.POST, want.GET, want.DELETE = 5, 50, 0.5
       assert.are.same(want, r)
-      assert.are.same(before, bulk.rates)
-      assert.are.same(before, assert(bulk.parse_rates("")))
+      assert.are.same(before, pacer.settings.rates)
+      assert.are.same(before, assert(pacer.parse_rates("")))
     end)
 
     it("refuses anything else as a usage error (exit status 2) naming the bad part", function()
       for _, text in ipairs({ "POST=0", "post=5", "POST", "POST=fast", "POST=-1", "POST=5;GET=2", "=5", "POST=1.2.3" }) do
-        local r, err = bulk.parse_rates(text)
+        local r, err = pacer.parse_rates(text)
         assert.is_nil(r, text)
         assert.are.equal(2, err.exit, text)
         assert.are.equal("usage", err.code, text)
         assert.is_truthy(err.message:find("invalid rate limit", 1, true), text)
       end
-      local _, err = bulk.parse_rates("GET=25,PUT=x")
+      local _, err = pacer.parse_rates("GET=25,PUT=x")
       assert.matches('"PUT=x"', err.message)
     end)
   end)
@@ -139,7 +141,7 @@ describe("astro.bulk", function()
         { method = "GET", path = ORG_PATH .. "/users/" .. RAJ },
       }
       local calls = {}
-      local results = bulk.run(client, jobs, {
+      local results = engine.run(client, jobs, {
         on_result = function(i, result, job)
           calls[i] = (calls[i] or 0) + 1
           assert.are.equal(jobs[i], job)
@@ -160,7 +162,7 @@ describe("astro.bulk", function()
     it("run() starts the jobs of a method 1/rate apart", function()
       local jobs = {}
       for i = 1, 5 do jobs[i] = { method = "GET", path = ORG_PATH } end
-      local results = bulk.run(client, jobs, { rates = { GET = 10 } })
+      local results = engine.run(client, jobs, { rates = { GET = 10 } })
       for i = 1, 5 do assert.is_true(results[i].ok) end
       local got = recorded("GET")
       assert.are.equal(5, #got)
@@ -173,10 +175,10 @@ describe("astro.bulk", function()
 
     it("run() retries a GET answered 503 but not a POST", function()
       box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } })
-      local r = bulk.run(client, { { method = "GET", path = ORG_PATH } }, { policy = quick_policy() })[1]
+      local r = engine.run(client, { { method = "GET", path = ORG_PATH } }, { policy = quick_policy() })[1]
       assert.are.same({ true, 2 }, { r.ok, r.attempts })
       box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "POST" } })
-      r = bulk.run(client, { { method = "POST", path = ORG_PATH .. "/invites",
+      r = engine.run(client, { { method = "POST", path = ORG_PATH .. "/invites",
                                body = { inviteeEmail = "unit2@acme.io", role = "ORGANIZATION_MEMBER" } } },
                    { policy = quick_policy() })[1]
       assert.are.same({ false, 503, "Service Unavailable", 1 }, { r.ok, r.err.status, r.err.message, r.attempts })
@@ -193,7 +195,7 @@ describe("astro.bulk", function()
 
       it("is handed to on_unknown, and retried when not confirmed", function()
         local seen = {}
-        local r = bulk.run(client, { job() }, { policy = quick_policy(), on_unknown = function(items)
+        local r = engine.run(client, { job() }, { policy = quick_policy(), on_unknown = function(items)
           seen[#seen + 1] = #items .. ":" .. items[1].index .. ":" .. items[1].job.body.inviteeEmail
           return {}
         end })[1]
@@ -203,13 +205,13 @@ describe("astro.bulk", function()
       end)
 
       it("ends ok without a second request when on_unknown confirms it", function()
-        local r = bulk.run(client, { job() }, { policy = quick_policy(), on_unknown = function() return { [1] = true } end })[1]
+        local r = engine.run(client, { job() }, { policy = quick_policy(), on_unknown = function() return { [1] = true } end })[1]
         assert.are.same({ true, true }, { r.ok, r.confirmed })
         assert.are.equal(1, #recorded("POST"))
       end)
 
       it("fails, saying so, without on_unknown", function()
-        local r = bulk.run(client, { job() }, { policy = quick_policy() })[1]
+        local r = engine.run(client, { job() }, { policy = quick_policy() })[1]
         assert.is_false(r.ok)
         assert.are.equal("unknown", r.err.code)
         assert.matches("whether it took effect is unknown", r.err.message)
@@ -221,7 +223,7 @@ describe("astro.bulk", function()
       local plan_path = dir .. "/plan.txt"
       local plan = assert(io.open(plan_path, "w"))
       local dry = new_client({ dry_run = true, plan = plan })
-      local results = bulk.run(dry, {
+      local results = engine.run(dry, {
         { method = "POST", path = ORG_PATH .. "/invites", body = { inviteeEmail = "dry@acme.io", role = "ORGANIZATION_MEMBER" } },
         { method = "GET", path = ORG_PATH .. "/users/" .. RAJ },
         { method = "POST", path = ORG_PATH .. "/users/" .. RAJ .. "/roles", body = { organizationRole = "ORGANIZATION_OWNER" } },
@@ -237,7 +239,7 @@ describe("astro.bulk", function()
       assert.is_truthy(text:find("dry run: POST " .. ORG_PATH .. "/users/" .. RAJ .. "/roles", 1, true))
       -- quiet_plan: the caller reports, nothing is printed
       plan = assert(io.open(plan_path, "w"))
-      bulk.run(new_client({ dry_run = true, plan = plan }),
+      engine.run(new_client({ dry_run = true, plan = plan }),
         { { method = "DELETE", path = ORG_PATH .. "/users/" .. RAJ } }, { quiet_plan = true })
       plan:close()
       assert.are.equal("", h.read_file(plan_path))
@@ -248,7 +250,7 @@ describe("astro.bulk", function()
       local expected = {}
       for i, u in ipairs(box.sb:state().users[ORG]) do expected[i] = u.username end
       local offsets, names = {}, {}
-      local n, total = bulk.stream_list(client, ORG_PATH .. "/users", "users", function(items, offset)
+      local n, total = listing.stream(client, ORG_PATH .. "/users", "users", function(items, offset)
         offsets[#offsets + 1] = offset .. "+" .. #items
         for _, u in ipairs(items) do names[#names + 1] = u.username end
       end, { page_size = 700 })
@@ -261,7 +263,7 @@ describe("astro.bulk", function()
       local expected = {}
       for i, u in ipairs(box.sb:state().users[ORG]) do expected[i] = u.username end
       local offsets, names = {}, {}
-      local n = bulk.stream_list(client, ORG_PATH .. "/users", "users", function(items, offset)
+      local n = listing.stream(client, ORG_PATH .. "/users", "users", function(items, offset)
         -- the other pages are asked for only after the first one: fail the next of them
         if offset == 0 then box.sb:faults({ fail_next = 1, fail_status = 503, fault_methods = { "GET" } }) end
         offsets[#offsets + 1] = offset
@@ -278,7 +280,7 @@ describe("astro.bulk", function()
 
     it("stream_list returns nil and the API's error when a page cannot be had", function()
       local called = false
-      local n, err = bulk.stream_list(client, "/organizations/nope/users", "users", function() called = true end)
+      local n, err = listing.stream(client, "/organizations/nope/users", "users", function() called = true end)
       assert.is_nil(n)
       assert.are.same({ 404, "Organization not found" }, { err.status, err.message })
       assert.is_false(called)

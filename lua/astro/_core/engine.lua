@@ -11,10 +11,6 @@ local retry = require("astro._core.retry")
 
 local M = {}
 
---- The pacing settings, public as astro.bulk: rates (requests per second per method and
--- token: the Astro API's limits; change them, or pass --rate-limit, when your organization has
--- other limits) and concurrency (transfers in flight at once).
-M.settings = pacer_mod.settings
 
 -- Engine ------------------------------------------------------------------------------------
 
@@ -73,7 +69,7 @@ function M.run(client, jobs, opts)
   opts = opts or {}
   local policy = opts.policy or policy_defaults
   local pacer = opts.pacer or pacer_mod.new(opts.rates)
-  local concurrency = opts.concurrency or M.settings.concurrency
+  local concurrency = opts.concurrency or pacer_mod.settings.concurrency
   local results, attempts, throttles = {}, {}, {}
   local function finish(i, result)
     result.attempts = attempts[i] or 0
@@ -178,22 +174,6 @@ function M.run(client, jobs, opts)
     table.sort(pending, function(a, b) return a.index < b.index end)
   end
   return results
-end
-
---- Parses "POST=10,GET=25" into a rates table (starting from the configured rates). Returns it
--- or nil, err.
-function M.parse_rates(text)
-  local rates = {}
-  for k, v in pairs(M.settings.rates) do rates[k] = v end
-  for part in (text or ""):gmatch("[^,]+") do
-    local method, n = part:match("^%s*(%u+)%s*=%s*([%d.]+)%s*$")
-    n = tonumber(n)
-    if not method or not n or n <= 0 then
-      return nil, errors.usage(string.format('invalid rate limit "%s": expected METHOD=N per second, e.g. POST=10,GET=25', part))
-    end
-    rates[method] = n
-  end
-  return rates
 end
 
 return M

@@ -1,6 +1,7 @@
 --- Pacing: start times for requests so that each method stays under its rate, and the cut of
 -- a method's pace after a 429. The settings (rates per method, concurrency) are public as
 -- astro.bulk.
+local errors = require("astro.errors")
 local sys = require("astro.core.sys")
 
 local M = {}
@@ -59,6 +60,22 @@ function Pacer:throttle(method, until_t, epoch)
   for k, v in pairs(self.rates) do rates[k] = v end
   rates[method] = math.max((rates[method] or rates.POST or 10) / 2, 0.5)
   self.rates = rates
+end
+
+--- Parses "POST=10,GET=25" into a rates table (starting from the configured rates). Returns it
+-- or nil, err.
+function M.parse_rates(text)
+  local rates = {}
+  for k, v in pairs(M.settings.rates) do rates[k] = v end
+  for part in (text or ""):gmatch("[^,]+") do
+    local method, n = part:match("^%s*(%u+)%s*=%s*([%d.]+)%s*$")
+    n = tonumber(n)
+    if not method or not n or n <= 0 then
+      return nil, errors.usage(string.format('invalid rate limit "%s": expected METHOD=N per second, e.g. POST=10,GET=25', part))
+    end
+    rates[method] = n
+  end
+  return rates
 end
 
 return M

@@ -5,6 +5,7 @@
 -- global raises an error naming it. Only Lua source is loaded, never precompiled bytecode.
 -- There is no `debug`, no `package`, and `require` serves only the public modules and the
 -- plugin's own files.
+local host = require("astro.core.host")
 local sys = require("astro.core.sys")
 
 local M = {}
@@ -21,7 +22,12 @@ local NOT_PUBLIC = { cli = true, commands = true, core = true }
 function M.is_public(name)
   if name == "astro" then return true end
   local word = name:match("^astro%.([%a][%w_]*)$")
-  return word ~= nil and not NOT_PUBLIC[word]
+  if word == nil or NOT_PUBLIC[word] then return false end
+  if package.loaded[name] ~= nil or package.preload[name] ~= nil then return true end
+  -- A module of the development folder (ASTRO_LUA_DIR) that is not embedded yet.
+  local dir = host.lua_dir
+  local st = dir and sys.stat(dir .. "/astro/" .. word .. ".lua")
+  return st ~= nil and st.type == "file"
 end
 
 -- Requires a public module for user code (the name is checked by the caller).
