@@ -2,7 +2,7 @@
 # of the host's targets when configured with -DASTRO_FUZZ=ON, in a build directory of its own:
 #   CC=clang-14 cmake -S . -B build-fuzz -DASTRO_FUZZ=ON
 #   cmake --build build-fuzz && ctest --test-dir build-fuzz
-# The project's C files (src/ minus host.c and main.c) are compiled with
+# The project's C files (ASTRO_CORE_SOURCES: src/ minus host.c and main.c) are compiled with
 # -fsanitize=fuzzer-no-link,address,undefined; each target fuzz/fuzz_<name>.c is linked with
 # -fsanitize=fuzzer,address,undefined. Lua, libyaml and libcurl are Debian's, not
 # instrumented. See fuzz/README.md.
@@ -24,7 +24,7 @@ set(ASTRO_FUZZ_MAX_LEN_config_update 4096)
 set(ASTRO_FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=undefined
     -fno-omit-frame-pointer)
 
-add_library(astro_fuzz_core OBJECT src/buf.c src/env.c src/http.c src/config.c src/auth.c src/sys.c)
+add_library(astro_fuzz_core OBJECT ${ASTRO_CORE_SOURCES})
 target_include_directories(astro_fuzz_core PUBLIC ${CMAKE_SOURCE_DIR}/include)
 target_compile_options(astro_fuzz_core PRIVATE ${ASTRO_WARNINGS} -fsanitize=fuzzer-no-link
                        ${ASTRO_FUZZ_SAN})

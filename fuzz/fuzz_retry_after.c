@@ -1,5 +1,5 @@
 /*
- * libFuzzer target "retry_after": astro_http_parse_retry_after (src/http.c) on arbitrary bytes,
+ * libFuzzer target "retry_after": astro_http_parse_retry_after (src/http_date.c) on arbitrary bytes,
  * against fixed clocks (no time-dependence, so every crash reproduces):
  *   - a success stores a finite wait in [0, 86400];
  *   - delta-seconds do not depend on the clock; an HTTP-date's wait shrinks by exactly the
@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "astro/http.h"
+#include "astro/http_date.h"
 #include "fuzz_common.h"
 
-#define RETRY_AFTER_MAX 86400.0                  /* as src/http.c */
 
 static const double clocks[] = {
     1767225600.0,    /* 2026-01-01T00:00:00Z: the main clock */
@@ -30,7 +29,7 @@ static int parse(const char *buf, size_t len, double now, double *out) {
     int ok = astro_http_parse_retry_after(buf, len, now, out);
     FUZZ_CHECK(ok == 0 || ok == 1, "returned %d", ok);
     if (ok)
-        FUZZ_CHECK(isfinite(*out) && *out >= 0 && *out <= RETRY_AFTER_MAX,
+        FUZZ_CHECK(isfinite(*out) && *out >= 0 && *out <= ASTRO_RETRY_AFTER_MAX,
                    "wait %g at now %.1f", *out, now);
     return ok;
 }
@@ -49,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (delta) {
             FUZZ_CHECK(ok0 == ok1 && (!ok0 || w0 == w1), "delta-seconds depend on the clock");
             FUZZ_CHECK(!ok0 || w0 == floor(w0), "delta-seconds %g not whole", w0);
-        } else if (ok0 && ok1 && w0 > 1.0 && w0 < RETRY_AFTER_MAX) {
+        } else if (ok0 && ok1 && w0 > 1.0 && w0 < ASTRO_RETRY_AFTER_MAX) {
             FUZZ_CHECK(w1 == w0 - 1.0, "date wait %g at now, %g one second later", w0, w1);
         } else if (ok0 && w0 > 1.0) {
             FUZZ_CHECK(ok1, "date accepted at now, refused one second later");

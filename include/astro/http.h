@@ -8,10 +8,6 @@
 
 #include <lua.h>
 
-/* Parses a Retry-After value (buf, len bytes, no terminator needed) against now (epoch
- * seconds); on success stores the wait in seconds (>= 0) in *out and returns 1, else 0. */
-int astro_http_parse_retry_after(const char *buf, size_t len, double now, double *out);
-
 /* Pushes the table of a raw response header block (p, len bytes, as libcurl delivers it:
  * status line, "Name: value" lines, CRLF or LF): names lower-cased, repeated headers joined
  * with ", ", obsolete folded lines joined to their header with a space. Returns 1. May raise
