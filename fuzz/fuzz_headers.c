@@ -1,5 +1,5 @@
 /*
- * libFuzzer target "headers": astro_http_parse_headers (src/http.c), the parser that turns a
+ * libFuzzer target "headers": astro_http_parse_headers (src/http_headers.c), the parser that turns a
  * response's raw header block, as libcurl hands it over, into the headers table, on arbitrary
  * bytes, in a fresh Lua state per input:
  *   - the table maps names to values, both strings; names have no ASCII capital, no ':' and
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "astro/http.h"
+#include "astro/http_headers.h"
 #include "fuzz_common.h"
 
 #define LUA_LIMIT ((size_t)64 << 20)
