@@ -30,6 +30,7 @@
 
 #include "astro/buf.h"
 #include "astro/core.h"
+#include "astro/http_check.h"
 #include "astro/http_headers.h"
 #include "astro/http_date.h"
 
@@ -110,7 +111,7 @@ typedef struct argctx {
 } argctx;
 
 /* ---------------------------------------------------------------------------------------
- * Small helpers: misuse errors, option fields, buffers, host:port for messages.
+ * Small helpers: misuse errors, option fields.
  */
 
 /* Seconds on the monotonic clock (the clock of astro.core.sys.now()). */
@@ -175,40 +176,6 @@ static long field_millis(lua_State *L, int t, const char *k, double def, const a
     return (v > 0 && ms == 0) ? 1 : ms;
 }
 
-
-/* Writes "host:port" of url into out, for messages: never path, query or credentials. */
-static void url_hostport(const char *url, char *out, size_t size) {
-    snprintf(out, size, "(invalid URL)");
-    CURLU *u = curl_url();
-    if (u == NULL) return;
-    char *host = NULL, *port = NULL;
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
-            CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-        snprintf(out, size, "%s:%s", host, port);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-}
-
-/* Returns 1 when s[0..n) is a non-empty HTTP token (header name, method). */
-static int is_token(const char *s, size_t n) {
-    if (n == 0) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch <= 32 || ch >= 127 || strchr("\"(),/:;<=>?@[\\]{}", ch) != NULL) return 0;
-    }
-    return 1;
-}
-
-/* Returns 1 when s[0..n) can go into a header value: no CR, LF or NUL. */
-static int is_header_value(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 0;
-    return 1;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Session state: open check, easy handle pool, closing.
  */
@@ -270,12 +237,12 @@ static void header_add(lua_State *L, http_req *r, int ni, int vi, const argctx *
     size_t nlen, vlen;
     if (lua_type(L, ni) != LUA_TSTRING) misuse(L, c, "header names must be strings");
     const char *name = lua_tolstring(L, ni, &nlen);
-    if (!is_token(name, nlen)) misuse(L, c, "invalid header name (not an HTTP token)");
+    if (!astro_http_is_token(name, nlen)) misuse(L, c, "invalid header name (not an HTTP token)");
     if (lua_type(L, vi) != LUA_TSTRING)
         misuse(L, c, "header '%s' must have a string value, got %s", name, luaL_typename(L, vi));
     const char *value = lua_tolstring(L, vi, &vlen);
     if (nlen == 12 && strncasecmp(name, "content-type", 12) == 0) r->has_content_type = 1;
-    if (!is_header_value(value, vlen))
+    if (!astro_http_is_header_value(value, vlen))
         misuse(L, c, "header '%s' has a line break or NUL byte in its value", name);
     const char *line = vlen > 0 ? lua_pushfstring(L, "%s: %s", name, value)
                                 : lua_pushfstring(L, "%s;", name);   /* [line] */
@@ -339,7 +306,7 @@ static void req_parse(lua_State *L, http_batch *b, size_t i) {
     if (strlen(r->url) != len) misuse(L, &c, "field 'url' contains a NUL byte");
     r->method = req_string(L, b, t, "method", &len, &c);
     if (r->method == NULL) r->method = "GET";
-    else if (!is_token(r->method, len)) misuse(L, &c, "field 'method' is not an HTTP method");
+    else if (!astro_http_is_token(r->method, len)) misuse(L, &c, "field 'method' is not an HTTP method");
     r->body = req_string(L, b, t, "body", &r->body_len, &c);
     r->timeout_ms = field_millis(L, t, "timeout", 0, &c);
     r->connect_timeout_ms = field_millis(L, t, "connect_timeout", DEFAULT_CONNECT_TIMEOUT, &c);
@@ -524,7 +491,7 @@ static const char *failure_code(const http_xfer *x, CURLcode rc) {
 /* Pushes "request to host:port failed: detail", or "... interrupted" when detail is NULL. */
 static void push_message(lua_State *L, const http_req *r, const char *detail) {
     char hp[320];
-    url_hostport(r->url, hp, sizeof hp);
+    astro_http_hostport(r->url, hp, sizeof hp);
     if (detail == NULL) lua_pushfstring(L, "request to %s interrupted", hp);
     else lua_pushfstring(L, "request to %s failed: %s", hp, detail);
 }
@@ -885,7 +852,7 @@ static int http_session_new(lua_State *L) {
         const char *ua = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
         if (t == LUA_TNIL) lua_pushliteral(L, "astro/" ASTRO_VERSION);
         else if (ua == NULL) misuse(L, &c, "field 'user_agent' must be a string");
-        else if (!is_header_value(ua, len))
+        else if (!astro_http_is_header_value(ua, len))
             misuse(L, &c, "field 'user_agent' has a line break or NUL byte");
     }
     http_session *s = lua_newuserdatauv(L, sizeof *s, 1); /* [opts, ua, s] */
