@@ -59,9 +59,13 @@ static double clock_seconds(clockid_t id) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double astro_now(void) {
+    return clock_seconds(CLOCK_MONOTONIC);
+}
+
 /* sys.now() -> seconds on a monotonic clock (for durations and pacing). */
 static int sys_now(lua_State *L) {
-    lua_pushnumber(L, clock_seconds(CLOCK_MONOTONIC));
+    lua_pushnumber(L, astro_now());
     return 1;
 }
 
@@ -75,7 +79,7 @@ static int sys_time(lua_State *L) {
 static int sys_sleep(lua_State *L) {
     double secs = luaL_checknumber(L, 1);
     luaL_argcheck(L, secs >= 0, 1, "negative duration");
-    double end = clock_seconds(CLOCK_MONOTONIC) + secs;
+    double end = astro_now() + secs;
     for (;;) {
         if (interrupted_by) {
             lua_pushnil(L);
@@ -83,7 +87,7 @@ static int sys_sleep(lua_State *L) {
             lua_pushliteral(L, "interrupted");
             return 3;
         }
-        double left = end - clock_seconds(CLOCK_MONOTONIC);
+        double left = end - astro_now();
         if (left <= 0) break;
         if (left > 0.05) left = 0.05;   /* wake up regularly to notice a signal */
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};

@@ -28,4 +28,7 @@ void astro_interrupt_install(void);
 /* Returns the signal number that interrupted the process, or 0. */
 int astro_interrupted(void);
 
+/* Returns seconds on the monotonic clock: the clock of sys.now(), start_at and deadlines. */
+double astro_now(void);
+
 #endif
