@@ -33,16 +33,14 @@
 #include <lauxlib.h>
 #include <yaml.h>
 
+#include "astro/atomic_file.h"
 #include "astro/buf.h"
 #include "astro/core.h"
 #include "astro/env.h"
 #include "astro/yamlconf.h"
 
 #define JOB_TYPE "astro.config.Job"
-#define LOCK_POLL_SECONDS 0.01
 #define DEFAULT_LOCK_TIMEOUT 10.0
-#define MAX_LINKS 40
-#define TEMP_INFIX ".astro-tmp-"  /* temporary file: "<target>" TEMP_INFIX "XXXXXX" */
 
 typedef astro_buf Buf;
 
@@ -75,11 +73,8 @@ typedef struct {
     int has_doc;
     int *refs;             /* refs[i]: edges pointing at node i+1 (an over-estimate is safe) */
     size_t nrefs;
-    int lock_fd;           /* the lock beside the path given ("<path>.lock") */
-    int target_lock_fd;    /* the lock beside the target, when that is another file */
-    char *target;          /* the file an update replaces (symbolic links resolved) */
-    const char *code;      /* kind of the recorded failure */
-    char msg[PATH_MAX + 512];
+    astro_file_locks lock; /* an update's locks, and the file it replaces */
+    astro_err err;         /* the recorded failure */
 } Job;
 
 /* ---------------------------------------------------------------- job */
@@ -96,12 +91,7 @@ static void job_release(Job *j) {
     free(j->refs);
     j->refs = NULL;
     j->nrefs = 0;
-    free(j->target);
-    j->target = NULL;
-    if (j->target_lock_fd >= 0) close(j->target_lock_fd);
-    j->target_lock_fd = -1;
-    if (j->lock_fd >= 0) close(j->lock_fd);
-    j->lock_fd = -1;
+    astro_file_unlock(&j->lock);
 }
 
 static int job_gc(lua_State *L) {
@@ -113,9 +103,8 @@ static int job_gc(lua_State *L) {
 static Job *job_new(lua_State *L) {
     Job *j = (Job *)lua_newuserdatauv(L, sizeof(Job), 0);
     memset(j, 0, sizeof *j);
-    j->lock_fd = -1;
-    j->target_lock_fd = -1;
-    j->code = "io";
+    j->lock = (astro_file_locks)ASTRO_FILE_LOCK_INIT;
+    j->err.code = "io";
     if (luaL_newmetatable(L, JOB_TYPE)) {
         lua_pushcfunction(L, job_gc);
         lua_setfield(L, -2, "__gc");
@@ -124,257 +113,10 @@ static Job *job_new(lua_State *L) {
     return j;
 }
 
-/* Records a failure of the given kind with a formatted message; returns -1. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int job_fail(Job *j, const char *code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(j->msg, sizeof j->msg, fmt, ap);
-    va_end(ap);
-    j->code = code;
-    return -1;
-}
-
 /* Releases the job (and the lock) and returns nil, message, code to Lua. */
 static int job_push_failure(lua_State *L, Job *j) {
     job_release(j);
-    luaL_pushfail(L);
-    lua_pushstring(L, j->msg);
-    lua_pushstring(L, j->code);
-    return 3;
-}
-
-/* ---------------------------------------------------------------- files */
-
-/* Reads the file at path into j->in. Returns 1 when read, 0 when it does not exist, -1 on
- * failure (recorded; name is the path shown in messages). */
-static int file_slurp(Job *j, const char *path, const char *name) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return 0;
-        return job_fail(j, "io", "%s: %s", name, strerror(errno));
-    }
-    for (;;) {
-        if (!astro_buf_reserve(&j->in, 4096)) {
-            close(fd);
-            return job_fail(j, "memory", "%s: not enough memory to read the file", name);
-        }
-        ssize_t n = read(fd, j->in.data + j->in.len, j->in.cap - j->in.len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            close(fd);
-            return job_fail(j, "io", "%s: %s", name, strerror(err));
-        }
-        if (n == 0) break;
-        j->in.len += (size_t)n;
-        if (j->in.len > ASTRO_YAML_MAX_BYTES) {
-            close(fd);
-            return job_fail(j, "yaml", "%s: not an astro config file (larger than %u MiB)", name,
-                            ASTRO_YAML_MAX_BYTES >> 20);
-        }
-    }
-    close(fd);
-    return 1;
-}
-
-/* Writes the folder of path into dir ("." for a bare name, "/" for a file at the root) and
- * returns path's last component, or NULL when path does not fit in dir. */
-static const char *path_split(const char *path, char dir[PATH_MAX]) {
-    size_t len = strlen(path);
-    if (len >= PATH_MAX) return NULL;
-    memcpy(dir, path, len + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-        return path;
-    }
-    const char *base = path + (slash - dir) + 1;
-    if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
-    return base;
-}
-
-/* Creates the directory that holds file, with its parents, mode 0700. Returns 0 or -1. */
-static int dir_create_for(Job *j, const char *file) {
-    char dir[PATH_MAX];
-    if (path_split(file, dir) == NULL)
-        return job_fail(j, "io", "%s: %s", file, strerror(ENAMETOOLONG));
-    if (strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0) return 0;
-    struct stat st;
-    if (stat(dir, &st) == 0) return 0;
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return job_fail(j, "io", "cannot create directory %s: %s", dir, strerror(errno));
-        *p = c;
-        if (c == '\0') return 0;
-    }
-}
-
-/* Follows a chain of symbolic links from path to a file that does not exist yet; sets *out
- * (malloc'd). Returns 0 or -1. */
-static int link_follow_dangling(Job *j, const char *path, char **out) {
-    char cur[PATH_MAX], link[PATH_MAX];
-    size_t len = strlen(path);
-    if (len >= sizeof cur) return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
-    memcpy(cur, path, len + 1);
-    for (int hops = 0;; hops++) {
-        struct stat st;
-        if (lstat(cur, &st) != 0) {
-            if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
-            break;                                               /* the missing target */
-        }
-        if (!S_ISLNK(st.st_mode)) break;                         /* appeared meanwhile */
-        if (hops == MAX_LINKS) return job_fail(j, "io", "%s: %s", path, strerror(ELOOP));
-        ssize_t n = readlink(cur, link, sizeof link - 1);
-        if (n < 0 || (size_t)n >= sizeof link - 1)
-            return job_fail(j, "io", "%s: %s", path, strerror(n < 0 ? errno : ENAMETOOLONG));
-        link[n] = '\0';
-        char *slash = strrchr(cur, '/');
-        size_t keep = (link[0] == '/' || slash == NULL) ? 0 : (size_t)(slash - cur) + 1;
-        if (keep + (size_t)n >= sizeof cur)
-            return job_fail(j, "io", "%s: %s", path, strerror(ENAMETOOLONG));
-        memcpy(cur + keep, link, (size_t)n + 1);
-    }
-    *out = strdup(cur);
-    return *out ? 0 : job_fail(j, "memory", "not enough memory");
-}
-
-/* Sets *out (malloc'd) to the file an update of path must replace: path itself, or the file
- * a symbolic link at path leads to (even a missing one). Returns 0 or -1. */
-static int target_resolve(Job *j, const char *path, char **out) {
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
-        st.st_mode = 0;                                          /* missing: created */
-    }
-    if (!S_ISLNK(st.st_mode)) {
-        *out = strdup(path);
-        return *out ? 0 : job_fail(j, "memory", "not enough memory");
-    }
-    *out = realpath(path, NULL);
-    if (*out != NULL) return 0;
-    if (errno != ENOENT) return job_fail(j, "io", "%s: %s", path, strerror(errno));
-    return link_follow_dangling(j, path, out);
-}
-
-/* Writes len bytes to fd, retrying short writes. Returns 0 or -1 with errno set. */
-static int write_all(int fd, const char *p, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Flushes the directory entry of file to disk; best effort (the rename already happened). */
-static void dir_sync(const char *file) {
-    char dir[PATH_MAX];
-    if (path_split(file, dir) == NULL) return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
-/* Replaces target atomically with j->out: temporary file beside it, mode 0600, fsync, rename,
- * directory fsync. On failure the temporary file is removed and target is untouched. */
-static int file_replace(Job *j, const char *target) {
-    char tmp[PATH_MAX + 32];
-    if (snprintf(tmp, sizeof tmp, "%s" TEMP_INFIX "XXXXXX", target) >= (int)sizeof tmp)
-        return job_fail(j, "io", "cannot write %s: %s", target, strerror(ENAMETOOLONG));
-    int fd = mkstemp(tmp);
-    if (fd < 0) return job_fail(j, "io", "cannot write %s: %s", target, strerror(errno));
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    int err = 0;
-    if (fchmod(fd, 0600) != 0 || write_all(fd, j->out.data, j->out.len) != 0 || fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && err == 0) err = errno;
-    if (err == 0 && rename(tmp, target) != 0) err = errno;
-    if (err != 0) {
-        unlink(tmp);
-        return job_fail(j, "io", "cannot write %s: %s", target, strerror(err));
-    }
-    dir_sync(target);
-    return 0;
-}
-
-/* Returns 1 when name is base + TEMP_INFIX + the six letters or digits mkstemp put there. */
-static int temp_name_matches(const char *name, const char *base, size_t blen) {
-    size_t ilen = sizeof TEMP_INFIX - 1;
-    if (strncmp(name, base, blen) != 0 || strncmp(name + blen, TEMP_INFIX, ilen) != 0) return 0;
-    const char *x = name + blen + ilen;
-    for (int k = 0; k < 6; k++) {
-        char c = x[k];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-            return 0;
-    }
-    return x[6] == '\0';
-}
-
-/* Removes the temporary files ("<target>.astro-tmp-XXXXXX") that writers killed between
- * mkstemp and rename left beside target: only regular files of this user whose name is
- * exactly that (never a link, nor a file of another name such as "<target>.tmp-backup").
- * Called under the target's lock, so none of them belongs to a live writer; best effort (a
- * file that cannot be removed stays). */
-static void stale_temps_remove(const char *target) {
-    char dir[PATH_MAX];
-    const char *base = path_split(target, dir);
-    if (base == NULL) return;
-    size_t blen = strlen(base);
-    DIR *d = opendir(dir);
-    if (d == NULL) return;
-    uid_t me = geteuid();
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        struct stat st;
-        if (temp_name_matches(e->d_name, base, blen) &&
-            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-            st.st_uid == me)
-            (void)unlinkat(dirfd(d), e->d_name, 0);
-    }
-    closedir(d);
-}
-
-/* Returns the monotonic clock in seconds. */
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Takes an exclusive flock on "<path>.lock" (created 0600), polling until the deadline (of a
- * wait of timeout seconds) or a signal. The descriptor goes to *fd, which the job closes.
- * Returns 0 or -1. */
-static int lock_acquire(Job *j, int *fd, const char *path, double timeout, double deadline) {
-    char lock[PATH_MAX + 8];
-    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
-        return job_fail(j, "io", "%s.lock: %s", path, strerror(ENAMETOOLONG));
-    *fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (*fd < 0) return job_fail(j, "io", "%s: %s", lock, strerror(errno));
-    for (;;) {
-        if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
-        if (errno != EWOULDBLOCK && errno != EINTR)
-            return job_fail(j, "io", "%s: %s", lock, strerror(errno));
-        if (astro_interrupted()) return job_fail(j, "interrupted", "interrupted");
-        double left = deadline - now_seconds();
-        if (left <= 0)
-            return job_fail(j, "lock",
-                            "timed out after %gs waiting for config lock %s: another astro "
-                            "process is holding it; wait for it to finish or kill it",
-                            timeout, lock);
-        if (left > LOCK_POLL_SECONDS) left = LOCK_POLL_SECONDS;
-        struct timespec ts = {0, (long)(left * 1e9)};
-        nanosleep(&ts, NULL);
-    }
+    return astro_err_push(L, &j->err);
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -382,7 +124,7 @@ static int lock_acquire(Job *j, int *fd, const char *path, double timeout, doubl
 /* Records the parser's error as a "not valid YAML" failure located in buf. */
 static int fail_parser(Job *j, const yaml_parser_t *p, const char *buf, const char *name) {
     if (p->error == YAML_MEMORY_ERROR)
-        return job_fail(j, "memory", "%s: not enough memory to parse the file", name);
+        return astro_err_set(&j->err, "memory", "%s: not enough memory to parse the file", name);
     size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
     if (p->error == YAML_READER_ERROR) {  /* only a byte offset is known */
         line = 1;
@@ -396,14 +138,14 @@ static int fail_parser(Job *j, const yaml_parser_t *p, const char *buf, const ch
             }
         }
     }
-    return job_fail(j, "yaml",
+    return astro_err_set(&j->err, "yaml",
                     "%s:%zu: not valid YAML (%s, column %zu); fix or move the file and try again",
                     name, line, p->problem ? p->problem : "syntax error", col);
 }
 
 /* Records a limit or shape failure at a 0-based mark. */
 static int fail_shape(Job *j, const char *name, yaml_mark_t mark, const char *what) {
-    return job_fail(j, "yaml", "%s:%zu: not an astro config file (%s, column %zu)", name,
+    return astro_err_set(&j->err, "yaml", "%s:%zu: not an astro config file (%s, column %zu)", name,
                     mark.line + 1, what, mark.column + 1);
 }
 
@@ -412,7 +154,7 @@ static int fail_shape(Job *j, const char *name, yaml_mark_t mark, const char *wh
 static int stream_precheck(Job *j, const char *buf, size_t len, const char *name) {
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
-        return job_fail(j, "memory", "%s: not enough memory to parse the file", name);
+        return astro_err_set(&j->err, "memory", "%s: not enough memory to parse the file", name);
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
     int depth = 0, docs = 0, nodes = 0, rc = 0;
     for (;;) {
@@ -453,7 +195,7 @@ static int doc_parse(Job *j, const char *buf, size_t len, const char *name) {
     if (stream_precheck(j, buf, len, name) != 0) return -1;
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
-        return job_fail(j, "memory", "%s: not enough memory to parse the file", name);
+        return astro_err_set(&j->err, "memory", "%s: not enough memory to parse the file", name);
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
     int rc = 0;
     if (yaml_parser_load(&p, &j->doc)) j->has_doc = 1;
@@ -490,7 +232,7 @@ static int walk_mapping(lua_State *L, Walk *w, const yaml_node_t *n, int depth) 
         lua_pushlstring(L, (const char *)key->data.scalar.value, key->data.scalar.length);
         lua_pushvalue(L, -1);
         if (lua_rawget(L, -3) != LUA_TNIL) {
-            return job_fail(w->j, "yaml",
+            return astro_err_set(&w->j->err, "yaml",
                             "%s:%zu: not valid YAML (duplicate key \"%.60s\", column %zu); "
                             "fix or move the file and try again",
                             w->name, key->start_mark.line + 1,
@@ -508,7 +250,7 @@ static int walk_mapping(lua_State *L, Walk *w, const yaml_node_t *n, int depth) 
 static int walk_push(lua_State *L, Walk *w, int index, int depth) {
     const yaml_node_t *n = yaml_document_get_node(&w->j->doc, index);
     if (++w->nodes > ASTRO_YAML_MAX_NODES)
-        return job_fail(w->j, "yaml",
+        return astro_err_set(&w->j->err, "yaml",
                         "%s: not an astro config file (more than 100000 nodes once aliases are "
                         "expanded)", w->name);
     if (n->type == YAML_SCALAR_NODE) {
@@ -534,7 +276,7 @@ static int walk_push(lua_State *L, Walk *w, int index, int depth) {
  * the failure recorded and nothing pushed. j->doc stays loaded for an update. */
 static int config_load(lua_State *L, Job *j, const char *buf, size_t len, const char *name) {
     if (len > ASTRO_YAML_MAX_BYTES)
-        return job_fail(j, "yaml", "%s: not an astro config file (larger than %u MiB)", name,
+        return astro_err_set(&j->err, "yaml", "%s: not an astro config file (larger than %u MiB)", name,
                         ASTRO_YAML_MAX_BYTES >> 20);
     if (doc_parse(j, buf, len, name) != 0) return -1;
     const yaml_node_t *root = yaml_document_get_root_node(&j->doc);
@@ -543,7 +285,7 @@ static int config_load(lua_State *L, Job *j, const char *buf, size_t len, const 
         return 0;
     }
     if (root->type != YAML_MAPPING_NODE)
-        return job_fail(j, "yaml", "%s: not an astro config file (top level is not a mapping)",
+        return astro_err_set(&j->err, "yaml", "%s: not an astro config file (top level is not a mapping)",
                         name);
     int top = lua_gettop(L);
     Walk w = {j, name, 0};
@@ -660,7 +402,7 @@ static int refs_reserve(Job *j, int idx) {
     if ((size_t)idx <= j->nrefs) return 0;
     size_t n = j->nrefs * 2 > (size_t)idx ? j->nrefs * 2 : (size_t)idx + 16;
     int *p = realloc(j->refs, n * sizeof *p);
-    if (p == NULL) return job_fail(j, "memory", "not enough memory");
+    if (p == NULL) return astro_err_set(&j->err, "memory", "not enough memory");
     memset(p + j->nrefs, 0, (n - j->nrefs) * sizeof *p);
     j->refs = p;
     j->nrefs = n;
@@ -700,10 +442,10 @@ static int doc_prepare_root(Job *j) {
     yaml_document_delete(&j->doc);
     j->has_doc = 0;
     if (!yaml_document_initialize(&j->doc, NULL, NULL, NULL, 1, 1))
-        return job_fail(j, "memory", "not enough memory");
+        return astro_err_set(&j->err, "memory", "not enough memory");
     j->has_doc = 1;
     if (!yaml_document_add_mapping(&j->doc, NULL, YAML_BLOCK_MAPPING_STYLE))
-        return job_fail(j, "memory", "not enough memory");
+        return astro_err_set(&j->err, "memory", "not enough memory");
     return 0;
 }
 
@@ -712,7 +454,7 @@ static int node_add_scalar(Job *j, const yaml_char_t *tag, const char *s, size_t
                            yaml_scalar_style_t style) {
     int idx = yaml_document_add_scalar(&j->doc, tag, (const yaml_char_t *)s, (int)len, style);
     if (idx == 0 || refs_reserve(j, idx) != 0) {
-        job_fail(j, "memory", "not enough memory");
+        astro_err_set(&j->err, "memory", "not enough memory");
         return 0;
     }
     return idx;
@@ -729,7 +471,7 @@ static int node_add_string(Job *j, const char *s, size_t len) {
 static int node_add_mapping(Job *j, const yaml_char_t *tag, yaml_mapping_style_t style) {
     int idx = yaml_document_add_mapping(&j->doc, tag, style);
     if (idx == 0 || refs_reserve(j, idx) != 0) {
-        job_fail(j, "memory", "not enough memory");
+        astro_err_set(&j->err, "memory", "not enough memory");
         return 0;
     }
     return idx;
@@ -738,7 +480,7 @@ static int node_add_mapping(Job *j, const yaml_char_t *tag, yaml_mapping_style_t
 /* Appends key: value to mapping map. */
 static int map_append(Job *j, int map, int key, int value) {
     if (!yaml_document_append_mapping_pair(&j->doc, map, key, value))
-        return job_fail(j, "memory", "not enough memory");
+        return astro_err_set(&j->err, "memory", "not enough memory");
     j->refs[key - 1]++;
     j->refs[value - 1]++;
     return 0;
@@ -854,7 +596,7 @@ static int change_descend(Job *j, int *map, const Seg *segs, int k, int n, int i
         char full[1024], prefix[1024];
         segs_join(full, sizeof full, segs, n);
         segs_join(prefix, sizeof prefix, segs, k + 1);
-        return job_fail(j, "path", "%s: cannot set %s: %s is not a mapping", name, full, prefix);
+        return astro_err_set(&j->err, "path", "%s: cannot set %s: %s is not a mapping", name, full, prefix);
     }
     int fresh = node_add_mapping(j, NULL, YAML_BLOCK_MAPPING_STYLE);
     if (fresh == 0) return -1;
@@ -915,7 +657,7 @@ static int out_write(void *data, unsigned char *bytes, size_t size) {
  * the document whether or not it succeeds. Returns 0 or -1. */
 static int doc_emit(Job *j, const char *name) {
     yaml_emitter_t e;
-    if (!yaml_emitter_initialize(&e)) return job_fail(j, "memory", "not enough memory");
+    if (!yaml_emitter_initialize(&e)) return astro_err_set(&j->err, "memory", "not enough memory");
     yaml_emitter_set_output(&e, out_write, &j->out);
     yaml_emitter_set_encoding(&e, YAML_UTF8_ENCODING);
     yaml_emitter_set_unicode(&e, 1);
@@ -930,7 +672,7 @@ static int doc_emit(Job *j, const char *name) {
     if (ok) ok = yaml_emitter_close(&e);
     if (ok) ok = yaml_emitter_flush(&e);
     const char *problem = e.problem ? e.problem : "out of memory";
-    int rc = ok ? 0 : job_fail(j, "io", "cannot write %s: YAML emitter failed (%s)", name, problem);
+    int rc = ok ? 0 : astro_err_set(&j->err, "io", "cannot write %s: YAML emitter failed (%s)", name, problem);
     yaml_emitter_delete(&e);
     return rc;
 }
@@ -956,7 +698,7 @@ static const char *segs_split(const char *s, size_t len, Seg *segs, int *n) {
 static int text_add(Job *j, const char *s, size_t len, size_t *off) {
     *off = j->text.len;
     if (len > 0 && !astro_buf_add(&j->text, s, len))
-        return job_fail(j, "memory", "not enough memory");
+        return astro_err_set(&j->err, "memory", "not enough memory");
     return 0;
 }
 
@@ -964,7 +706,7 @@ static int text_add(Job *j, const char *s, size_t len, size_t *off) {
 static int key_copy(Job *j, const char *s, size_t len) {
     KeyRef r = {0, len};
     if (text_add(j, s, len, &r.off) != 0) return -1;
-    if (!astro_buf_add(&j->keys, &r, sizeof r)) return job_fail(j, "memory", "not enough memory");
+    if (!astro_buf_add(&j->keys, &r, sizeof r)) return astro_err_set(&j->err, "memory", "not enough memory");
     return 0;
 }
 
@@ -1043,7 +785,7 @@ static int change_copy(lua_State *L, Job *j, int idx, lua_Integer i, int ci) {
     }
     lua_pop(L, 2);
     if (!astro_buf_add(&j->changes, &c, sizeof c))
-        return job_fail(j, "memory", "not enough memory");
+        return astro_err_set(&j->err, "memory", "not enough memory");
     return 0;
 }
 
@@ -1112,7 +854,7 @@ static int config_read(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     lua_settop(L, 1);
     Job *j = job_new(L);                                         /* [path, job] */
-    int found = file_slurp(j, path, path);
+    int found = astro_file_read(path, path, &j->in, ASTRO_YAML_MAX_BYTES, &j->err);
     if (found < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
         return job_push_failure(L, j);
     job_release(j);                                              /* [path, job, tree] */
@@ -1120,77 +862,36 @@ static int config_read(lua_State *L) {
     return 2;
 }
 
-/* Returns 1 when "<path>.lock" is the file whose lock j->lock_fd already holds. */
-static int lock_is_held(Job *j, const char *path) {
-    char lock[PATH_MAX + 8];
-    struct stat held, st;
-    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock) return 0;
-    return fstat(j->lock_fd, &held) == 0 && stat(lock, &st) == 0 && held.st_dev == st.st_dev &&
-           held.st_ino == st.st_ino;
-}
-
-/* Locks the file an update of path replaces and sets j->target to it. Every writer of that
- * file, whatever name it reached it by, takes "<target>.lock"; a writer through a symbolic
- * link first takes "<path>.lock" too, as the astro CLI does, so it excludes that CLI as well.
- * Always the path's lock first, then the target's, so two writers never wait on each other.
- * The target is resolved again once its lock is held, and locked anew if the link changed
- * meanwhile. Returns 0 or -1. */
-static int update_lock(Job *j, const char *path, double timeout) {
-    double deadline = now_seconds() + timeout;
-    if (dir_create_for(j, path) != 0 ||
-        lock_acquire(j, &j->lock_fd, path, timeout, deadline) != 0 ||
-        target_resolve(j, path, &j->target) != 0)
-        return -1;
-    for (int tries = 0; strcmp(j->target, path) != 0; tries++) {
-        if (tries == MAX_LINKS)
-            return job_fail(j, "io", "%s: the symbolic link keeps changing", path);
-        if (dir_create_for(j, j->target) != 0) return -1;
-        if (lock_is_held(j, j->target)) break;      /* both names lead to one lock file */
-        if (lock_acquire(j, &j->target_lock_fd, j->target, timeout, deadline) != 0) return -1;
-        char *again = NULL;
-        if (target_resolve(j, path, &again) != 0) return -1;
-        if (strcmp(again, j->target) == 0) {
-            free(again);
-            break;
-        }
-        close(j->target_lock_fd);                                /* lock the new target */
-        j->target_lock_fd = -1;
-        free(j->target);
-        j->target = again;
-    }
-    return 0;
-}
-
 /* Refuses the emitted document j->out when config.read would refuse the file it makes (more
  * than ASTRO_YAML_MAX_BYTES, or past the node or depth limits, aliases expanded): loads it
  * as read loads a file. Returns 0 or -1 (recorded: code "yaml", or "memory"). */
 static int output_check(lua_State *L, Job *j, const char *path) {
     if (j->out.len > ASTRO_YAML_MAX_BYTES)
-        return job_fail(j, "yaml", "%s: not updated: the changes would make it unreadable "
+        return astro_err_set(&j->err, "yaml", "%s: not updated: the changes would make it unreadable "
                         "(larger than %u MiB)", path, ASTRO_YAML_MAX_BYTES >> 20);
     if (config_load(L, j, j->out.data, j->out.len, "changed file") == 0) {
         lua_pop(L, 1);                                           /* the tree only validated */
         return 0;
     }
-    char why[sizeof j->msg];
-    memcpy(why, j->msg, sizeof why);
-    return job_fail(j, j->code, "%s: not updated: the changes would make it unreadable (%s)", path,
+    char why[sizeof j->err.msg];
+    memcpy(why, j->err.msg, sizeof why);
+    return astro_err_set(&j->err, j->err.code, "%s: not updated: the changes would make it unreadable (%s)", path,
                     why);
 }
 
 /* The locked part of config.update: applies the job's copied changes to the file at path.
  * Returns 0 or -1. */
 static int update_locked(lua_State *L, Job *j, const char *path, double timeout) {
-    if (update_lock(j, path, timeout) != 0) return -1;
-    stale_temps_remove(j->target);
-    if (file_slurp(j, j->target, path) < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
+    if (astro_file_lock(&j->lock, path, timeout, &j->err) != 0) return -1;
+    astro_file_remove_stale_temps(j->lock.target);
+    if (astro_file_read(j->lock.target, path, &j->in, ASTRO_YAML_MAX_BYTES, &j->err) < 0 ||
+        config_load(L, j, j->in.data, j->in.len, path) != 0)
         return -1;
     lua_pop(L, 1);                                               /* the tree only validated */
     if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(j, path) != 0 ||
-        doc_emit(j, path) != 0 || output_check(L, j, path) != 0 ||
-        dir_create_for(j, j->target) != 0)
+        doc_emit(j, path) != 0 || output_check(L, j, path) != 0)
         return -1;
-    return file_replace(j, j->target);
+    return astro_file_replace(j->lock.target, j->out.data, j->out.len, &j->err);
 }
 
 /* Protected body of config.update: [job (light userdata), path, timeout] -> [0 or -1]. */
