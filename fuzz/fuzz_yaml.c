@@ -1,5 +1,5 @@
 /*
- * libFuzzer target "yaml": astro_yaml_load (src/config.c), the loader behind config.read and
+ * libFuzzer target "yaml": astro_yaml_load (src/yaml_load.c), the loader behind config.read and
  * config.update, on arbitrary bytes.
  *
  * Each input runs in a fresh Lua state, twice: once normally, checking the result's shape
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "astro/yamlconf.h"
+#include "astro/yaml_load.h"
 #include "fuzz_common.h"
 
 #define LUA_LIMIT ((size_t)256 << 20)

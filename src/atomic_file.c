@@ -253,7 +253,7 @@ int astro_file_lock(astro_file_locks *lk, const char *path, double timeout, astr
         if (tries == MAX_LINKS)
             return astro_err_set(e, "io", "%s: the symbolic link keeps changing", path);
         if (dir_create_for(lk->target, e) != 0) return -1;
-        if (lock_is_held(lk->path_fd, lk->target)) break;      /* both names lead to one lock file */
+        if (lock_is_held(lk->path_fd, lk->target)) break;   /* both names: one lock file */
         if (lock_acquire(&lk->target_fd, lk->target, timeout, deadline, e) != 0) return -1;
         char *again = NULL;
         if (target_resolve(path, &again, e) != 0) return -1;

@@ -34,10 +34,11 @@
 #include <yaml.h>
 
 #include "astro/atomic_file.h"
+#include "astro/binding.h"
 #include "astro/buf.h"
 #include "astro/core.h"
 #include "astro/env.h"
-#include "astro/yamlconf.h"
+#include "astro/yaml_load.h"
 
 #define JOB_TYPE "astro.config.Job"
 #define DEFAULT_LOCK_TIMEOUT 10.0
@@ -69,8 +70,7 @@ typedef struct {
     Buf changes;           /* Change[] */
     Buf in;                /* the file's bytes */
     Buf out;               /* the emitted document */
-    yaml_document_t doc;
-    int has_doc;
+    astro_yaml_doc doc;    /* the file's document, edited by an update */
     int *refs;             /* refs[i]: edges pointing at node i+1 (an over-estimate is safe) */
     size_t nrefs;
     astro_file_locks lock; /* an update's locks, and the file it replaces */
@@ -86,8 +86,7 @@ static void job_release(Job *j) {
         astro_buf_free(bufs[k]);
         memset(bufs[k], 0, sizeof *bufs[k]);
     }
-    if (j->has_doc) yaml_document_delete(&j->doc);
-    j->has_doc = 0;
+    astro_yaml_doc_free(&j->doc);
     free(j->refs);
     j->refs = NULL;
     j->nrefs = 0;
@@ -101,15 +100,9 @@ static int job_gc(lua_State *L) {
 
 /* Pushes a new empty Job userdata and returns it. */
 static Job *job_new(lua_State *L) {
-    Job *j = (Job *)lua_newuserdatauv(L, sizeof(Job), 0);
-    memset(j, 0, sizeof *j);
+    Job *j = astro_udata_new(L, sizeof(Job), JOB_TYPE, job_gc);
     j->lock = (astro_file_locks)ASTRO_FILE_LOCK_INIT;
     j->err.code = "io";
-    if (luaL_newmetatable(L, JOB_TYPE)) {
-        lua_pushcfunction(L, job_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
     return j;
 }
 
@@ -117,196 +110,6 @@ static Job *job_new(lua_State *L) {
 static int job_push_failure(lua_State *L, Job *j) {
     job_release(j);
     return astro_err_push(L, &j->err);
-}
-
-/* ---------------------------------------------------------------- parsing */
-
-/* Records the parser's error as a "not valid YAML" failure located in buf. */
-static int fail_parser(Job *j, const yaml_parser_t *p, const char *buf, const char *name) {
-    if (p->error == YAML_MEMORY_ERROR)
-        return astro_err_set(&j->err, "memory", "%s: not enough memory to parse the file", name);
-    size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
-    if (p->error == YAML_READER_ERROR) {  /* only a byte offset is known */
-        line = 1;
-        col = 1;
-        for (size_t i = 0; i < p->problem_offset; i++) {
-            if (buf[i] == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
-    }
-    return astro_err_set(&j->err, "yaml",
-                    "%s:%zu: not valid YAML (%s, column %zu); fix or move the file and try again",
-                    name, line, p->problem ? p->problem : "syntax error", col);
-}
-
-/* Records a limit or shape failure at a 0-based mark. */
-static int fail_shape(Job *j, const char *name, yaml_mark_t mark, const char *what) {
-    return astro_err_set(&j->err, "yaml", "%s:%zu: not an astro config file (%s, column %zu)", name,
-                    mark.line + 1, what, mark.column + 1);
-}
-
-/* Scans the event stream once, cheaply, before any tree is built: syntax errors, more than
- * one document, too many nodes or too deep nesting fail here. Returns 0 or -1. */
-static int stream_precheck(Job *j, const char *buf, size_t len, const char *name) {
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p))
-        return astro_err_set(&j->err, "memory", "%s: not enough memory to parse the file", name);
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-    int depth = 0, docs = 0, nodes = 0, rc = 0;
-    for (;;) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&p, &ev)) {
-            rc = fail_parser(j, &p, buf, name);
-            break;
-        }
-        yaml_event_type_t t = ev.type;
-        yaml_mark_t mark = ev.start_mark;
-        yaml_event_delete(&ev);
-        if (t == YAML_STREAM_END_EVENT) break;
-        if (t == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
-            rc = fail_shape(j, name, mark, "more than one YAML document");
-            break;
-        }
-        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
-            if (++depth > ASTRO_YAML_MAX_DEPTH) {
-                rc = fail_shape(j, name, mark, "nested deeper than 64 levels");
-                break;
-            }
-        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
-            depth--;
-        }
-        if ((t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT || t == YAML_SEQUENCE_START_EVENT ||
-             t == YAML_MAPPING_START_EVENT) && ++nodes > ASTRO_YAML_MAX_NODES) {
-            rc = fail_shape(j, name, mark, "more than 100000 nodes");
-            break;
-        }
-    }
-    yaml_parser_delete(&p);
-    return rc;
-}
-
-/* Parses buf into j->doc after the precheck. Returns 0 or -1. */
-static int doc_parse(Job *j, const char *buf, size_t len, const char *name) {
-    if (buf == NULL) buf = "";
-    if (stream_precheck(j, buf, len, name) != 0) return -1;
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p))
-        return astro_err_set(&j->err, "memory", "%s: not enough memory to parse the file", name);
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-    int rc = 0;
-    if (yaml_parser_load(&p, &j->doc)) j->has_doc = 1;
-    else rc = fail_parser(j, &p, buf, name);
-    yaml_parser_delete(&p);
-    return rc;
-}
-
-/* Returns 1 for a plain scalar that YAML reads as null: empty, "~" or null/Null/NULL. */
-static int node_is_null(const yaml_node_t *n) {
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
-    const char *v = (const char *)n->data.scalar.value;
-    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
-typedef struct {
-    Job *j;
-    const char *name;
-    int nodes;             /* nodes pushed so far, aliases expanded */
-} Walk;
-
-static int walk_push(lua_State *L, Walk *w, int index, int depth);
-
-/* Pushes a mapping node as a table; a non-string or repeated key fails. */
-static int walk_mapping(lua_State *L, Walk *w, const yaml_node_t *n, int depth) {
-    const yaml_node_pair_t *start = n->data.mapping.pairs.start;
-    const yaml_node_pair_t *top = n->data.mapping.pairs.top;
-    lua_createtable(L, 0, (int)(top - start));
-    for (const yaml_node_pair_t *pair = start; pair < top; pair++) {
-        const yaml_node_t *key = yaml_document_get_node(&w->j->doc, pair->key);
-        if (key->type != YAML_SCALAR_NODE)
-            return fail_shape(w->j, w->name, key->start_mark, "a mapping key is not a string");
-        lua_pushlstring(L, (const char *)key->data.scalar.value, key->data.scalar.length);
-        lua_pushvalue(L, -1);
-        if (lua_rawget(L, -3) != LUA_TNIL) {
-            return astro_err_set(&w->j->err, "yaml",
-                            "%s:%zu: not valid YAML (duplicate key \"%.60s\", column %zu); "
-                            "fix or move the file and try again",
-                            w->name, key->start_mark.line + 1,
-                            (const char *)key->data.scalar.value, key->start_mark.column + 1);
-        }
-        lua_pop(L, 1);
-        if (walk_push(L, w, pair->value, depth + 1) != 0) return -1;
-        lua_rawset(L, -3);
-    }
-    return 0;
-}
-
-/* Pushes the node at index (1-based) as a Lua value, expanding aliases within the limits.
- * On failure returns -1 with the failure recorded; the caller resets the stack. */
-static int walk_push(lua_State *L, Walk *w, int index, int depth) {
-    const yaml_node_t *n = yaml_document_get_node(&w->j->doc, index);
-    if (++w->nodes > ASTRO_YAML_MAX_NODES)
-        return astro_err_set(&w->j->err, "yaml",
-                        "%s: not an astro config file (more than 100000 nodes once aliases are "
-                        "expanded)", w->name);
-    if (n->type == YAML_SCALAR_NODE) {
-        if (node_is_null(n)) lua_pushliteral(L, "");
-        else lua_pushlstring(L, (const char *)n->data.scalar.value, n->data.scalar.length);
-        return 0;
-    }
-    if (depth > ASTRO_YAML_MAX_DEPTH)
-        return fail_shape(w->j, w->name, n->start_mark, "nested deeper than 64 levels");
-    luaL_checkstack(L, 4, "config file nested too deeply");
-    if (n->type == YAML_MAPPING_NODE) return walk_mapping(L, w, n, depth);
-    const yaml_node_item_t *start = n->data.sequence.items.start;
-    const yaml_node_item_t *top = n->data.sequence.items.top;
-    lua_createtable(L, (int)(top - start), 0);
-    for (const yaml_node_item_t *item = start; item < top; item++) {
-        if (walk_push(L, w, *item, depth + 1) != 0) return -1;
-        lua_rawseti(L, -2, item - start + 1);
-    }
-    return 0;
-}
-
-/* Parses buf and pushes its Lua tree ({} for an empty or null document). Returns 0, or -1 with
- * the failure recorded and nothing pushed. j->doc stays loaded for an update. */
-static int config_load(lua_State *L, Job *j, const char *buf, size_t len, const char *name) {
-    if (len > ASTRO_YAML_MAX_BYTES)
-        return astro_err_set(&j->err, "yaml", "%s: not an astro config file (larger than %u MiB)", name,
-                        ASTRO_YAML_MAX_BYTES >> 20);
-    if (doc_parse(j, buf, len, name) != 0) return -1;
-    const yaml_node_t *root = yaml_document_get_root_node(&j->doc);
-    if (root == NULL || node_is_null(root)) {
-        lua_newtable(L);
-        return 0;
-    }
-    if (root->type != YAML_MAPPING_NODE)
-        return astro_err_set(&j->err, "yaml", "%s: not an astro config file (top level is not a mapping)",
-                        name);
-    int top = lua_gettop(L);
-    Walk w = {j, name, 0};
-    if (walk_push(L, &w, 1, 1) != 0) {
-        lua_settop(L, top);
-        return -1;
-    }
-    return 0;
-}
-
-int astro_yaml_load(lua_State *L, const char *buf, size_t len, const char *name) {
-    Job *j = job_new(L);                                         /* [job] */
-    if (config_load(L, j, buf, len, name) != 0) {
-        job_push_failure(L, j);                                  /* [job, nil, msg, code] */
-        lua_rotate(L, -4, -1);
-        lua_pop(L, 1);
-        return 3;
-    }
-    job_release(j);                                              /* [job, tree] */
-    lua_remove(L, -2);
-    return 1;
 }
 
 /* ---------------------------------------------------------------- scalars */
@@ -410,12 +213,12 @@ static int refs_reserve(Job *j, int idx) {
 }
 
 static yaml_node_t *node_at(Job *j, int idx) {
-    return yaml_document_get_node(&j->doc, idx);
+    return yaml_document_get_node(&j->doc.doc, idx);
 }
 
 /* Counts the edges pointing at every node (the document's own reference to the root too). */
 static int refs_init(Job *j) {
-    int count = (int)(j->doc.nodes.top - j->doc.nodes.start);
+    int count = (int)(j->doc.doc.nodes.top - j->doc.doc.nodes.start);
     if (refs_reserve(j, count) != 0) return -1;
     j->refs[0]++;
     for (int i = 1; i <= count; i++) {
@@ -437,14 +240,14 @@ static int refs_init(Job *j) {
 
 /* Makes the document's root a mapping: an empty or null document becomes {}. */
 static int doc_prepare_root(Job *j) {
-    const yaml_node_t *root = yaml_document_get_root_node(&j->doc);
+    const yaml_node_t *root = yaml_document_get_root_node(&j->doc.doc);
     if (root != NULL && root->type == YAML_MAPPING_NODE) return 0;
-    yaml_document_delete(&j->doc);
-    j->has_doc = 0;
-    if (!yaml_document_initialize(&j->doc, NULL, NULL, NULL, 1, 1))
+    yaml_document_delete(&j->doc.doc);
+    j->doc.loaded = 0;
+    if (!yaml_document_initialize(&j->doc.doc, NULL, NULL, NULL, 1, 1))
         return astro_err_set(&j->err, "memory", "not enough memory");
-    j->has_doc = 1;
-    if (!yaml_document_add_mapping(&j->doc, NULL, YAML_BLOCK_MAPPING_STYLE))
+    j->doc.loaded = 1;
+    if (!yaml_document_add_mapping(&j->doc.doc, NULL, YAML_BLOCK_MAPPING_STYLE))
         return astro_err_set(&j->err, "memory", "not enough memory");
     return 0;
 }
@@ -452,7 +255,7 @@ static int doc_prepare_root(Job *j) {
 /* Adds a scalar node (default tag); returns its index or 0 (failure recorded). */
 static int node_add_scalar(Job *j, const yaml_char_t *tag, const char *s, size_t len,
                            yaml_scalar_style_t style) {
-    int idx = yaml_document_add_scalar(&j->doc, tag, (const yaml_char_t *)s, (int)len, style);
+    int idx = yaml_document_add_scalar(&j->doc.doc, tag, (const yaml_char_t *)s, (int)len, style);
     if (idx == 0 || refs_reserve(j, idx) != 0) {
         astro_err_set(&j->err, "memory", "not enough memory");
         return 0;
@@ -469,7 +272,7 @@ static int node_add_string(Job *j, const char *s, size_t len) {
 
 /* Adds an empty mapping node; returns its index or 0. */
 static int node_add_mapping(Job *j, const yaml_char_t *tag, yaml_mapping_style_t style) {
-    int idx = yaml_document_add_mapping(&j->doc, tag, style);
+    int idx = yaml_document_add_mapping(&j->doc.doc, tag, style);
     if (idx == 0 || refs_reserve(j, idx) != 0) {
         astro_err_set(&j->err, "memory", "not enough memory");
         return 0;
@@ -479,7 +282,7 @@ static int node_add_mapping(Job *j, const yaml_char_t *tag, yaml_mapping_style_t
 
 /* Appends key: value to mapping map. */
 static int map_append(Job *j, int map, int key, int value) {
-    if (!yaml_document_append_mapping_pair(&j->doc, map, key, value))
+    if (!yaml_document_append_mapping_pair(&j->doc.doc, map, key, value))
         return astro_err_set(&j->err, "memory", "not enough memory");
     j->refs[key - 1]++;
     j->refs[value - 1]++;
@@ -592,7 +395,7 @@ static int change_descend(Job *j, int *map, const Seg *segs, int k, int n, int i
         *map = 0;
         return 0;
     }
-    if (c != NULL && !node_is_null(c)) {
+    if (c != NULL && !astro_yaml_node_is_null(c)) {
         char full[1024], prefix[1024];
         segs_join(full, sizeof full, segs, n);
         segs_join(prefix, sizeof prefix, segs, k + 1);
@@ -666,8 +469,8 @@ static int doc_emit(Job *j, const char *name) {
     yaml_emitter_set_break(&e, YAML_LN_BREAK);
     int ok = yaml_emitter_open(&e);
     if (ok) {
-        ok = yaml_emitter_dump(&e, &j->doc);
-        j->has_doc = 0;
+        ok = yaml_emitter_dump(&e, &j->doc.doc);
+        j->doc.loaded = 0;
     }
     if (ok) ok = yaml_emitter_close(&e);
     if (ok) ok = yaml_emitter_flush(&e);
@@ -855,7 +658,7 @@ static int config_read(lua_State *L) {
     lua_settop(L, 1);
     Job *j = job_new(L);                                         /* [path, job] */
     int found = astro_file_read(path, path, &j->in, ASTRO_YAML_MAX_BYTES, &j->err);
-    if (found < 0 || config_load(L, j, j->in.data, j->in.len, path) != 0)
+    if (found < 0 || astro_yaml_doc_load(L, &j->doc, j->in.data, j->in.len, path, &j->err) != 0)
         return job_push_failure(L, j);
     job_release(j);                                              /* [path, job, tree] */
     lua_pushboolean(L, found);
@@ -867,16 +670,16 @@ static int config_read(lua_State *L) {
  * as read loads a file. Returns 0 or -1 (recorded: code "yaml", or "memory"). */
 static int output_check(lua_State *L, Job *j, const char *path) {
     if (j->out.len > ASTRO_YAML_MAX_BYTES)
-        return astro_err_set(&j->err, "yaml", "%s: not updated: the changes would make it unreadable "
-                        "(larger than %u MiB)", path, ASTRO_YAML_MAX_BYTES >> 20);
-    if (config_load(L, j, j->out.data, j->out.len, "changed file") == 0) {
+        return astro_err_set(&j->err, "yaml", "%s: not updated: the changes would make it "
+                             "unreadable (larger than %u MiB)", path, ASTRO_YAML_MAX_BYTES >> 20);
+    if (astro_yaml_doc_load(L, &j->doc, j->out.data, j->out.len, "changed file", &j->err) == 0) {
         lua_pop(L, 1);                                           /* the tree only validated */
         return 0;
     }
     char why[sizeof j->err.msg];
     memcpy(why, j->err.msg, sizeof why);
-    return astro_err_set(&j->err, j->err.code, "%s: not updated: the changes would make it unreadable (%s)", path,
-                    why);
+    return astro_err_set(&j->err, j->err.code,
+                         "%s: not updated: the changes would make it unreadable (%s)", path, why);
 }
 
 /* The locked part of config.update: applies the job's copied changes to the file at path.
@@ -885,7 +688,7 @@ static int update_locked(lua_State *L, Job *j, const char *path, double timeout)
     if (astro_file_lock(&j->lock, path, timeout, &j->err) != 0) return -1;
     astro_file_remove_stale_temps(j->lock.target);
     if (astro_file_read(j->lock.target, path, &j->in, ASTRO_YAML_MAX_BYTES, &j->err) < 0 ||
-        config_load(L, j, j->in.data, j->in.len, path) != 0)
+        astro_yaml_doc_load(L, &j->doc, j->in.data, j->in.len, path, &j->err) != 0)
         return -1;
     lua_pop(L, 1);                                               /* the tree only validated */
     if (doc_prepare_root(j) != 0 || refs_init(j) != 0 || changes_apply(j, path) != 0 ||

@@ -6,13 +6,14 @@
 #ifndef ASTRO_ERR_H
 #define ASTRO_ERR_H
 
-#include <limits.h>
-
 #include <lua.h>
+
+/* Room for a path (PATH_MAX is 4096 on Linux) and what went wrong with it. */
+#define ASTRO_ERR_MSG_SIZE (4096 + 512)
 
 typedef struct astro_err {
     const char *code;              /* a static string: "io", "memory", "yaml", "lock", ... */
-    char msg[PATH_MAX + 512];      /* room for a path and what went wrong with it */
+    char msg[ASTRO_ERR_MSG_SIZE];
 } astro_err;
 
 /* Records a failure of kind code with a printf-style message (cut to fit); returns -1. */
