@@ -225,9 +225,9 @@ static int lock_acquire(int *fd, const char *path, double timeout, double deadli
         double left = deadline - astro_now();
         if (left <= 0)
             return astro_err_set(e, "lock",
-                            "timed out after %gs waiting for config lock %s: another astro "
-                            "process is holding it; wait for it to finish or kill it",
-                            timeout, lock);
+                                 "timed out after %gs waiting for config lock %s: another astro "
+                                 "process is holding it; wait for it to finish or kill it",
+                                 timeout, lock);
         if (left > LOCK_POLL_SECONDS) left = LOCK_POLL_SECONDS;
         struct timespec ts = {0, (long)(left * 1e9)};
         nanosleep(&ts, NULL);
