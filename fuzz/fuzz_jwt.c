@@ -1,5 +1,6 @@
 /*
- * libFuzzer target "jwt": the JWT parsers of src/auth.c on arbitrary bytes:
+ * libFuzzer target "jwt": the JWT parsers of src/jwt.c and auth.jwt_decode (src/auth.c) on
+ * arbitrary bytes:
  *   - astro_b64url_decode on the whole input, into a heap buffer of exactly the size its
  *     contract asks for ((len / 4 + 1) * 3), so a write past it is an ASan report;
  *   - astro_jwt_split, whose segments must lie inside the input between the dots, each then
@@ -17,11 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "astro/auth.h"
 #include "astro/core.h"
+#include "astro/jwt.h"
 #include "fuzz_common.h"
 
-#define MAX_TOKEN_LEN (64 * 1024)                /* as src/auth.c */
 #define LUA_LIMIT ((size_t)64 << 20)
 
 typedef struct {
@@ -125,7 +125,7 @@ static void check_jwt_decode(const uint8_t *data, size_t size, const direct *d) 
     if (L == NULL) return;
     FUZZ_CHECK(status == LUA_OK || status == LUA_ERRMEM, "jwt_decode raised: %s",
                lua_tostring(L, -1));
-    if (status == LUA_OK && d->ok && size <= MAX_TOKEN_LEN) {
+    if (status == LUA_OK && d->ok && size <= ASTRO_JWT_MAX_LEN) {
         size_t hl, pl;
         FUZZ_CHECK(lua_gettop(L) == 2, "jwt_decode gave %d values for a valid token",
                    lua_gettop(L));

@@ -10,62 +10,9 @@
 
 #include <lauxlib.h>
 
-#include "astro/auth.h"
 #include "astro/core.h"
 #include "astro/env.h"
-
-#define BEARER "Bearer "
-#define BEARER_LEN (sizeof BEARER - 1)
-#define MAX_TOKEN_LEN (64 * 1024)
-
-/* Returns the 6-bit value of a base64url character, or -1. */
-static int b64url_value(unsigned char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-
-int astro_b64url_decode(const char *in, size_t len, unsigned char *out, size_t *outlen) {
-    while (len > 0 && in[len - 1] == '=') len--;
-    if (len % 4 == 1) return -1;
-    size_t o = 0;
-    unsigned int acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (unsigned int)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)((acc >> bits) & 0xFFu);
-        }
-    }
-    *outlen = o;
-    return 0;
-}
-
-int astro_jwt_split(const char *tok, size_t len, size_t *hdr_off, size_t *hdr_len,
-                    size_t *pay_off, size_t *pay_len) {
-    size_t start = 0;
-    if (len >= BEARER_LEN && memcmp(tok, BEARER, BEARER_LEN) == 0) start = BEARER_LEN;
-    const char *p = tok + start;
-    size_t n = len - start;
-    const char *d1 = memchr(p, '.', n);
-    if (d1 == NULL) return -1;
-    const char *d2 = memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - p));
-    if (d2 == NULL) return -1;
-    if (memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - p)) != NULL) return -1;
-    if (d1 == p || d2 == d1 + 1 || d2 + 1 == p + n) return -1;
-    *hdr_off = start;
-    *hdr_len = (size_t)(d1 - p);
-    *pay_off = start + (size_t)(d1 + 1 - p);
-    *pay_len = (size_t)(d2 - d1 - 1);
-    return 0;
-}
+#include "astro/jwt.h"
 
 /* Decodes one base64url segment and pushes it as a string; returns 0 or -1 (nothing pushed). */
 static int push_segment(lua_State *L, const char *seg, size_t len) {
@@ -94,7 +41,7 @@ static int auth_jwt_decode(lua_State *L) {
     size_t len;
     const char *tok = luaL_checklstring(L, 1, &len);
     size_t ho, hl, po, pl;
-    if (len > MAX_TOKEN_LEN) return malformed(L, "too long");
+    if (len > ASTRO_JWT_MAX_LEN) return malformed(L, "too long");
     if (astro_jwt_split(tok, len, &ho, &hl, &po, &pl) != 0)
         return malformed(L, "expected three dot-separated parts");
     if (push_segment(L, tok + ho, hl) != 0) return malformed(L, "header is not base64url");
@@ -108,15 +55,15 @@ static int auth_jwt_decode(lua_State *L) {
 static int auth_resolve(lua_State *L) {
     const char *env = astro_env_value("ASTRO_API_TOKEN");
     if (env != NULL) {
-        if (strncmp(env, BEARER, BEARER_LEN) == 0) lua_pushstring(L, env);
-        else lua_pushfstring(L, BEARER "%s", env);
+        if (strncmp(env, ASTRO_BEARER, ASTRO_BEARER_LEN) == 0) lua_pushstring(L, env);
+        else lua_pushfstring(L, ASTRO_BEARER "%s", env);
         lua_pushliteral(L, "ASTRO_API_TOKEN");
         return 2;
     }
     size_t len = 0;
     const char *ctx = luaL_optlstring(L, 1, "", &len);
-    int prefixed = strncmp(ctx, BEARER, BEARER_LEN) == 0;
-    const char *bare = prefixed ? ctx + BEARER_LEN : ctx;
+    int prefixed = strncmp(ctx, ASTRO_BEARER, ASTRO_BEARER_LEN) == 0;
+    const char *bare = prefixed ? ctx + ASTRO_BEARER_LEN : ctx;
     while (*bare == ' ') bare++;
     if (*bare == '\0') {
         lua_pushnil(L);
@@ -126,7 +73,7 @@ static int auth_resolve(lua_State *L) {
         lua_pushliteral(L, "missing");
         return 3;
     }
-    if (!prefixed) lua_pushfstring(L, BEARER "%s", bare);   /* a token saved without prefix */
+    if (!prefixed) lua_pushfstring(L, ASTRO_BEARER "%s", bare);  /* saved without the prefix */
     else lua_pushvalue(L, 1);
     lua_pushliteral(L, "config");
     return 2;
