@@ -10,6 +10,7 @@
 
 #include <lauxlib.h>
 
+#include "astro/binding.h"
 #include "astro/core.h"
 #include "astro/env.h"
 #include "astro/jwt.h"
@@ -86,6 +87,5 @@ static const luaL_Reg auth_funcs[] = {
 };
 
 int luaopen_astro_core_auth(lua_State *L) {
-    luaL_newlib(L, auth_funcs);
-    return 1;
+    return astro_module_new(L, auth_funcs);
 }

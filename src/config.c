@@ -330,13 +330,9 @@ static int config_update(lua_State *L) {
 }
 
 static const luaL_Reg config_funcs[] = {
-    {"path", config_path},
-    {"read", config_read},
-    {"update", config_update},
-    {NULL, NULL}
+    {"path", config_path}, {"read", config_read}, {"update", config_update}, {NULL, NULL}
 };
 
 int luaopen_astro_core_config(lua_State *L) {
-    luaL_newlib(L, config_funcs);
-    return 1;
+    return astro_module_new(L, config_funcs);
 }

@@ -14,6 +14,7 @@
 
 #include <lauxlib.h>
 
+#include "astro/binding.h"
 #include "astro/core.h"
 #include "astro/env.h"
 
@@ -144,14 +145,10 @@ static int env_list(lua_State *L) {
 }
 
 static const luaL_Reg env_funcs[] = {
-    {"get", env_get},
-    {"flag", env_flag},
-    {"is_set", env_is_set},
-    {"list", env_list},
+    {"get", env_get}, {"flag", env_flag}, {"is_set", env_is_set}, {"list", env_list},
     {NULL, NULL}
 };
 
 int luaopen_astro_core_env(lua_State *L) {
-    luaL_newlib(L, env_funcs);
-    return 1;
+    return astro_module_new(L, env_funcs);
 }

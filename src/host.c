@@ -12,6 +12,7 @@
 #include <lualib.h>
 #include <lua-cjson.h>
 
+#include "astro/binding.h"
 #include "astro/core.h"
 #include "astro/env.h"
 #include "astro/host.h"
@@ -81,7 +82,7 @@ static const luaL_Reg host_funcs[] = {
 };
 
 int luaopen_astro_core_host(lua_State *L) {
-    luaL_newlib(L, host_funcs);
+    astro_module_new(L, host_funcs);
     lua_pushliteral(L, ASTRO_VERSION);
     lua_setfield(L, -2, "version");
     lua_pushliteral(L, LUA_RELEASE);

@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 #include <lauxlib.h>
 
+#include "astro/binding.h"
 #include "astro/core.h"
 #include "astro/http_check.h"
 #include "astro/http_date.h"
@@ -573,10 +574,9 @@ int luaopen_astro_core_http(lua_State *L) {
     }
     if (luaL_newmetatable(L, SESSION_MT)) {              /* [mt] */
         luaL_setfuncs(L, session_metamethods, 0);
-        luaL_newlib(L, session_methods);                 /* [mt, methods] */
+        astro_module_new(L, session_methods);            /* [mt, methods] */
         lua_setfield(L, -2, "__index");                  /* [mt] */
     }
     lua_pop(L, 1);
-    luaL_newlib(L, http_funcs);
-    return 1;
+    return astro_module_new(L, http_funcs);
 }

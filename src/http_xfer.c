@@ -7,19 +7,25 @@
 #include "astro/core.h"
 #include "astro/http_xfer.h"
 
-/* CURLOPT_WRITEFUNCTION: collects the body, refusing more than max_body bytes. */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
-    astro_http_xfer *x = ud;
-    size_t n = size * nmemb;
-    if (n > x->max_body - x->body.len) {
-        x->too_large = 1;
+/* Appends n bytes of data to b, which may hold at most max bytes: returns n, or 0 (which
+ * makes curl abort the transfer) with x->too_large set to which (past max) or x->no_memory. */
+static size_t collect(astro_http_xfer *x, astro_buf *b, const char *data, size_t n, size_t max,
+                      int which) {
+    if (n > max - b->len) {
+        x->too_large = which;
         return 0;
     }
-    if (!astro_buf_add(&x->body, data, n)) {
+    if (!astro_buf_add(b, data, n)) {
         x->no_memory = 1;
         return 0;
     }
     return n;
+}
+
+/* CURLOPT_WRITEFUNCTION: collects the body, refusing more than max_body bytes. */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+    astro_http_xfer *x = ud;
+    return collect(x, &x->body, data, size * nmemb, x->max_body, 1);
 }
 
 /* CURLOPT_HEADERFUNCTION: collects header lines; a status line starts over, so only the
@@ -31,15 +37,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud) {
         x->head.len = 0;
         return n;
     }
-    if (n > ASTRO_HTTP_MAX_HEADER_BYTES - x->head.len) {
-        x->too_large = 2;
-        return 0;
-    }
-    if (!astro_buf_add(&x->head, data, n)) {
-        x->no_memory = 1;
-        return 0;
-    }
-    return n;
+    return collect(x, &x->head, data, n, ASTRO_HTTP_MAX_HEADER_BYTES, 2);
 }
 
 /* CURLOPT_XFERINFOFUNCTION: aborts the transfer once SIGINT/SIGTERM arrived. */

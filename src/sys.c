@@ -15,6 +15,7 @@
 
 #include <lauxlib.h>
 
+#include "astro/binding.h"
 #include "astro/core.h"
 
 /* Process-wide: set once by the signal handler, read by transfers and sleeps. */
@@ -187,13 +188,7 @@ static int dir_gc(lua_State *L) {
 /* sys.listdir(path) -> sorted list of entry names (without "." and "..") | nil, message, "io". */
 static int sys_listdir(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
-    DIR **box = lua_newuserdatauv(L, sizeof *box, 0);      /* [box] */
-    *box = NULL;
-    if (luaL_newmetatable(L, DIR_MT)) {
-        lua_pushcfunction(L, dir_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
+    DIR **box = astro_udata_new(L, sizeof *box, DIR_MT, dir_gc);   /* [box], *box NULL */
     *box = opendir(path);
     if (*box == NULL) return push_errno(L, path, errno);
     lua_newtable(L);                                        /* [box, names] */
@@ -228,20 +223,12 @@ static int sys_geteuid(lua_State *L) {
 }
 
 static const luaL_Reg sys_funcs[] = {
-    {"stat", sys_stat},
-    {"listdir", sys_listdir},
-    {"geteuid", sys_geteuid},
-    {"uname", sys_uname},
-    {"now", sys_now},
-    {"time", sys_time},
-    {"sleep", sys_sleep},
-    {"isatty", sys_isatty},
-    {"interrupted", sys_interrupted},
-    {"getpid", sys_getpid},
+    {"stat", sys_stat}, {"listdir", sys_listdir}, {"geteuid", sys_geteuid},
+    {"uname", sys_uname}, {"now", sys_now}, {"time", sys_time}, {"sleep", sys_sleep},
+    {"isatty", sys_isatty}, {"interrupted", sys_interrupted}, {"getpid", sys_getpid},
     {NULL, NULL}
 };
 
 int luaopen_astro_core_sys(lua_State *L) {
-    luaL_newlib(L, sys_funcs);
-    return 1;
+    return astro_module_new(L, sys_funcs);
 }
