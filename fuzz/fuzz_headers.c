@@ -1,7 +1,7 @@
 /*
- * libFuzzer target "headers": astro_http_parse_headers (src/http_headers.c), the parser that turns a
- * response's raw header block, as libcurl hands it over, into the headers table, on arbitrary
- * bytes, in a fresh Lua state per input:
+ * libFuzzer target "headers": astro_http_parse_headers (src/http_headers.c), the parser that
+ * turns a response's raw header block, as libcurl hands it over, into the headers table, on
+ * arbitrary bytes, in a fresh Lua state per input:
  *   - the table maps names to values, both strings; names have no ASCII capital, no ':' and
  *     no line break, values no '\n';
  *   - the parser reads only [p, p + len) (the input buffer has no terminator);

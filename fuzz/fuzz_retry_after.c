@@ -1,6 +1,6 @@
 /*
- * libFuzzer target "retry_after": astro_http_parse_retry_after (src/http_date.c) on arbitrary bytes,
- * against fixed clocks (no time-dependence, so every crash reproduces):
+ * libFuzzer target "retry_after": astro_http_parse_retry_after (src/http_date.c) on arbitrary
+ * bytes, against fixed clocks (no time-dependence, so every crash reproduces):
  *   - a success stores a finite wait in [0, 86400];
  *   - delta-seconds do not depend on the clock; an HTTP-date's wait shrinks by exactly the
  *     clock's advance (checked one second later, away from any century boundary);
