@@ -62,7 +62,7 @@ typedef struct http_session {
 
 /* Everything one request/batch call owns; see the file comment. */
 typedef struct http_call {
-    lua_State *L;
+    lua_State *L;              /* where the scheduler's callbacks call Lua */
     http_session *s;
     const char *fname;         /* "request" or "batch", for misuse messages */
     int single;                /* the argument is one request, not a list */

@@ -200,6 +200,7 @@ typedef struct {
     astro_err e;
 } Load;
 
+/* __gc: frees the document a load left when a Lua error cut it short. */
 static int load_gc(lua_State *L) {
     astro_yaml_doc_free(&((Load *)luaL_checkudata(L, 1, LOAD_TYPE))->d);
     return 0;
