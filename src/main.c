@@ -77,20 +77,10 @@ static int pmain(lua_State *L) {
     }
 
     create_arg_table(L, argv, argc, 0);
-    const char *entry = "astro.cli.main";
     lua_getglobal(L, "require");
     lua_pushliteral(L, "astro.cli");
     lua_call(L, 1, 1);                          /* [cli module] */
     lua_getfield(L, -1, "main");                /* [cli, main] */
-    /* Until every Lua tree has astro.cli.main: the older entry point astro.main.run. */
-    if (!lua_isfunction(L, -1)) {
-        lua_pop(L, 2);
-        entry = "astro.main.run";
-        lua_getglobal(L, "require");
-        lua_pushliteral(L, "astro.main");
-        lua_call(L, 1, 1);                      /* [main module] */
-        lua_getfield(L, -1, "run");             /* [main, run] */
-    }
     lua_createtable(L, argc, 0);
     for (int i = 1; i < argc; i++) {
         lua_pushstring(L, argv[i]);
@@ -98,7 +88,7 @@ static int pmain(lua_State *L) {
     }                                           /* [module, fn, args] */
     lua_call(L, 1, 1);                          /* [module, code] */
     if (!lua_isinteger(L, -1))
-        return luaL_error(L, "%s returned %s instead of an exit code", entry,
+        return luaL_error(L, "astro.cli.main returned %s instead of an exit code",
                           luaL_typename(L, -1));
     return 1;
 }
