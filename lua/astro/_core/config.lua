@@ -23,8 +23,9 @@ Config.__index = Config
 -- group nor others can write it: it holds the tokens and says where they are sent. A missing
 -- file passes (it is read as empty). Returns true or nil, err (code "config").
 ---@param path string
-function M.check_safe(path)
-  local st = sys.stat(path)
+---@param st? table the file's sys.stat, when the caller has it (nil: stat it here)
+function M.check_safe(path, st)
+  st = st or sys.stat(path)
   if not st then return true end -- missing, or unreadable: core.read reports it
   local problem = M.permission_problem(st)
   if problem == "owner" then
@@ -57,10 +58,8 @@ end
 -- same Config, and one changed since (another process, or this one through update) is read anew.
 local last = {}
 
--- What tells a file changed: its device, inode, size and modification time, or "missing".
-local function _stamp(path)
-  local st = sys.stat(path)
-  if not st then return "missing" end
+-- What tells a file changed, from its sys.stat: device, inode, size and modification time.
+local function _stamp(st)
   return string.format("%s:%s:%s:%s", st.dev or "", st.ino or "", st.size or "", st.mtime_ns or "")
 end
 
@@ -73,12 +72,13 @@ function M.load(path)
     path, err = core.path()
     if not path then return nil, errors.new(err, { code = "config" }) end
   end
+  local st = sys.stat(path)
   local safe
-  safe, err = M.check_safe(path)
+  safe, err = M.check_safe(path, st)
   if not safe then return nil, err end
-  local stamp = _stamp(path)
+  local stamp = st and _stamp(st)
   local seen = last[path]
-  if seen and seen.stamp == stamp and stamp ~= "missing" then return seen.cfg end
+  if stamp and seen and seen.stamp == stamp then return seen.cfg end
   local tree, exists_or_err = core.read(path)
   if not tree then return nil, errors.new(exists_or_err, { code = "config" }) end
   local cfg = setmetatable({ path = path, tree = tree, exists = exists_or_err }, Config)

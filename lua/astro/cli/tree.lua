@@ -16,8 +16,6 @@
 -- (help, mounting a plugin), so a command line loads only the commands on its path.
 local M = {}
 
-local M = {}
-
 M.ROOT_SPEC = {
   use = "astro",
   short = "Manage Astro Organizations from the command line",
@@ -53,7 +51,7 @@ end
 
 local function _new_node(spec, parent, module)
   local node = { spec = spec, name = _name_of(spec), parent = parent, module = module,
-                 children = {}, by_name = {}, flags = M.node_flags(spec), pending = {} }
+                 children = {}, by_name = {}, flags = M.node_flags(spec) }
   return node
 end
 
@@ -232,7 +230,6 @@ function M.mount(root, spec)
     return nil, string.format('%s wraps "%s %s", which does not exist', spec.plugin_file, M.path(parent), words[#words])
   end
   local node = _new_node(spec, parent, nil)
-  node.pending = nil
   local ok, err = pcall(_add_child, parent, node)
   if not ok then
     _remove_child(parent, node)
