@@ -13,23 +13,23 @@ local errors = require("astro.errors")
 local json = require("astro.json")
 local output = require("astro.output")
 local roles = require("astro.roles")
-local email = require("astro.email")
-local prompt = require("astro.prompt")
 local client_mod = require("astro._core.client")
 local connect = require("astro._core.connect")
 local pacer = require("astro._core.pacer")
 local trace = require("astro._core.trace")
 
--- The engine and listings, loaded on first use (a command that sends nothing has no need).
+-- Loaded on first use, so a command loads only what it calls: the engine and listings (a
+-- command that sends nothing has no need), the email checks and the prompts.
 local function _engine() return require("astro._core.engine") end
 local function _listing() return require("astro._core.listing") end
+local function _email() return require("astro.email") end
+local function _prompt() return require("astro.prompt") end
 
 local M = {}
 
 M.version = host.version
 M.errors = errors
 M.json = json
-M.email = email
 M.http = require("astro.http")      -- astro.http.policy holds the retry and timeout defaults
 
 --- Escapes one segment of an API path ("a b/c" -> "a%20b%2Fc").
@@ -263,7 +263,7 @@ end
 ---@param address string
 ---@param list? table[] users already fetched (avoids listing again)
 function M.users.find(address, list)
-  local norm, err = email.normalize(address)
+  local norm, err = _email().normalize(address)
   if not norm then return nil, err end
   if not list then
     list, err = M.users.list()
@@ -291,7 +291,7 @@ M.invites = {}
 ---@param address string
 ---@param role? string default ORGANIZATION_MEMBER
 function M.invites.create(address, role)
-  local norm, err = email.normalize(address)
+  local norm, err = _email().normalize(address)
   if not norm then return nil, err end
   local r
   r, err = roles.validate(role or roles.DEFAULT)
@@ -408,14 +408,14 @@ end
 
 M.prompt = {
   --- Asks a question on stderr and reads a line; nil, err at end of input.
-  ask = function(text, ctx) return prompt.ask(_io_ctx(ctx), text, "answer") end,
+  ask = function(text, ctx) return _prompt().ask(_io_ctx(ctx), text, "answer") end,
   --- Shows a numbered menu and returns the chosen index, or nil, err.
   menu = function(headers, rows, ctx)
-    return prompt.menu(_io_ctx(ctx), headers, rows, { invalid = "invalid selection", missing = "choice" })
+    return _prompt().menu(_io_ctx(ctx), headers, rows, { invalid = "invalid selection", missing = "choice" })
   end,
   --- Asks a yes/no question; true only for "y".
   confirm = function(question, ctx)
-    local answer = prompt.ask(_io_ctx(ctx), question .. " (y/n) ", "answer")
+    local answer = _prompt().ask(_io_ctx(ctx), question .. " (y/n) ", "answer")
     return answer == "y"
   end,
 }
@@ -449,5 +449,14 @@ end
 function M.run_script(path, args, ctx)
   return require("astro._core.scripts").run(path, args, ctx)
 end
+
+-- astro.email is loaded when first read (a command that checks no address never loads it).
+setmetatable(M, { __index = function(t, k)
+  if k == "email" then
+    local v = _email()
+    rawset(t, k, v)
+    return v
+  end
+end })
 
 return M

@@ -33,16 +33,26 @@ function M.is_object(t) return getmetatable(t) == object_mt end
 local EMPTY_OBJECT_KEY = "\1astro-empty-object"
 local EMPTY_OBJECT_TOKEN = '{"\\u0001astro-empty-object":0}'
 
+-- The next empty object `{ }` at or after pos: its first and last positions, or nil. Only the
+-- braces are looked at (a plain search), so text without them costs one memchr-like scan.
+local function _next_empty(text, pos)
+  while true do
+    local s = text:find("{", pos, true)
+    if not s then return nil end
+    local after = text:match("^%s*}()", s + 1)
+    if after then return s, after - 1 end
+    pos = s + 1
+  end
+end
+
 -- Replaces each empty object `{}` outside strings by a token that survives decoding, so it
 -- can be told from an empty array afterwards. Quotes are tracked only up to each match.
 local function _mark_empty_objects(text)
-  if not text:find("{%s*}") then return text end
+  local s, e = _next_empty(text, 1)
+  if not s then return text end
   local out, last = {}, 1          -- text before `last` is already copied to out
   local scan, in_string = 1, false -- string state is known for text before `scan`
-  local pos = 1
-  while true do
-    local s, e = text:find("{%s*}", pos)
-    if not s then break end
+  while s do
     while scan < s do
       local q = text:find('["\\]', scan)
       if not q or q >= s then scan = s break end
@@ -52,6 +62,7 @@ local function _mark_empty_objects(text)
         in_string, scan = not in_string, q + 1
       end
     end
+    local pos
     if scan == s and not in_string then
       out[#out + 1] = text:sub(last, s - 1)
       out[#out + 1] = EMPTY_OBJECT_TOKEN
@@ -59,6 +70,7 @@ local function _mark_empty_objects(text)
     else
       pos = s + 1
     end
+    s, e = _next_empty(text, pos)
   end
   if #out == 0 then return text end
   out[#out + 1] = text:sub(last)

@@ -35,6 +35,12 @@ describe("astro.json", function()
       assert.are.equal("\\", v.u)
       assert.is_true(json.is_object(v.w))
     end)
+
+    it("finds empty objects written with any whitespace, at the top and after other braces", function()
+      assert.is_true(json.is_object(assert(json.decode(" {\n\t\r } "))))
+      local v = assert(json.decode('{"a":{"b":1},"c":{\n},"d":[{"e":"{"},{  }],"f":"}{ }"}'))
+      assert.are.equal('{"a":{"b":1},"c":{},"d":[{"e":"{"},{}],"f":"}{ }"}', json.encode(v))
+    end)
   end)
 
   describe("encode", function()

@@ -59,87 +59,6 @@ local function _entries(dir)
   return out
 end
 
---- The fields a plugin's command table may have.
-M.SPEC_FIELDS = { "command", "use", "aliases", "short", "long", "example", "flags", "args", "mutates",
-                  "wrap", "run" }
-local known_field = {}
-for _, f in ipairs(M.SPEC_FIELDS) do known_field[f] = true end
-
---- The fields of a flag declaration, and the flag types the command line knows.
-M.FLAG_FIELDS = { "name", "short", "type", "default", "help" }
-M.FLAG_TYPES = { string = true, bool = true }
-local known_flag_field = {}
-for _, f in ipairs(M.FLAG_FIELDS) do known_flag_field[f] = true end
-
--- Checks the flags of a command table. Returns true or nil, message.
-local function _check_flags(flags, path)
-  if type(flags) ~= "table" then
-    return nil, path .. ': flags must be a list such as { { name = "reason", type = "string" } }'
-  end
-  for i, f in ipairs(flags) do
-    local what = string.format("%s: flag %d", path, i)
-    if type(f) ~= "table" then return nil, what .. " must be a table such as { name = \"reason\", type = \"string\" }" end
-    for k in pairs(f) do
-      if not known_flag_field[k] then
-        return nil, string.format("%s: unknown field %q (known: %s)", what, tostring(k),
-          table.concat(M.FLAG_FIELDS, ", "))
-      end
-    end
-    if type(f.name) ~= "string" or not f.name:match("^%a[%w-]*$") then
-      return nil, what .. ": name must be a word such as \"reason\" or \"dry-run\""
-    end
-    what = string.format("%s: flag --%s", path, f.name)
-    local t = f.type or "string"
-    if not M.FLAG_TYPES[t] then
-      return nil, string.format('%s: type %q is not one the command line knows: use "string" or "bool"',
-        what, tostring(f.type))
-    end
-    if f.short ~= nil and (type(f.short) ~= "string" or not f.short:match("^%a$")) then
-      return nil, what .. ": short must be one letter"
-    end
-    if f.default ~= nil and type(f.default) ~= (t == "bool" and "boolean" or "string") then
-      return nil, string.format("%s: default must be a %s", what, t == "bool" and "boolean" or "string")
-    end
-    if f.help ~= nil and type(f.help) ~= "string" then return nil, what .. ": help must be a string" end
-  end
-  return true
-end
-
--- Checks the shape of one command table a plugin returned. Returns true or nil, message.
-local function _check_spec(spec, path)
-  if type(spec) ~= "table" then
-    return nil, path .. ": a plugin must return a command table (or a list of them), got " .. type(spec)
-  end
-  for k in pairs(spec) do
-    if not known_field[k] then
-      return nil, string.format("%s: unknown field %q in the command table (known: %s)", path, tostring(k),
-        table.concat(M.SPEC_FIELDS, ", "))
-    end
-  end
-  if spec.args ~= nil and type(spec.args) ~= "table" then
-    return nil, path .. ": args must be a table such as { min = 1, max = 1 }"
-  end
-  if type(spec.command) ~= "string" or not spec.command:match("%S") then
-    return nil, path .. ': the command table needs `command`, e.g. command = "organization user offboard"'
-  end
-  local last = spec.command:match("(%S+)%s*$")
-  if spec.use == nil then
-    spec.use = last
-  elseif type(spec.use) ~= "string" or spec.use:match("^(%S+)") ~= last then
-    return nil, string.format("%s: use %q must start with the command's last word %q", path, tostring(spec.use), last)
-  end
-  if spec.flags ~= nil then
-    local ok, err = _check_flags(spec.flags, path)
-    if not ok then return nil, err end
-  end
-  for _, k in ipairs({ "short", "long", "example" }) do
-    if spec[k] ~= nil and type(spec[k]) ~= "string" then return nil, path .. ": " .. k .. " must be a string" end
-  end
-  if spec.run ~= nil and type(spec.run) ~= "function" then return nil, path .. ": run must be a function" end
-  if spec.wrap and type(spec.run) ~= "function" then return nil, path .. ": a wrapping plugin needs a run function" end
-  return true
-end
-
 -- Loads one plugin entry ({ name, path, dir? }). Returns a list of command tables or nil, message.
 local function _load(entry)
   if entry.dir then
@@ -148,7 +67,8 @@ local function _load(entry)
   end
   local ok, why = M.check_safe(entry.path)
   if not ok then return nil, why end
-  local userenv = require("astro._core.userenv")    -- loaded only when there is a plugin to load
+  -- Loaded only when there is a plugin to load.
+  local userenv, checks = require("astro._core.userenv"), require("astro._core.plugin_checks")
   local env = userenv.new_env({ name = "plugin " .. entry.path, dir = entry.dir, check = M.check_safe })
   local fn, err = userenv.loadfile(entry.path, env)
   if not fn then return nil, err end
@@ -157,7 +77,7 @@ local function _load(entry)
   local specs = (type(result) == "table" and type(result[1]) == "table") and result or { result }
   for i = 1, math.max(#specs, 1) do
     local s = specs[i]
-    local good, serr = _check_spec(s, entry.path)
+    local good, serr = checks.spec(s, entry.path)
     if not good then return nil, serr end
     s.plugin_file = entry.path
   end

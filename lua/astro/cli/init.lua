@@ -9,7 +9,8 @@ local astro = require("astro")
 local errors = require("astro.errors")
 local config = require("astro._core.config")
 local plugins = require("astro._core.plugins")
-local help = require("astro.cli.help")
+-- The help texts, loaded only when a run prints help or a usage error.
+local function _help() return require("astro.cli.help") end
 local parse = require("astro.cli.parse")
 local tree = require("astro.cli.tree")
 
@@ -51,7 +52,7 @@ local function _report(ctx, err, node)
   if sys.interrupted() then return 130 end
   err = errors.wrap(err)
   ctx.stderr:write("Error: ", _printable(err.message, ctx.argv), "\n")
-  if err.code == "usage" and node then ctx.stderr:write(help.usage(node)) end
+  if err.code == "usage" and node then ctx.stderr:write(_help().usage(node)) end
   return err.exit or 1
 end
 
@@ -110,7 +111,8 @@ end
 function M.main(args)
   if args[1] == "--version" and args[2] == nil then args = { "version" } end
   local root = tree.new(host.modules())
-  local report = tree.add_plugins(root, plugins.load_all())
+  local report = plugins.load_all()
+  if #report.loaded > 0 then require("astro.cli.mount").add_plugins(root, report) end
   local quiet = args[1] == "plugin"
   if not quiet then
     for _, f in ipairs(report.failed) do
@@ -125,7 +127,7 @@ function M.main(args)
       return _report(errctx,
         errors.usage(string.format('unknown command "%s" for "%s"', opts.args[1], tree.path(node))), node)
     end
-    io.stdout:write(help.help(node))
+    io.stdout:write(_help().help(node))
     return 0
   end
   local max = (node.spec.args and node.spec.args.max) or 0

@@ -14,6 +14,7 @@
 -- The tree is lazy: a node's child modules are loaded when a word names one (only that one when
 -- the word is its name; all of them to look for an alias), or when the whole group is needed
 -- (help, mounting a plugin), so a command line loads only the commands on its path.
+-- Plugins are mounted in it by astro.cli.mount.
 local M = {}
 
 M.ROOT_SPEC = {
@@ -49,14 +50,15 @@ function M.node_flags(spec)
   return flags
 end
 
-local function _new_node(spec, parent, module)
+--- Makes a node for a command table under parent (module: the stock module it came from).
+function M.new_node(spec, parent, module)
   local node = { spec = spec, name = _name_of(spec), parent = parent, module = module,
                  children = {}, by_name = {}, flags = M.node_flags(spec) }
   return node
 end
 
 --- Adds a child node under parent; a name or alias taken twice is a programming error.
-local function _add_child(parent, child)
+function M.add_child(parent, child)
   for _, key in ipairs({ child.name, table.unpack(child.spec.aliases or {}) }) do
     if parent.by_name[key] then
       error(string.format("command %q is declared twice under %q (%s and %s)", key,
@@ -75,7 +77,7 @@ local function _load_child(node, name)
   node.pending[name] = nil
   local spec = node.loader(m)
   if type(spec) ~= "table" then error("command module " .. m .. " did not return a table", 0) end
-  local child = _new_node(spec, node, m)
+  local child = M.new_node(spec, node, m)
   if child.name ~= name then
     error(string.format("command module %s declares use %q; its name must be %q", m, child.name, name), 0)
   end
@@ -85,7 +87,7 @@ local function _load_child(node, name)
   end
   child.loader, child.pending = node.loader, node.pending_of[place] or {}
   child.pending_of = node.pending_of
-  _add_child(node, child)
+  M.add_child(node, child)
   return child
 end
 
@@ -125,7 +127,7 @@ end
 ---@param load? fun(name: string): table
 ---@return table root
 function M.new(modules, load)
-  local root = _new_node(M.ROOT_SPEC, nil, "astro.cli")
+  local root = M.new_node(M.ROOT_SPEC, nil, "astro.cli")
   local names = {}
   for _, m in ipairs(modules) do
     if m:match("^astro%.commands%.") then names[#names + 1] = m end
@@ -159,106 +161,6 @@ function M.build(modules, load)
   end
   all(root)
   return root
-end
-
-local function _describe_origin(node)
-  if node.spec.plugin_file then return node.spec.plugin_file end
-  return "lua/" .. (node.module or "astro"):gsub("%.", "/") .. ".lua (built in)"
-end
-
--- Wraps a command node with a plugin's run: the plugin's run gets (opts, ctx, wrapped_run).
-local function _wrap(node, spec)
-  local inner = node.spec.run
-  if type(inner) ~= "function" then
-    return nil, string.format('%s: "%s" is a group of commands and cannot be wrapped', spec.plugin_file, M.path(node))
-  end
-  local wrapped = {}
-  for k, v in pairs(node.spec) do wrapped[k] = v end
-  wrapped.run = function(opts, ctx) return spec.run(opts, ctx, inner) end
-  wrapped.mutates = node.spec.mutates or spec.mutates
-  local flags = {}
-  for _, f in ipairs(node.spec.flags or {}) do flags[#flags + 1] = f end
-  for _, f in ipairs(spec.flags or {}) do
-    for _, g in ipairs(flags) do
-      if g.name == f.name or (f.short and g.short == f.short) then
-        return nil, string.format('%s: flag --%s is already a flag of "%s"', spec.plugin_file, f.name, M.path(node))
-      end
-    end
-    flags[#flags + 1] = f
-  end
-  wrapped.flags = flags
-  wrapped.wrapped_by = { table.unpack(node.spec.wrapped_by or {}) }
-  wrapped.wrapped_by[#wrapped.wrapped_by + 1] = spec.plugin_file
-  local old_spec, old_flags = node.spec, node.flags
-  node.spec = wrapped
-  node.flags = M.node_flags(wrapped)
-  return true, function() node.spec, node.flags = old_spec, old_flags end
-end
-
--- Removes a child node added by _add_child (undo of a mount).
-local function _remove_child(parent, child)
-  for key, n in pairs(parent.by_name) do
-    if n == child then parent.by_name[key] = nil end
-  end
-  for i, n in ipairs(parent.children) do
-    if n == child then table.remove(parent.children, i) break end
-  end
-end
-
---- Mounts one plugin command table in the tree. Returns true and a function that undoes the
--- mount, or nil, message.
-function M.mount(root, spec)
-  local words = {}
-  for w in spec.command:gmatch("%S+") do words[#words + 1] = w end
-  local parent = root
-  for i = 1, #words - 1 do
-    local nxt = M.child(parent, words[i])
-    if not nxt then
-      return nil, string.format('%s: there is no command "%s %s" to put "%s" under', spec.plugin_file,
-        M.path(parent), words[i], words[#words])
-    end
-    parent = nxt
-  end
-  M.load_all(parent)
-  local existing = parent.by_name[words[#words]]
-  if existing then
-    if spec.wrap then return _wrap(existing, spec) end
-    return nil, string.format('%s declares "%s", which %s already provides; set wrap = true to wrap it',
-      spec.plugin_file, M.path(existing), _describe_origin(existing))
-  end
-  if spec.wrap then
-    return nil, string.format('%s wraps "%s %s", which does not exist', spec.plugin_file, M.path(parent), words[#words])
-  end
-  local node = _new_node(spec, parent, nil)
-  local ok, err = pcall(_add_child, parent, node)
-  if not ok then
-    _remove_child(parent, node)
-    return nil, spec.plugin_file .. ": " .. tostring(err)
-  end
-  return true, function() _remove_child(parent, node) end
-end
-
---- Mounts every loaded plugin (astro.plugins report) in order. A plugin is mounted whole or
--- not at all: when one of its commands cannot be mounted, the others are taken back and the
--- plugin moves to report.failed. Returns the report.
-function M.add_plugins(root, report)
-  local kept = {}
-  for _, p in ipairs(report.loaded) do
-    local ok, err, undos = true, nil, {}
-    for _, spec in ipairs(p.specs) do
-      local undo
-      ok, undo = M.mount(root, spec)
-      if not ok then err = undo break end
-      undos[#undos + 1] = undo
-    end
-    if not ok then
-      for i = #undos, 1, -1 do undos[i]() end
-    end
-    if ok then kept[#kept + 1] = p else report.failed[#report.failed + 1] = { name = p.name, path = p.path, error = err } end
-  end
-  report.loaded = kept
-  table.sort(report.failed, function(a, b) return a.path < b.path end)
-  return report
 end
 
 --- The full command path of a node, e.g. "astro organization list".
