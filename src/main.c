@@ -66,6 +66,7 @@ static int pmain(lua_State *L) {
     if (argc >= 2 && strcmp(argv[1], "--lua") == 0) {
         if (argc < 3)
             return luaL_error(L, "--lua needs a file to run: astro --lua FILE [ARGS]");
+        lua_gc(L, LUA_GCRESTART);
         create_arg_table(L, argv, argc, 2);
         if (luaL_loadfilex(L, argv[2], "t") != LUA_OK)
             return lua_error(L);
@@ -118,6 +119,9 @@ int main(int argc, char **argv) {
         fputs("Error: cannot create the Lua state: not enough memory\n", stderr);
         return EXIT_FAILURE;
     }
+    /* The collector waits while the modules load (they live until exit, so a cycle would mark
+     * them for nothing); astro.cli.main restarts it before the command runs, --lua at once. */
+    lua_gc(L, LUA_GCSTOP);
     astro_interrupt_install();
     lua_pushcfunction(L, msghandler);
     lua_pushcfunction(L, pmain);

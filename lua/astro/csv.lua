@@ -68,6 +68,19 @@ local function _nul(line)
   return _err(line, "NUL byte (is this a UTF-8 text file?)")
 end
 
+-- Where a field ends, given d, the position of the byte that ends it (nil when none was found):
+-- d; len + 1 when the text is all there (eof); MORE when more text may come; nil, err when the
+-- field reaches bound first.
+local function _field_end(d, len, bound, eof, field_first, field_line, line)
+  if not d then
+    if len >= bound then return nil, _too_long(field_first, field_line, line) end
+    if not eof then return MORE end
+    return len + 1
+  end
+  if d - 1 >= bound then return nil, _too_long(field_first, field_line, line) end
+  return d
+end
+
 -- The general case of _record: quotes, NULs, long lines, a text that ends mid-record. Every
 -- check depends only on the bytes up to where it looks, so a reader that feeds the text in
 -- pieces (and re-runs the record on MORE) finds the same records and errors as one pass.
@@ -102,31 +115,21 @@ local function _record_slow(s, pos, line, eof, fields, n, p)
       local raw = sub(s, a + 1, q - 1)
       ln = ln + _breaks(raw)
       value = find(raw, '""', 1, true) and gsub(raw, '""', '"') or raw
-      d = find(s, "[^ \t]", q + 1)
-      if not d then
-        if len >= bound then return nil, _too_long(field_first, field_line, line) end
-        if not eof then return MORE end
-        d = len + 1
-      else
-        if d - 1 >= bound then return nil, _too_long(field_first, field_line, line) end
-        local c = byte(s, d)
-        if c == 0 then return nil, _nul(ln) end
-        if c ~= COMMA and c ~= CR and c ~= LF then
-          return nil, _err(ln, "unexpected text after a closing quote")
-        end
+      local err
+      d, err = _field_end(find(s, "[^ \t]", q + 1), len, bound, eof, field_first, field_line, line)
+      if d == nil or d == MORE then return d, err end
+      local c = byte(s, d)
+      if c == 0 then return nil, _nul(ln) end
+      if c ~= nil and c ~= COMMA and c ~= CR and c ~= LF then
+        return nil, _err(ln, "unexpected text after a closing quote")
       end
     else
-      d = find(s, '[,\r\n"\0]', p)
-      if not d then
-        if len >= bound then return nil, _too_long(field_first, field_line, line) end
-        if not eof then return MORE end
-        d = len + 1
-      else
-        if d - 1 >= bound then return nil, _too_long(field_first, field_line, line) end
-        local c = byte(s, d)
-        if c == QUOTE then return nil, _err(ln, 'unexpected " in an unquoted field') end
-        if c == 0 then return nil, _nul(ln) end
-      end
+      local err
+      d, err = _field_end(find(s, '[,\r\n"\0]', p), len, bound, eof, field_first, field_line, line)
+      if d == nil or d == MORE then return d, err end
+      local c = byte(s, d)
+      if c == QUOTE then return nil, _err(ln, 'unexpected " in an unquoted field') end
+      if c == 0 then return nil, _nul(ln) end
       value = _trim(sub(s, p, d - 1))
     end
     n = n + 1

@@ -14,6 +14,17 @@ M.FLAG_TYPES = { string = true, bool = true }
 local known_flag_field = {}
 for _, f in ipairs(M.FLAG_FIELDS) do known_flag_field[f] = true end
 
+-- The message for the first key of t that known lacks, or nil: "<what>: unknown field "x"<where>
+-- (known: <names>)".
+local function _unknown_field(t, known, names, what, where)
+  for k in pairs(t) do
+    if not known[k] then
+      return string.format("%s: unknown field %q%s (known: %s)", what, tostring(k), where or "",
+        table.concat(names, ", "))
+    end
+  end
+end
+
 --- Checks the flags of a command table. Returns true or nil, message.
 function M.flags(flags, path)
   if type(flags) ~= "table" then
@@ -22,12 +33,8 @@ function M.flags(flags, path)
   for i, f in ipairs(flags) do
     local what = string.format("%s: flag %d", path, i)
     if type(f) ~= "table" then return nil, what .. " must be a table such as { name = \"reason\", type = \"string\" }" end
-    for k in pairs(f) do
-      if not known_flag_field[k] then
-        return nil, string.format("%s: unknown field %q (known: %s)", what, tostring(k),
-          table.concat(M.FLAG_FIELDS, ", "))
-      end
-    end
+    local unknown = _unknown_field(f, known_flag_field, M.FLAG_FIELDS, what)
+    if unknown then return nil, unknown end
     if type(f.name) ~= "string" or not f.name:match("^%a[%w-]*$") then
       return nil, what .. ": name must be a word such as \"reason\" or \"dry-run\""
     end
@@ -54,12 +61,8 @@ function M.spec(spec, path)
   if type(spec) ~= "table" then
     return nil, path .. ": a plugin must return a command table (or a list of them), got " .. type(spec)
   end
-  for k in pairs(spec) do
-    if not known_field[k] then
-      return nil, string.format("%s: unknown field %q in the command table (known: %s)", path, tostring(k),
-        table.concat(M.SPEC_FIELDS, ", "))
-    end
-  end
+  local unknown = _unknown_field(spec, known_field, M.SPEC_FIELDS, path, " in the command table")
+  if unknown then return nil, unknown end
   if spec.args ~= nil and type(spec.args) ~= "table" then
     return nil, path .. ": args must be a table such as { min = 1, max = 1 }"
   end

@@ -144,6 +144,7 @@ function M.main(args)
   if not level then return _report(errctx, verr) end
   local ctx = M.context(node, opts, level)
   ctx.argv = args
+  collectgarbage("restart") -- the host holds the collector back while the modules load
   return M.execute(node, opts, ctx)
 end
 

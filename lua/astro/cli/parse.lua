@@ -113,21 +113,25 @@ function M.parse(root, args)
     return nil
   end
   local k = 1
+  -- Sets flag f to value; when f needs a value and value is nil, to the next argument (nxt, a
+  -- table when there is one), or fails with the usage error `missing`. Returns nil or the error.
+  local function set_or_take(f, value, missing, nxt)
+    if f.type ~= "bool" and value == nil then
+      if type(nxt) ~= "table" then return errors.usage(missing) end
+      value = nxt.value
+      k = k + 1
+    end
+    return set(f, value, _flag_label(f))
+  end
   while k <= #flag_tokens do
     local tok = flag_tokens[k]
     local nxt = flag_tokens[k + 1]
-    local has_next = type(nxt) == "table"
     local long, value = tok:match("^%-%-([^=]+)=(.*)$")
     if not long then long = tok:match("^%-%-(.+)$") end
     if long then
       local f = _find_flag(node, long)
       if not f then return nil, errors.usage("unknown flag: --" .. long), node end
-      if f.type ~= "bool" and value == nil then
-        if not has_next then return nil, errors.usage("flag needs an argument: --" .. long), node end
-        value = nxt.value
-        k = k + 1
-      end
-      local err = set(f, value, _flag_label(f))
+      local err = set_or_take(f, value, "flag needs an argument: --" .. long, nxt)
       if err then return nil, err, node end
     else
       -- Short flags: -abc (bools), -ovalue, -o=value, -o value.
@@ -146,14 +150,8 @@ function M.parse(root, args)
         else
           local rest = body:sub(j + 1)
           if rest:sub(1, 1) == "=" then rest = rest:sub(2) end
-          if rest == "" then
-            if not has_next then
-              return nil, errors.usage(string.format("flag needs an argument: '%s' in %s", c, tok)), node
-            end
-            rest = nxt.value
-            k = k + 1
-          end
-          local err = set(f, rest, _flag_label(f))
+          local err = set_or_take(f, rest ~= "" and rest or nil,
+            string.format("flag needs an argument: '%s' in %s", c, tok), nxt)
           if err then return nil, err, node end
           break
         end
