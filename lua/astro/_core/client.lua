@@ -163,21 +163,47 @@ local function _authorized(c, req)
   return r
 end
 
---- Sends a request built with M.build on client c, with the retry rules. Returns the raw
--- response or nil, err (transport failures only; M.decode_response turns the API's errors
--- into values).
-function M.send(c, req)
-  return transport.request(_authorized(c, req))
+-- One pacer per API and credential: every client of the same token shares the history of
+-- what was sent, whichever road (single requests, batches, listings) sent it.
+local pacers = {}
+
+--- The pacer (astro._core.pacer) of client c's API and credential, made on first use with
+-- the configured rates (astro.bulk.rates) or, the first time, `rates`.
+---@param c table a client
+---@param rates? table<string, number>
+function M.pacer(c, rates)
+  local key = c.base_url .. "\0" .. secrets[c]
+  local p = pacers[key]
+  if not p then
+    p = require("astro._core.pacer").new(rates)
+    pacers[key] = p
+  elseif rates and rates ~= p.rates then
+    p:configure(rates)
+  end
+  return p
 end
 
---- Sends many requests built with M.build on client c concurrently, each once, handing each
--- outcome to opts.on_done(i, out) as it finishes (see astro._core.transport.batch).
----@param reqs table[]
----@param opts {concurrency?: integer, on_done: fun(i: integer, out: table), before_start?: fun(i: integer): number|nil}
-function M.send_batch(c, reqs, opts)
-  local list = {}
-  for i, r in ipairs(reqs) do list[i] = _authorized(c, r) end
-  return transport.batch(list, opts)
+--- Sends a request built with M.build on client c, paced and with the retry rules. Returns
+-- the raw response or nil, err (transport failures, or a wait longer than the policy allows;
+-- M.decode_response turns the API's errors into values).
+function M.send(c, req)
+  return transport.request(_authorized(c, req), nil, M.pacer(c))
+end
+
+--- Runs requests built with M.build on client c concurrently as opts.next hands them out
+-- (see astro._core.transport.run), each carrying c's credential.
+---@param opts {concurrency?: integer, next: fun(): any, on_done: fun(key: any, out: table)}
+function M.run(c, opts)
+  local next_fn = opts.next
+  return transport.run({
+    concurrency = opts.concurrency,
+    on_done = opts.on_done,
+    next = function()
+      local key, req = next_fn()
+      if key == nil then return nil, req end
+      return key, _authorized(c, req)
+    end,
+  })
 end
 
 --- Turns an HTTP response into data or an error, per the API's conventions: 200 and 204 are

@@ -4,73 +4,158 @@ local errors = require("astro.errors")
 local json = require("astro.json")
 local client_mod = require("astro._core.client")
 local engine = require("astro._core.engine")
-local pacer_mod = require("astro._core.pacer")
 
 local M = {}
 
 -- Listing -----------------------------------------------------------------------------------
 
---- Streams every item of a paginated list in API order: the first page (largest page size)
--- gives totalCount; the other pages are fetched concurrently, paced to the GET limit, and each
--- page is handed to on_page(items, offset) as soon as the pages before it have been. Memory
--- holds only the pages waiting for an earlier one. Returns the number of items, totalCount,
--- or nil, err.
+--- The most pages one listing fetches before it stops with an error (a server whose answers
+-- never end).
+M.MAX_PAGES = 100000
+
+-- The total of a page (a non-negative integer), or nil when it has none that can be read.
+local function _total(data)
+  local t = math.tointeger(type(data) == "table" and data.totalCount or nil)
+  if t and t >= 0 then return t end
+  return nil
+end
+
+--- Streams every item of a paginated list in API order. The first page (largest page size)
+-- gives totalCount and the page size the server really serves; the other pages are fetched
+-- concurrently on the engine (paced by the client's pacer, a refused page retried in its
+-- place), at most `window` pages ahead of the last one handed over, so memory holds at most
+-- that many pages whatever the list's size. Each page goes to on_page(items, offset) as soon
+-- as the pages before it have. The listing ends at the first page's totalCount, followed once
+-- further when a later page reports more (a list that grows while it is paged is listed up to
+-- what the last page reported, not followed forever), or earlier at an empty page (a count
+-- that overstated). Returns the number of items and the last totalCount, or nil, err (the
+-- API's error, or one saying how the server's answers were inconsistent).
 ---@param client table
 ---@param path string
 ---@param key string
 ---@param on_page fun(items: table[], offset: integer)
----@param opts? {query?: table, page_size?: integer, concurrency?: integer, rates?: table, pacer?: table}
+---@param opts? {query?: table, page_size?: integer, concurrency?: integer, window?: integer, max_pages?: integer, pacer?: table, policy?: table}
 function M.stream(client, path, key, on_page, opts)
   opts = opts or {}
   local size = opts.page_size or client_mod.MAX_PAGE_SIZE
-  local pacer = opts.pacer or pacer_mod.new(opts.rates)
+  local concurrency = opts.concurrency or 8
+  local window = opts.window or 2 * concurrency
+  local max_pages = opts.max_pages or M.MAX_PAGES
   local function query(offset)
     local q = {}
     for k, v in pairs(opts.query or {}) do q[k] = v end
     q.limit, q.offset = size, offset
     return q
   end
-  local function items_of(data, offset)
-    if type(data) ~= "table" or type(data[key]) ~= "table" then
-      return nil, errors.new(string.format("the API answered a page (offset %d) without a %q list", offset, key),
-        { code = "api" })
+  local step                 -- items per page the server serves (known after the first page)
+  local plan_end             -- offset the plan stops at (nil: not known yet)
+  local extended = false     -- the plan was followed once past the first totalCount
+  local latest               -- the last totalCount seen
+  local next_offset = 0      -- the next page to plan
+  local deliver = 0          -- the offset of the next page to hand over
+  local stop_at              -- an empty page came at this offset: nothing is planned past it
+  local waiting = {}         -- offset -> items, pages come before an earlier one
+  local pages, count, failure = 0, 0, nil
+
+  local function fail(err) if not failure then failure = err end end
+
+  local function feed()
+    if failure then return nil end
+    if next_offset > 0 and not step then return nil end          -- the first page is out
+    local limit = stop_at or plan_end
+    if limit and next_offset >= limit then
+      -- The plan is done: follow a count that grew, once, when every page is in.
+      if stop_at or extended or deliver < next_offset or not latest or latest <= plan_end then return nil end
+      extended = true
+      plan_end = latest
+      if next_offset >= plan_end then return nil end
     end
-    return data[key]
+    if step and next_offset >= deliver + window * step then return nil end
+    if pages >= max_pages then
+      fail(errors.new(string.format("the listing of %s passed %d pages and the API's answers still do not end " ..
+        "(totalCount %s); stopped", path, max_pages, tostring(latest)), { code = "api" }))
+      return nil
+    end
+    pages = pages + 1
+    local offset = next_offset
+    next_offset = next_offset + (step or size)
+    return { offset = offset, job = { method = "GET", path = path, query = query(offset) } }
   end
-  local first = engine.run(client, { { method = "GET", path = path, query = query(0) } }, { pacer = pacer })[1]
-  if not first.ok then return nil, first.err end
-  local list, err = items_of(first.data, 0)
-  if not list then return nil, err end
-  local total = math.tointeger(first.data.totalCount) or #list
-  local step = #list
-  local count = #list
-  on_page(list, 0)
-  if step == 0 or count >= total then return count, total end
-  local jobs, offsets = {}, {}
-  for offset = step, total - 1, step do
-    jobs[#jobs + 1] = { method = "GET", path = path, query = query(offset) }
-    offsets[#offsets + 1] = offset
+
+  local function deliver_ready()
+    while waiting[deliver] and not failure do
+      local page = waiting[deliver]
+      waiting[deliver] = nil
+      count = count + #page
+      on_page(page, deliver)
+      deliver = deliver + step
+    end
   end
-  local waiting, next_index, failure = {}, 1, nil
-  engine.run(client, jobs, {
-    pacer = pacer, concurrency = opts.concurrency or 8, discard = true,
-    on_result = function(i, result)
-      if failure then return end
-      if not result.ok then failure = result.err return end
-      local items, ierr = items_of(result.data, offsets[i])
-      if not items then failure = ierr return end
-      waiting[i] = items
-      while waiting[next_index] do
-        local page = waiting[next_index]
-        waiting[next_index] = nil
-        count = count + #page
-        on_page(page, offsets[next_index])
-        next_index = next_index + 1
+
+  local function on_final(item, result)
+    if failure then return end
+    local offset = item.offset
+    if not result.ok then return fail(result.err) end
+    local data = result.data
+    if type(data) ~= "table" or type(data[key]) ~= "table" then
+      return fail(errors.new(string.format("the API answered a page (offset %d) without a %q list", offset, key),
+        { code = "api" }))
+    end
+    local items = data[key]
+    if #items > size then
+      return fail(errors.new(string.format("the API answered %d items for a page of at most %d (offset %d)",
+        #items, size, offset), { code = "api" }))
+    end
+    latest = _total(data) or latest
+    if not step then
+      -- The first page: the server's page size and the plan.
+      if #items == 0 then
+        step, plan_end = size, 0
+        return
       end
-    end,
+      step = #items
+      plan_end = latest or math.huge
+      next_offset = step
+      count = #items
+      on_page(items, 0)
+      deliver = step
+      if #items < size and not latest then plan_end = #items end   -- a short first page without a count: all
+      return
+    end
+    if stop_at and offset >= stop_at then
+      if #items > 0 then
+        return fail(errors.new(string.format("the API's pages disagree: the page at offset %d was empty but " ..
+          "the one at offset %d holds %d items; list again", stop_at, offset, #items), { code = "api" }))
+      end
+      return
+    end
+    if #items == 0 then
+      -- The count overstated (or the list shrank): the list ends here.
+      stop_at = offset
+      for o, page in pairs(waiting) do
+        if o > offset then
+          return fail(errors.new(string.format("the API's pages disagree: the page at offset %d was empty but " ..
+            "the one at offset %d holds %d items; list again", offset, o, #page), { code = "api" }))
+        end
+      end
+      return
+    end
+    if #items < step then
+      -- A short page is the last one: nothing past it is planned.
+      stop_at = offset + step
+    end
+    waiting[offset] = items
+    deliver_ready()
+  end
+
+  local stopped = engine.drive(client, {
+    pacer = opts.pacer, policy = opts.policy, concurrency = concurrency,
+    feed = feed, on_final = on_final,
   })
+  if stopped then return nil, stopped end
   if failure then return nil, failure end
-  return count, total
+  deliver_ready()
+  return count, latest or count
 end
 
 --- Every item of a paginated list, in API order (see M.stream). Returns items, totalCount or
@@ -98,22 +183,40 @@ end
 function M.each(client, path, key, opts)
   opts = opts or {}
   local size = opts.page_size or client_mod.MAX_PAGE_SIZE
-  local page, i, offset, total, failed = nil, 0, 0, nil, false
+  local max_pages = opts.max_pages or M.MAX_PAGES
+  local page, i, offset, failed, pages = nil, 0, 0, false, 0
+  local plan_end, latest, extended = nil, nil, false
+  local function failure(err)
+    failed = true
+    return false, err
+  end
   return function()
     if failed then return nil end
     if page == nil or i >= #page then
-      if page ~= nil and (#page == 0 or (total and offset >= total)) then return nil end
+      if page ~= nil then
+        if #page == 0 then return nil end
+        if plan_end and offset >= plan_end then
+          -- Follow a count that grew while the list was paged, once.
+          if extended or not latest or latest <= plan_end then return nil end
+          extended, plan_end = true, latest
+        end
+      end
+      if pages >= max_pages then
+        return failure(errors.new(string.format("the listing of %s passed %d pages and the API's answers still " ..
+          "do not end (totalCount %s); stopped", path, max_pages, tostring(latest)), { code = "api" }))
+      end
+      pages = pages + 1
       local q = {}
       for k, v in pairs(opts.query or {}) do q[k] = v end
       q.limit, q.offset = size, offset
       local data, err = client:request("GET", path, { query = q })
-      if not data then failed = true return false, err end
+      if not data then return failure(err) end
       if type(data) ~= "table" or type(data[key]) ~= "table" then
-        failed = true
-        return false, errors.new(string.format("the API answered a page without a %q list", key), { code = "api" })
+        return failure(errors.new(string.format("the API answered a page without a %q list", key), { code = "api" }))
       end
       page, i = data[key], 0
-      total = math.tointeger(data.totalCount) or total
+      latest = _total(data) or latest
+      if not plan_end then plan_end = latest or math.huge end
       offset = offset + #page
       if #page == 0 then return nil end
     end

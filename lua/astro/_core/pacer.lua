@@ -1,6 +1,30 @@
---- Pacing: start times for requests so that each method stays under its rate, and the cut of
--- a method's pace after a 429. The settings (rates per method, concurrency) are public as
--- astro.bulk.
+--- Pacing: when the next request to the API may start, decided just before it goes, from one
+-- history of what was sent under one credential (every method, listings and single requests
+-- alike), and the limits the server turns out to have.
+--
+-- Each method has a limit (requests per second): the configured rate, until the server shows
+-- a lower one. A request of a method starts no sooner than 1/(limit x margin) after the last
+-- one of that method, and never as the limit+1-th of that method within one second; when the
+-- server has shown that it counts every method together, the same two rules hold over all
+-- requests with that limit too.
+--
+-- The server shows its limit in three ways, all read here:
+--   * a 429: the limit becomes what the server accepted in the second before the refused
+--     request (counted from the history), at least a tenth below the pace that was refused.
+--     A window holding only that method cuts the method's limit; a window holding other
+--     methods too cuts the limit over all requests. A 429 to a request sent before the last
+--     cut says nothing new and changes nothing;
+--   * rate-limit headers (RateLimit-Limit / RateLimit-Policy, X-RateLimit-Limit): the limit
+--     is set to what they say (never above the configured rate), and a Remaining of 0 holds
+--     the method until the Reset;
+--   * calm: while no 429 comes, a cut limit steps back up toward the configured rate. The
+--     first step comes `probe_gap` seconds after a cut; a step that brings a 429 doubles the
+--     gap before the next (up to `max_probe_gap`), a step that holds brings the next one after
+--     the shortest gap, each step half as large again as the one before. (Additive increase
+--     after a multiplicative decrease, as TCP does, with the decrease measured rather than
+--     assumed, as the AWS SDKs' adaptive retry mode does.)
+-- Only the refused request waits its Retry-After (the engine's job): the others go on at the
+-- new pace. The settings (rates per method, concurrency) are public as astro.bulk.
 local errors = require("astro.errors")
 local sys = require("astro.core.sys")
 
@@ -13,53 +37,264 @@ M.settings = {
   concurrency = 16,
 }
 
+--- The adaptation's constants (private; specs and benchmarks may change them).
+M.tuning = {
+  margin = 0.98,        -- requests go at this share of the limit
+  window = 1,           -- seconds over which the server is assumed to count its limit
+  guard = 0.01,         -- seconds added to the window when it decides a start
+  cut = 0.9,            -- a 429 brings the limit to at most this share of the refused pace
+  min_rate = 0.2,       -- a limit never goes below this (requests per second)
+  probe_gap = 1,        -- seconds of calm after a cut before the first step up
+  max_probe_gap = 8,    -- the longest gap after steps that brought a 429
+  first_step = 0.25,    -- the first step up, as a share of the limit (at least 1 request/s)
+  keep = 3,             -- seconds of history kept
+}
+
+local ALL = "*"
+
 local Pacer = {}
 Pacer.__index = Pacer
 
---- Makes a pacer that hands out start times spaced 1/rate apart per method. `clock` gives the
--- monotonic time in seconds (default: astro.core.sys.now).
+--- Makes a pacer. `rates` are the configured requests per second per method (a method
+-- without one goes at the POST rate); `clock` gives the monotonic time in seconds (default:
+-- astro.core.sys.now).
 ---@param rates? table<string, number>
 ---@param clock? fun(): number
 function M.new(rates, clock)
-  return setmetatable({ rates = rates or M.settings.rates, next = {}, epochs = {}, clock = clock or sys.now }, Pacer)
+  return setmetatable({
+    rates = rates or M.settings.rates,
+    clock = clock or sys.now,
+    history = {},       -- { t, method, refused } in the order sent (oldest first from `first`)
+    first = 1,
+    scopes = {},        -- method or ALL -> adaptive state (see _scope)
+  }, Pacer)
 end
 
---- How many times the pace of this method has been cut (see throttle): a slot handed out in
--- an earlier epoch was paced too fast.
-function Pacer:epoch(method)
-  return self.epochs[method] or 0
+-- The configured rate of a method.
+function Pacer:_configured(method)
+  return self.rates[method] or self.rates.POST or 10
 end
 
---- The monotonic time at which the next request of this method may start.
-function Pacer:slot(method)
-  local rate = self.rates[method] or self.rates.POST or 10
-  local now = self.clock()
-  local t = math.max(now, self.next[method] or now)
-  self.next[method] = t + 1 / rate
+-- The adaptive state of a scope (a method, or ALL for every request together), made on first
+-- use: limit (nil for ALL until the server shows one), ceiling (the most a step may reach),
+-- cut_at (when the limit was last cut), probe_at/gap/step (the next step up), probing (the
+-- limit before the step in progress, or nil), hold (no start before this time).
+function Pacer:_scope(name)
+  local s = self.scopes[name]
+  if not s then
+    local cfg = name ~= ALL and self:_configured(name) or nil
+    s = { limit = cfg, ceiling = cfg, cut_at = -math.huge, gap = M.tuning.probe_gap, hold = 0 }
+    self.scopes[name] = s
+  end
+  return s
+end
+
+-- Drops history older than what any rule reads.
+function Pacer:_prune(now)
+  local h, i = self.history, self.first
+  local keep = now - M.tuning.keep
+  while h[i] and h[i].t < keep do
+    h[i] = nil
+    i = i + 1
+  end
+  self.first = i
+end
+
+-- Steps the limit of scope s up when its calm has lasted long enough.
+function Pacer:_step_up(name, s, now)
+  if not s.limit or not s.probe_at or now < s.probe_at then return end
+  if s.probing then
+    -- The step in progress held: the next one is larger and comes after the shortest gap.
+    s.gap = M.tuning.probe_gap
+    s.step = (s.step or 0) * 1.5
+  end
+  local step = math.max(1, s.step or s.limit * M.tuning.first_step)
+  s.step = step
+  local ceiling = s.ceiling or math.huge
+  s.probing = s.limit
+  s.limit = math.min(ceiling, s.limit + step)
+  if name == ALL and s.ceiling == nil and s.limit >= self:_total() then
+    -- Over all requests the limit no longer binds: forget it.
+    self.scopes[ALL] = nil
+    return
+  end
+  if s.limit >= ceiling then s.probe_at, s.probing, s.step = nil, nil, nil
+  else s.probe_at = now + s.gap end
+end
+
+-- The sum of the configured rates: a limit over all requests above it never binds.
+function Pacer:_total()
+  local sum = 0
+  for _, r in pairs(self.rates) do sum = sum + r end
+  return sum
+end
+
+--- Sets new configured rates (e.g. from --rate-limit): a method whose limit was never cut
+-- goes at its new rate; a cut one keeps its lower limit, and steps up toward the new rate.
+---@param rates table<string, number>
+function Pacer:configure(rates)
+  local old = self.rates
+  self.rates = rates
+  for name, s in pairs(self.scopes) do
+    if name ~= ALL then
+      local before = old[name] or old.POST or 10
+      local now = self:_configured(name)
+      local header = s.header or math.huge
+      if s.limit >= before then s.limit = now end
+      s.ceiling = math.min(now, header)
+      if s.limit > s.ceiling then s.limit = s.ceiling end
+      if s.limit < s.ceiling and not s.probe_at then s.probe_at = self.clock() + s.gap end
+    end
+  end
+end
+
+-- The earliest start, no sooner than `now`, that keeps the requests matching `match` (nil: all)
+-- under `limit`: spaced 1/(limit x margin) apart, and never the limit+1-th in a window.
+function Pacer:_earliest(match, limit, now)
+  local t = now
+  local rate = limit * M.tuning.margin
+  local h = self.history
+  local n = math.max(1, math.floor(limit))
+  local seen = 0
+  for i = #h, self.first, -1 do
+    local e = h[i]
+    if match == nil or e.method == match then
+      seen = seen + 1
+      if seen == 1 then t = math.max(t, e.t + 1 / rate) end
+      if seen == n then
+        t = math.max(t, e.t + M.tuning.window + M.tuning.guard)
+        break
+      end
+    end
+  end
   return t
 end
 
---- Holds every later request of this method until the given time.
-function Pacer:hold(method, until_t)
-  if (self.next[method] or 0) < until_t then self.next[method] = until_t end
+--- The monotonic time at which the next request of this method may start (now when it may
+-- start at once). Asking changes nothing but a due step up.
+---@param method string
+---@return number
+function Pacer:due(method)
+  local now = self.clock()
+  self:_prune(now)
+  local s = self:_scope(method)
+  self:_step_up(method, s, now)
+  local t = math.max(now, s.hold, self:_earliest(method, s.limit, now))
+  local all = self.scopes[ALL]
+  if all then
+    self:_step_up(ALL, all, now)
+    all = self.scopes[ALL]
+    if all then t = math.max(t, all.hold, self:_earliest(nil, all.limit, now)) end
+  end
+  return t
 end
 
---- After a 429: holds the method until the given time and halves its pace (down to one
--- request every 2 s), since the server's limit is lower than the one configured. A 429 to a
--- request paced in an earlier epoch (sent before the last cut) only holds: that pace was
--- already cut for, and cutting again for each of a burst of 429s would crawl far below the
--- server's limit.
+--- Records that a request of this method starts now. Returns its entry, for answered().
 ---@param method string
----@param until_t number
----@param epoch? integer the epoch the 429'd request was paced in (default: the current one)
-function Pacer:throttle(method, until_t, epoch)
-  self:hold(method, until_t)
-  if epoch ~= nil and epoch < self:epoch(method) then return end
-  self.epochs[method] = self:epoch(method) + 1
-  local rates = {}
-  for k, v in pairs(self.rates) do rates[k] = v end
-  rates[method] = math.max((rates[method] or rates.POST or 10) / 2, 0.5)
-  self.rates = rates
+---@return table entry
+function Pacer:sent(method)
+  local e = { t = self.clock(), method = method }
+  local h = self.history
+  h[#h + 1] = e
+  return e
+end
+
+-- The first number of a header value ("10", "10, 100;w=60", "10;w=1"), or nil.
+local function _number(v)
+  return v and tonumber(v:match("^%s*([%d.]+)")) or nil
+end
+
+-- Reads the rate-limit headers of a response: the limit as requests per second, remaining,
+-- and the seconds until reset (nil when absent).
+local function _rate_headers(headers)
+  if type(headers) ~= "table" then return nil end
+  local limit = _number(headers["ratelimit-limit"]) or _number(headers["x-ratelimit-limit"])
+  local remaining = _number(headers["ratelimit-remaining"]) or _number(headers["x-ratelimit-remaining"])
+  local reset = _number(headers["ratelimit-reset"])
+  if not reset then
+    reset = _number(headers["x-ratelimit-reset"])
+    -- X-RateLimit-Reset is often an epoch time rather than a delay.
+    if reset and reset > 1e9 then reset = reset - sys.time() end
+  end
+  local window = headers["ratelimit-policy"] and tonumber(headers["ratelimit-policy"]:match(";%s*w%s*=%s*([%d.]+)"))
+  if limit and window and window > 0 then limit = limit / window end
+  return limit, remaining, reset
+end
+
+-- The number of requests (of `method`, or of any when nil) sent in the window before entry e
+-- and not refused.
+function Pacer:_accepted_before(e, method)
+  local n = 0
+  local from = e.t - M.tuning.window
+  local h = self.history
+  for i = #h, self.first, -1 do
+    local x = h[i]
+    if x ~= e and x.t < e.t and x.t > from and not x.refused and (method == nil or x.method == method) then
+      n = n + 1
+    elseif x.t <= from then
+      break
+    end
+  end
+  return n
+end
+
+-- Cuts the limit of scope `name` after a 429 to entry e: to what was accepted in the window
+-- before it, at least a tenth below the refused pace.
+function Pacer:_cut(name, s, accepted, now)
+  local current = s.limit or math.huge
+  local new = accepted >= 1 and math.min(accepted, current * M.tuning.cut) or (s.limit or 2) / 2
+  s.limit = math.max(M.tuning.min_rate, new)
+  if s.probing then
+    -- The step in progress brought the 429: wait longer before the next one.
+    s.gap = math.min(M.tuning.max_probe_gap, s.gap * 2)
+    s.probing = nil
+  end
+  s.step = nil
+  s.cut_at = now
+  if s.limit < (s.ceiling or math.huge) then s.probe_at = now + s.gap end
+end
+
+--- Learns from the answer to the request of entry e (a response table with status and
+-- headers, or nil when no answer came).
+---@param e table an entry from sent()
+---@param res? table
+function Pacer:answered(e, res)
+  if not res or not res.status then return end
+  local now = self.clock()
+  local s = self:_scope(e.method)
+  local limit, remaining, reset = _rate_headers(res.headers)
+  if limit and limit > 0 then
+    local cfg = self:_configured(e.method)
+    local changed = s.header ~= limit
+    s.header = limit
+    s.ceiling = math.min(cfg, limit)
+    -- A limit the server announces anew is taken as it is; the same one again only caps.
+    if changed or s.limit > s.ceiling then s.limit = s.ceiling end
+    if s.limit >= s.ceiling then s.probe_at, s.probing, s.step = nil, nil, nil end
+    if remaining and remaining <= 0 and reset and reset > 0 then
+      s.hold = math.max(s.hold, now + reset)
+    end
+  end
+  if res.status ~= 429 then return end
+  e.refused = true
+  local all = self.scopes[ALL]
+  if e.t < s.cut_at or (all and e.t < all.cut_at) then return end
+  local mine = self:_accepted_before(e, e.method)
+  local every = self:_accepted_before(e, nil)
+  if every > mine then
+    all = self:_scope(ALL)
+    self:_cut(ALL, all, every, now)
+  else
+    self:_cut(e.method, s, mine, now)
+  end
+end
+
+--- The limit the pacer holds for a method now (requests per second), and the one over all
+-- requests (nil while the server has not shown one). For progress reports and specs.
+---@param method string
+function Pacer:limits(method)
+  local all = self.scopes[ALL]
+  return self:_scope(method).limit, all and all.limit or nil
 end
 
 --- Parses "POST=10,GET=25" into a rates table (starting from the configured rates). Returns it

@@ -82,60 +82,73 @@ local function _transport_error(req, msg, code)
                             transport = code, unknown = unknown or nil })
 end
 
---- Sends one request with the retry rules. Returns the response table
--- ({status, headers, body, time, attempts}) or nil, err (an astro error with code
--- "transport" or "interrupted"). HTTP error statuses are responses, not errors.
+--- Sends one request with the retry rules (astro._core.retry), paced by `pacer` when given
+-- (astro._core.pacer: the request starts when the pacer allows, and its answer teaches it).
+-- Returns the response table ({status, headers, body, time, attempts}) or nil, err (an astro
+-- error with code "transport" or "interrupted", or "api" when the server asked for a longer
+-- wait than the policy allows). HTTP error statuses are responses, not errors.
 ---@param req table {method, url, headers, body, timeout, connect_timeout, idempotent}
 ---@param policy? table overrides astro.http.policy
-function M.request(req, policy)
+---@param pacer? table
+function M.request(req, policy, pacer)
   policy = policy or policy_defaults
   local r, idempotent = _prepare(req, policy)
   local attempt, throttled = 0, 0
   while true do
     attempt = attempt + 1
+    local entry
+    if pacer then
+      local wait = pacer:due(r.method) - sys.now()
+      if wait > 0 and not sys.sleep(wait) then return nil, errors.new("interrupted", { code = "interrupted" }) end
+      entry = pacer:sent(r.method)
+    end
     trace.request(r)
     local res, msg, code = _session():request(r)
     trace.response(r, res, msg)
-    if code == "interrupted" then return nil, _transport_error(r, msg, code) end
-    local delay = retry.delay(r.method, res, code, attempt, policy,
-      { idempotent = idempotent, throttled = throttled })
-    if not delay then
+    if entry then pacer:answered(entry, res) end
+    local d = retry.decide(r.method, res, code, { attempt = attempt, throttled = throttled, idempotent = idempotent },
+      policy)
+    if d.action == "give_up" then return nil, d.err end
+    if d.action ~= "retry" then
       if not res then return nil, _transport_error(r, msg, code) end
       res.attempts = attempt
       return res
     end
-    if res and res.status == 429 then throttled = throttled + 1 end
-    trace.note(string.format("  retrying in %.2f s (attempt %d)", delay, attempt + 1))
-    if not sys.sleep(delay) then return nil, errors.new("interrupted", { code = "interrupted" }) end
+    if d.throttled then throttled = throttled + 1 end
+    trace.note(string.format("  retrying in %.2f s (attempt %d)", d.delay, attempt + 1))
+    if not sys.sleep(d.delay) then return nil, errors.new("interrupted", { code = "interrupted" }) end
   end
 end
 
---- Sends many requests concurrently, once each (no retries: the caller decides), handing each
--- outcome to opts.on_done(index, out) as it finishes: out is the response table, or
--- { error = err } with err an astro error (err.transport = the failure code). Requests may
--- carry start_at (astro.core.sys.now() seconds) to be started no earlier; opts.before_start(i),
--- asked as request i is due, returns nil to start it or a later time to hold it (and those
--- after it) until then.
----@param reqs table[]
----@param opts {concurrency?: integer, on_done: fun(i: integer, out: table), before_start?: fun(i: integer): number|nil}
-function M.batch(reqs, opts)
-  local prepared = {}
-  for i, r in ipairs(reqs) do
-    prepared[i] = _prepare(r, policy_defaults)
-    trace.request(prepared[i])
-  end
-  local on_done = opts.on_done
-  return _session():batch(prepared, {
+--- Runs requests concurrently as they are asked for, once each (no retries: the caller
+-- decides): opts.next() returns `key, req` to start req now, `nil, t` for nothing before
+-- monotonic time t, or nil for nothing until a transfer ends (with nothing running, the run
+-- ends); opts.on_done(key, out) receives each outcome as it comes: the response table, or
+-- { error = err } with err an astro error (err.transport = the failure code). Returns true,
+-- or false, message when a signal or a failure of the transfer machinery ended it.
+---@param opts {concurrency?: integer, next: fun(): any, on_done: fun(key: any, out: table)}
+function M.run(opts)
+  local running = {}
+  local next_fn, on_done = opts.next, opts.on_done
+  return _session():run({
     concurrency = opts.concurrency or policy_defaults.concurrency,
-    before_start = opts.before_start,
-    on_done = function(i, o)
-      local req = prepared[i]
+    next = function()
+      local key, req = next_fn()
+      if key == nil then return nil, req end
+      local prepared = _prepare(req, policy_defaults)
+      running[key] = prepared
+      trace.request(prepared)
+      return key, prepared
+    end,
+    on_done = function(key, o)
+      local req = running[key]
+      running[key] = nil
       if o.status then
         trace.response(req, o)
-        on_done(i, o)
+        on_done(key, o)
       else
         trace.response(req, nil, o.error)
-        on_done(i, { error = _transport_error(req, o.error, o.code) })
+        on_done(key, { error = _transport_error(req, o.error, o.code) })
       end
     end,
   })
