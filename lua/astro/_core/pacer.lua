@@ -45,8 +45,10 @@ M.tuning = {
   cut = 0.9,            -- a 429 brings the limit to at most this share of the refused pace
   min_rate = 0.2,       -- a limit never goes below this (requests per second)
   probe_gap = 1,        -- seconds of calm after a cut before the first step up
-  max_probe_gap = 8,    -- the longest gap after steps that brought a 429
-  first_step = 0.25,    -- the first step up, as a share of the limit (at least 1 request/s)
+  max_probe_gap = 4,    -- the longest gap after steps that brought a 429
+  recent_probe_gap = 2, -- the longest one while a higher accepted rate is recent
+  memory = 30,          -- seconds a higher accepted rate counts as recent
+  first_step = 0.5,     -- the first step up, as a share of the way to the ceiling (at least 1 request/s)
   keep = 3,             -- seconds of history kept
 }
 
@@ -64,8 +66,9 @@ function M.new(rates, clock)
   return setmetatable({
     rates = rates or M.settings.rates,
     clock = clock or sys.now,
-    history = {},       -- { t, method, refused } in the order sent (oldest first from `first`)
+    history = {},       -- { t, method, refused } in the order sent: indices first..last
     first = 1,
+    last = 0,
     scopes = {},        -- method or ALL -> adaptive state (see _scope)
   }, Pacer)
 end
@@ -93,33 +96,42 @@ end
 function Pacer:_prune(now)
   local h, i = self.history, self.first
   local keep = now - M.tuning.keep
-  while h[i] and h[i].t < keep do
+  while i <= self.last and h[i].t < keep do
     h[i] = nil
     i = i + 1
   end
   self.first = i
 end
 
+-- Whether the server accepted a rate well above scope s's limit lately.
+function Pacer:_recent_higher(s, now)
+  return s.seen ~= nil and s.seen > s.limit * 1.2 and now - s.seen_at < M.tuning.memory
+end
+
 -- Steps the limit of scope s up when its calm has lasted long enough.
 function Pacer:_step_up(name, s, now)
   if not s.limit or not s.probe_at or now < s.probe_at then return end
+  local ceiling = s.ceiling or self:_total()
+  local target
   if s.probing then
-    -- The step in progress held: the next one is larger and comes after the shortest gap.
+    -- The step in progress held: the limit has risen; go back to the ceiling, and step again
+    -- after the shortest gap if that brings a 429.
     s.gap = M.tuning.probe_gap
-    s.step = (s.step or 0) * 1.5
+    target = ceiling
+  else
+    target = s.limit + math.max(1, (ceiling - s.limit) * M.tuning.first_step)
+    -- A higher rate the server accepted lately is tried again at once.
+    if self:_recent_higher(s, now) then target = math.max(target, s.seen) end
   end
-  local step = math.max(1, s.step or s.limit * M.tuning.first_step)
-  s.step = step
-  local ceiling = s.ceiling or math.huge
   s.probing = s.limit
-  s.limit = math.min(ceiling, s.limit + step)
-  if name == ALL and s.ceiling == nil and s.limit >= self:_total() then
-    -- Over all requests the limit no longer binds: forget it.
-    self.scopes[ALL] = nil
-    return
+  s.limit = math.min(ceiling, target)
+  if s.limit >= ceiling then
+    s.probe_at, s.probing = nil, nil
+    -- Over all requests, a limit that has stepped back up no longer binds: forget it.
+    if name == ALL and s.ceiling == nil then self.scopes[ALL] = nil end
+  else
+    s.probe_at = now + s.gap
   end
-  if s.limit >= ceiling then s.probe_at, s.probing, s.step = nil, nil, nil
-  else s.probe_at = now + s.gap end
 end
 
 -- The sum of the configured rates: a limit over all requests above it never binds.
@@ -156,9 +168,10 @@ function Pacer:_earliest(match, limit, now)
   local h = self.history
   local n = math.max(1, math.floor(limit))
   local seen = 0
-  for i = #h, self.first, -1 do
+  for i = self.last, self.first, -1 do
     local e = h[i]
-    if match == nil or e.method == match then
+    -- A refused request counts for nothing (the server did not count it either).
+    if (match == nil or e.method == match) and not e.refused then
       seen = seen + 1
       if seen == 1 then t = math.max(t, e.t + 1 / rate) end
       if seen == n then
@@ -194,8 +207,8 @@ end
 ---@return table entry
 function Pacer:sent(method)
   local e = { t = self.clock(), method = method }
-  local h = self.history
-  h[#h + 1] = e
+  self.last = self.last + 1
+  self.history[self.last] = e
   return e
 end
 
@@ -221,13 +234,13 @@ local function _rate_headers(headers)
   return limit, remaining, reset
 end
 
--- The number of requests (of `method`, or of any when nil) sent in the window before entry e
--- and not refused.
-function Pacer:_accepted_before(e, method)
+-- The number of requests (of `method`, or of any when nil) sent in the window (or `span`
+-- seconds) before entry e and not refused.
+function Pacer:_accepted_before(e, method, span)
   local n = 0
-  local from = e.t - M.tuning.window
+  local from = e.t - (span or M.tuning.window)
   local h = self.history
-  for i = #h, self.first, -1 do
+  for i = self.last, self.first, -1 do
     local x = h[i]
     if x ~= e and x.t < e.t and x.t > from and not x.refused and (method == nil or x.method == method) then
       n = n + 1
@@ -243,13 +256,16 @@ end
 function Pacer:_cut(name, s, accepted, now)
   local current = s.limit or math.huge
   local new = accepted >= 1 and math.min(accepted, current * M.tuning.cut) or (s.limit or 2) / 2
+  -- A step up that brought the 429 goes back to the limit before it, which held.
+  if s.probing and s.probing < new then new = s.probing end
   s.limit = math.max(M.tuning.min_rate, new)
   if s.probing then
-    -- The step in progress brought the 429: wait longer before the next one.
-    s.gap = math.min(M.tuning.max_probe_gap, s.gap * 2)
+    -- The step in progress brought the 429: wait longer before the next one; not as long
+    -- when the server accepted a higher rate lately (a limit that fell may rise again).
+    local cap = self:_recent_higher(s, now) and M.tuning.recent_probe_gap or M.tuning.max_probe_gap
+    s.gap = math.min(cap, s.gap * 2)
     s.probing = nil
   end
-  s.step = nil
   s.cut_at = now
   if s.limit < (s.ceiling or math.huge) then s.probe_at = now + s.gap end
 end
@@ -270,12 +286,23 @@ function Pacer:answered(e, res)
     s.ceiling = math.min(cfg, limit)
     -- A limit the server announces anew is taken as it is; the same one again only caps.
     if changed or s.limit > s.ceiling then s.limit = s.ceiling end
-    if s.limit >= s.ceiling then s.probe_at, s.probing, s.step = nil, nil, nil end
-    if remaining and remaining <= 0 and reset and reset > 0 then
+    if s.limit >= s.ceiling then s.probe_at, s.probing = nil, nil end
+    -- Nothing left before the reset, though this history did not spend it all: another
+    -- client shares the credential, so the method waits for the reset.
+    if remaining and remaining <= 0 and reset and reset > 0
+       and self:_accepted_before(e, e.method) + 1 < math.floor(limit) then
       s.hold = math.max(s.hold, now + reset)
     end
   end
-  if res.status ~= 429 then return end
+  if res.status ~= 429 then
+    if res.status < 500 then
+      -- The highest rate the server has accepted lately, for _cut.
+      -- Counted over two windows, so that a burst a bucket allows once is not taken for a rate.
+      local n = (self:_accepted_before(e, e.method, 2 * M.tuning.window) + 1) / 2
+      if not s.seen or n >= s.seen or now - s.seen_at > M.tuning.memory then s.seen, s.seen_at = n, now end
+    end
+    return
+  end
   e.refused = true
   local all = self.scopes[ALL]
   if e.t < s.cut_at or (all and e.t < all.cut_at) then return end
