@@ -1,20 +1,46 @@
 /*
  * "astro.core.http": raw HTTP over libcurl. A Session owns a pool (src/http_pool.c: one curl
  * multi handle, with its connection cache, DNS cache and keep-alive connections, and a few
- * reusable easy handles); session:request(req) is a batch of one, session:batch(reqs, opts)
- * runs many transfers at once (src/http_sched.c) and returns the results in input order.
- * Also http.parse_retry_after, the Retry-After header parser (src/http_date.c). Retry
- * policy, JSON and pagination live in Lua. This file turns Lua tables into checked requests
- * (src/http_check.c) and outcomes (src/http_xfer.c) into result tables.
+ * reusable easy handles). session:run{ next, on_done, concurrency } runs transfers at once
+ * on the pull-based scheduler of src/http_sched.c, asking next() for each request when a
+ * slot is free; session:request(req) is a run of one. Also http.parse_retry_after, the
+ * Retry-After header parser (src/http_date.c). Retry policy, pacing, JSON and pagination
+ * live in Lua. This file turns Lua tables into checked requests (src/http_check.c) and
+ * outcomes (src/http_xfer.c) into result tables.
+ *
+ * s:run{ next = fn, on_done = fn, concurrency = N (1..256, default 8) } -> true | false, why
+ *   next() is asked when a slot is free: at the start, after each on_done, and when a wake
+ *   time it asked for has come. It returns
+ *     key, req   start req now (a table of the fields request takes, checked the same way;
+ *                misuse raises); key is any non-nil value, kept alive while it runs and
+ *                handed back to on_done;
+ *     nil, t     nothing to start before t (sys.now() seconds): asked again at t, or
+ *                earlier when a transfer ends; a t already past is asked again on the next
+ *                turn of the poll loop, which then waits at least 1 ms, so a next that keeps
+ *                answering a past time is asked about once per millisecond, not in a busy
+ *                loop;
+ *     nil        nothing to start until a transfer ends; with nothing running, run returns.
+ *   Anything else raises "bad result from next: ...".
+ *   on_done(key, out) is called once per request next handed over, as it ends (a request
+ *   that cannot start, right away), before next is asked again; out is the response
+ *   { status, headers, body, time, new_connections } or { error = message, code = code }.
+ *   next and on_done are never called while the other runs. run returns true; or, after a
+ *   signal, false, "interrupted" (every running request had on_done with code
+ *   "interrupted"; next is not asked again); or, after a multi handle error, false and its
+ *   message (running requests had on_done with code "other"). An error raised in next or
+ *   on_done (or by a bad request) aborts the running transfers without on_done calls and
+ *   propagates once everything is freed; the session stays usable. Memory is bounded by
+ *   concurrency: a request's checked copy, header list and anchored strings and key live
+ *   with its slot and are released as it ends.
  *
  * Errors follow include/astro/core.h: misuse raises; a failed transfer gives nil, message,
  * code, where code is connect, timeout, interrupted, send, recv, tls, too_large or other.
  * A message names the URL's host and port, never the URL's path or query, never a header.
  *
- * Resources: everything one request/batch call acquires (request header lists, transfer
+ * Resources: everything one request/run call acquires (request header lists, transfer
  * slots, easy handles added to the multi) is recorded in an http_call on the C stack of
- * session_run, which runs the Lua-facing work under lua_pcall and releases it all on every
- * path before rethrowing. The session itself starts closed (pool.multi == NULL), like
+ * call_protected, which runs the Lua-facing work under lua_pcall and releases it all on
+ * every path before rethrowing. The session itself starts closed (pool.multi == NULL), like
  * liolib's files, so an error while opening never leaks a handle.
  */
 #include <limits.h>
@@ -57,42 +83,46 @@
  * in. */
 typedef struct http_session {
     astro_http_pool pool;
-    int busy;                  /* a request or batch is running on it */
+    int busy;                  /* a request or run is running on it */
 } http_session;
 
-/* Everything one request/batch call owns; see the file comment. */
+/* Everything one request/run call owns; see the file comment. Stack indices are those
+ * of call_run. */
 typedef struct http_call {
     lua_State *L;              /* where the scheduler's callbacks call Lua */
     http_session *s;
-    const char *fname;         /* "request" or "batch", for misuse messages */
-    int single;                /* the argument is one request, not a list */
-    astro_http_batch batch;    /* the requests (owned here, header lists too) and slots */
-    int anchor, results;       /* stack indices inside call_run */
-    int on_done;               /* stack index of the on_done function, 0 for none */
-    int before_start;          /* stack index of the before_start function, 0 for none */
-    lua_Integer nanchor;
+    int single;                /* request: one request table, no Lua callbacks */
+    astro_http_run run;        /* the scheduler's state: slots, running transfers */
+    astro_http_req *reqs;      /* run.concurrency requests, one per slot (header lists owned) */
+    int anchors;               /* table: [slot + 1] = { key, strings of its request... } */
+    int anchor;                /* the table req_parse anchors strings in */
+    lua_Integer nanchor;       /* values in it */
+    int next, on_done;         /* run's functions; 0 in request */
+    int result;                /* request: its result table, nil until it ends */
+    lua_Integer nstarted;      /* requests next handed over, numbering misuse messages */
+    int given;                 /* request: its request went to the scheduler */
 } http_call;
 
-/* Where misuse is reported: "bad argument #arg to 'fname' (request item: ...)". */
+/* Where misuse is reported: "bad argument #arg to 'fname' (request item from next: ...)". */
 typedef struct argctx {
     const char *fname;
     int arg;
-    size_t item;               /* 1-based request number in a batch, 0 for none */
+    lua_Integer item;          /* 1-based number of a request from next, 0 for none */
 } argctx;
 
 /* ---------------------------------------------------------------------------------------
  * Small helpers: misuse errors, option fields.
  */
 
-/* Raises a misuse error formatted like luaL_argerror's, naming the request in a batch. */
+/* Raises a misuse error formatted like luaL_argerror's, naming the request of a run. */
 static int misuse(lua_State *L, const argctx *c, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     const char *what = lua_pushvfstring(L, fmt, ap);
     va_end(ap);
     if (c->item > 0)
-        return luaL_error(L, "bad argument #%d to '%s' (request %I: %s)", c->arg, c->fname,
-                          (lua_Integer)c->item, what);
+        return luaL_error(L, "bad argument #%d to '%s' (request %I from next: %s)", c->arg,
+                          c->fname, c->item, what);
     return luaL_error(L, "bad argument #%d to '%s' (%s)", c->arg, c->fname, what);
 }
 
@@ -157,7 +187,8 @@ static http_session *check_open(lua_State *L) {
 static const char *const req_fields[] = {"method", "url", "headers", "body", "timeout",
                                          "connect_timeout", "max_body", "start_at", "fresh_connect", NULL};
 
-/* Reads string field k of table t (NULL when absent) and anchors it for the whole call. */
+/* Reads string field k of table t (NULL when absent) and anchors it in b->anchor, with its
+ * slot, until the request ends. */
 static const char *req_string(lua_State *L, http_call *b, int t, const char *k, size_t *len,
                               const argctx *c) {
     if (lua_getfield(L, t, k) == LUA_TNIL) {             /* [v] */
@@ -233,40 +264,56 @@ static void req_headers(lua_State *L, astro_http_req *r, int t, const argctx *c)
     }
 }
 
-/* Validates request i of the call (a table) into b->batch.reqs[i]; raises on misuse. */
-static void req_parse(lua_State *L, http_call *b, size_t i) {
-    argctx c = {b->fname, 1, b->single ? 0 : i + 1};
-    astro_http_req *r = &b->batch.reqs[i];
-    if (b->single) lua_pushvalue(L, 2);
-    else lua_rawgeti(L, 2, (lua_Integer)i + 1);          /* [req] */
-    if (!lua_istable(L, -1))
-        misuse(L, &c, "expected a request table, got %s", luaL_typename(L, -1));
-    int t = lua_gettop(L);
-    check_fields(L, t, req_fields, &c);
+/* Validates the request table at index t into b->reqs[slot] (its header list is built
+ * there, so that a misuse error midway leaves nothing unowned); raises on misuse. */
+static void req_parse(lua_State *L, http_call *b, int t, size_t slot, const argctx *c) {
+    astro_http_req *r = &b->reqs[slot];
+    memset(r, 0, sizeof *r);
+    if (!lua_istable(L, t))
+        misuse(L, c, "expected a request table, got %s", luaL_typename(L, t));
+    check_fields(L, t, req_fields, c);
     size_t len;
-    r->url = req_string(L, b, t, "url", &len, &c);
-    if (r->url == NULL || len == 0) misuse(L, &c, "field 'url' is required");
-    if (strlen(r->url) != len) misuse(L, &c, "field 'url' contains a NUL byte");
-    r->method = req_string(L, b, t, "method", &len, &c);
+    r->url = req_string(L, b, t, "url", &len, c);
+    if (r->url == NULL || len == 0) misuse(L, c, "field 'url' is required");
+    if (strlen(r->url) != len) misuse(L, c, "field 'url' contains a NUL byte");
+    r->method = req_string(L, b, t, "method", &len, c);
     if (r->method == NULL) r->method = "GET";
-    else if (!astro_http_is_token(r->method, len)) misuse(L, &c, "field 'method' is not an HTTP method");
-    r->body = req_string(L, b, t, "body", &r->body_len, &c);
-    r->timeout_ms = field_millis(L, t, "timeout", 0, &c);
-    r->connect_timeout_ms = field_millis(L, t, "connect_timeout", DEFAULT_CONNECT_TIMEOUT, &c);
+    else if (!astro_http_is_token(r->method, len)) misuse(L, c, "field 'method' is not an HTTP method");
+    r->body = req_string(L, b, t, "body", &r->body_len, c);
+    r->timeout_ms = field_millis(L, t, "timeout", 0, c);
+    r->connect_timeout_ms = field_millis(L, t, "connect_timeout", DEFAULT_CONNECT_TIMEOUT, c);
     r->max_body = (size_t)field_integer(L, t, "max_body", DEFAULT_MAX_BODY, 0,
-                                        (lua_Integer)(SIZE_MAX >> 2), &c);
+                                        (lua_Integer)(SIZE_MAX >> 2), c);
     if (lua_getfield(L, t, "fresh_connect") != LUA_TNIL) {
-        if (!lua_isboolean(L, -1)) misuse(L, &c, "field 'fresh_connect' must be a boolean");
+        if (!lua_isboolean(L, -1)) misuse(L, c, "field 'fresh_connect' must be a boolean");
         r->fresh_connect = lua_toboolean(L, -1);
     }
     lua_pop(L, 1);
     if (lua_getfield(L, t, "start_at") != LUA_TNIL) {
-        if (!lua_isnumber(L, -1)) misuse(L, &c, "field 'start_at' must be a number (sys.now() seconds)");
+        if (!lua_isnumber(L, -1)) misuse(L, c, "field 'start_at' must be a number (sys.now() seconds)");
         r->start_at = lua_tonumber(L, -1);
     }
     lua_pop(L, 1);
-    req_headers(L, r, t, &c);
-    lua_pop(L, 1);                                       /* [] */
+    req_headers(L, r, t, c);
+}
+
+/* Frees what request r of a slot owns (its header list) once its transfer is out of the
+ * multi; r is zeroed. */
+static void req_free(astro_http_req *r) {
+    curl_slist_free_all(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+/* Pushes a new anchor table { key } (key: the value at index key) for the request of slot,
+ * records it in b->anchors and makes it the one req_parse fills. */
+static void anchor_open(lua_State *L, http_call *b, int key, size_t slot) {
+    lua_createtable(L, 4, 0);                            /* [anchor] */
+    lua_pushvalue(L, key);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, b->anchors, (lua_Integer)slot + 1);   /* [anchor] */
+    b->anchor = lua_gettop(L);
+    b->nanchor = 1;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -306,101 +353,152 @@ static void push_response(lua_State *L, const astro_http_result *res) {
     lua_setfield(L, -2, "new_connections");
 }
 
-/* The scheduler's done callback: hands the result table of an outcome to on_done(index,
- * result) when the call has one (results are then not kept), else stores it in the results
- * table. */
+/* The scheduler's done callback: turns the outcome of the request of slot res->pos into a
+ * result table, releases the slot's key, strings and header list, then hands the result to
+ * on_done(key, result) (run) or keeps it (request). */
 static void call_done(void *ud, const astro_http_result *res) {
     http_call *b = ud;
     lua_State *L = b->L;
+    size_t slot = res->pos;
     if (res->code == NULL) push_response(L, res);
-    else push_failure(L, &b->batch.reqs[res->pos], res->code, res->detail);   /* [res] */
+    else push_failure(L, &b->reqs[slot], res->code, res->detail);   /* [out] */
+    lua_rawgeti(L, b->anchors, (lua_Integer)slot + 1);  /* [out, anchor] */
+    lua_rawgeti(L, -1, 1);                               /* [out, anchor, key] */
+    lua_remove(L, -2);                                   /* [out, key] */
+    lua_pushnil(L);
+    lua_rawseti(L, b->anchors, (lua_Integer)slot + 1);  /* the slot's strings are released */
+    req_free(&b->reqs[slot]);
     if (b->on_done == 0) {
-        lua_rawseti(L, b->results, (lua_Integer)res->pos + 1);    /* [] */
+        lua_pop(L, 1);                                   /* [out] */
+        lua_replace(L, b->result);                       /* [] */
         return;
     }
-    lua_pushvalue(L, b->on_done);                        /* [res, fn] */
-    lua_insert(L, -2);                                   /* [fn, res] */
-    lua_pushinteger(L, (lua_Integer)res->pos + 1);       /* [fn, res, i] */
-    lua_insert(L, -2);                                   /* [fn, i, res] */
-    lua_call(L, 2, 0);                                   /* [] (errors unwind to session_run) */
+    lua_pushvalue(L, b->on_done);                        /* [out, key, fn] */
+    lua_rotate(L, -3, 1);                                /* [fn, out, key] */
+    lua_rotate(L, -2, 1);                                /* [fn, key, out] */
+    lua_call(L, 2, 0);                                   /* [] (errors unwind to call_protected) */
 }
 
-/* The scheduler's before_start callback: asks before_start(index) about due request pos;
- * nil lets it start (returns 0), a time goes to *later (returns 1). */
-static int call_before_start(void *ud, size_t pos, double *later) {
+/* Raises "bad result from next" describing the two values next returned (at -2 and -1). */
+static int bad_next(lua_State *L) {
+    const char *tn[2];
+    for (int i = 0; i < 2; i++) {
+        int idx = i - 2;
+        tn[i] = lua_type(L, idx) == LUA_TNUMBER && isnan((double)lua_tonumber(L, idx))
+                    ? "NaN" : luaL_typename(L, idx);
+    }
+    return luaL_error(L, "bad result from next: a key and a request table, nil and a time "
+                      "(sys.now() seconds), or nil expected, got %s and %s", tn[0], tn[1]);
+}
+
+/* The scheduler's next callback for run: asks next() for the request of free slot slot. A
+ * key and a request table give START, with the request checked into b->reqs[slot] and its
+ * key and strings anchored with the slot; nil and a time give WAIT; nil gives IDLE. */
+static int call_next(void *ud, size_t slot, const astro_http_req **req, double *wake) {
     http_call *b = ud;
     lua_State *L = b->L;
-    lua_pushvalue(L, b->before_start);
-    lua_pushinteger(L, (lua_Integer)pos + 1);
-    lua_call(L, 1, 1);                                   /* errors unwind to session_run */
-    int has_time = 0;
-    if (lua_type(L, -1) == LUA_TNUMBER) {
-        *later = (double)lua_tonumber(L, -1);
-        has_time = 1;
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "bad result from before_start (request %d): a time (sys.now() seconds) or nil "
-                   "expected, got %s", (int)pos + 1, luaL_typename(L, -1));
+    lua_pushvalue(L, b->next);
+    lua_call(L, 0, 2);                                   /* [key, req] (errors unwind) */
+    if (lua_isnil(L, -2)) {
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 2);
+            return ASTRO_HTTP_NEXT_IDLE;
+        }
+        if (lua_type(L, -1) != LUA_TNUMBER || isnan((double)lua_tonumber(L, -1))) bad_next(L);
+        *wake = (double)lua_tonumber(L, -1);
+        lua_pop(L, 2);
+        return ASTRO_HTTP_NEXT_WAIT;
     }
-    lua_pop(L, 1);
-    return has_time;
+    if (!lua_istable(L, -1)) bad_next(L);
+    argctx c = {"run", 1, ++b->nstarted};
+    int t = lua_gettop(L);
+    anchor_open(L, b, t - 1, slot);                      /* [key, req, anchor] */
+    req_parse(L, b, t, slot, &c);
+    lua_pop(L, 3);                                       /* [] */
+    *req = &b->reqs[slot];
+    return ASTRO_HTTP_NEXT_START;
+}
+
+/* The scheduler's next callback for request: hands over its one request (checked before the
+ * run, in slot 0), then has nothing more. */
+static int call_next_one(void *ud, size_t slot, const astro_http_req **req, double *wake) {
+    http_call *b = ud;
+    (void)wake;
+    if (b->given || slot != 0) return ASTRO_HTTP_NEXT_IDLE;
+    b->given = 1;
+    *req = &b->reqs[0];
+    return ASTRO_HTTP_NEXT_START;
 }
 
 /* ---------------------------------------------------------------------------------------
  * A call: requests checked, then run under lua_pcall, then everything released.
  */
 
-/* The protected body of request and batch: [b, reqs, on_done|nil, before_start|nil] ->
- * results. Every request is validated (and its header list built) before the first one is
- * sent. */
+/* The protected body of request and run: [b, req] -> result table (request; checked
+ * before anything is sent), or [b, next, on_done] -> true | false, message (run). */
 static int call_run(lua_State *L) {
     http_call *b = lua_touserdata(L, 1);
     b->L = L;
-    if (lua_isfunction(L, 3)) b->on_done = 3;
-    if (lua_isfunction(L, 4)) b->before_start = 4;
-    lua_newtable(L);                                     /* [b, reqs, on_done, gate, anchor] */
-    b->anchor = lua_gettop(L);
-    lua_createtable(L, (int)b->batch.n, 0);              /* [..., anchor, results] */
-    b->results = lua_gettop(L);
-    if (b->batch.n == 0) return 1;
-    b->batch.reqs = calloc(b->batch.n, sizeof *b->batch.reqs);
-    if (b->batch.reqs == NULL) return luaL_error(L, "not enough memory");
-    for (size_t i = 0; i < b->batch.n; i++) req_parse(L, b, i);
-    b->batch.done = call_done;
-    b->batch.before_start = b->before_start != 0 ? call_before_start : NULL;
-    b->batch.ud = b;
-    if (astro_http_batch_run(&b->batch) != 0) return luaL_error(L, "not enough memory");
-    return 1;
+    lua_newtable(L);                                     /* [b, ..., anchors] */
+    b->anchors = lua_gettop(L);
+    b->reqs = calloc(b->run.concurrency, sizeof *b->reqs);
+    if (b->reqs == NULL) return luaL_error(L, "not enough memory");
+    b->run.done = call_done;
+    b->run.ud = b;
+    if (b->single) {
+        lua_pushnil(L);                                  /* [b, req, anchors, result] */
+        b->result = lua_gettop(L);
+        argctx c = {"request", 1, 0};
+        anchor_open(L, b, 2, 0);                         /* [..., result, anchor] */
+        req_parse(L, b, 2, 0, &c);
+        lua_pop(L, 1);                                   /* [b, req, anchors, result] */
+        b->run.next = call_next_one;
+    } else {
+        b->next = 2;
+        b->on_done = 3;
+        b->run.next = call_next;
+    }
+    int st = astro_http_run_loop(&b->run);
+    if (st == ASTRO_HTTP_RUN_NOMEM) return luaL_error(L, "not enough memory");
+    if (b->single) {
+        if (!lua_isnil(L, b->result)) lua_pushvalue(L, b->result);
+        else if (st == ASTRO_HTTP_RUN_FAILED) push_failure(L, &b->reqs[0], "other", b->run.detail);
+        else push_failure(L, &b->reqs[0], "interrupted", NULL);   /* a signal came first */
+        return 1;
+    }
+    lua_pushboolean(L, st == ASTRO_HTTP_RUN_DONE);
+    if (st == ASTRO_HTTP_RUN_DONE) return 1;
+    lua_pushstring(L, st == ASTRO_HTTP_RUN_INTERRUPTED ? "interrupted" : b->run.detail);
+    return 2;
 }
 
 /* Releases what a call acquired: transfers still in the multi, buffers, header lists. */
 static void call_cleanup(http_call *b) {
-    astro_http_batch_cleanup(&b->batch);
-    for (size_t i = 0; b->batch.reqs != NULL && i < b->batch.n; i++)
-        curl_slist_free_all(b->batch.reqs[i].headers);
-    free(b->batch.reqs);
-    b->batch.reqs = NULL;
+    astro_http_run_cleanup(&b->run);
+    for (size_t i = 0; b->reqs != NULL && i < b->run.concurrency; i++) req_free(&b->reqs[i]);
+    free(b->reqs);
+    b->reqs = NULL;
 }
 
-/* Runs b (the requests at stack index 2, the on_done and before_start functions at indices
- * on_done and before_start, 0 for none) on the session at index 1 under lua_pcall, frees its
- * resources on every path, then leaves the results table on the stack or rethrows. */
-static void session_run(lua_State *L, http_call *b, int on_done, int before_start) {
-    if (b->s->busy) luaL_error(L, "session is busy (used from inside its own transfer)");
-    lua_getiuservalue(L, 1, 1);                          /* [..., user_agent] */
-    b->batch.user_agent = lua_tostring(L, -1);
-    b->batch.pool = &b->s->pool;
+/* Runs call_run for b with the nargs values on top of the stack (the session at index 1)
+ * under lua_pcall, frees b's resources on every path, then returns call_run's results (left
+ * on the stack) or rethrows its error. */
+static int call_protected(lua_State *L, http_call *b, int nargs) {
+    if (b->s->busy) return luaL_error(L, "session is busy (used from inside its own transfer)");
+    lua_getiuservalue(L, 1, 1);                          /* [..., args, ua] */
+    b->run.user_agent = lua_tostring(L, -1);
+    b->run.pool = &b->s->pool;
+    lua_rotate(L, -(nargs + 1), 1);                      /* [..., ua, args] */
+    int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, call_run);
     lua_pushlightuserdata(L, b);
-    lua_pushvalue(L, 2);                                 /* [..., ua, call_run, b, reqs] */
-    if (on_done) lua_pushvalue(L, on_done);
-    else lua_pushnil(L);                                 /* [..., ua, call_run, b, reqs, fn] */
-    if (before_start) lua_pushvalue(L, before_start);
-    else lua_pushnil(L);                                 /* [..., b, reqs, fn, gate] */
+    lua_rotate(L, -(nargs + 2), 2);                      /* [..., ua, call_run, b, args] */
     b->s->busy = 1;
-    int status = lua_pcall(L, 4, 1, 0);                  /* [..., ua, results|error] */
+    int status = lua_pcall(L, nargs + 1, LUA_MULTRET, 0); /* [..., ua, results | error] */
     b->s->busy = 0;
     call_cleanup(b);
-    if (status != LUA_OK) lua_error(L);
+    if (status != LUA_OK) return lua_error(L);
+    return lua_gettop(L) - base;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -414,11 +512,10 @@ static int session_request(lua_State *L) {
     lua_settop(L, 2);
     http_call b = {0};
     b.s = s;
-    b.fname = "request";
     b.single = 1;
-    b.batch.n = b.batch.concurrency = 1;
-    session_run(L, &b, 0, 0);                            /* [s, req, ua, results] */
-    lua_rawgeti(L, -1, 1);                               /* [..., results, res] */
+    b.run.concurrency = 1;
+    lua_pushvalue(L, 2);                                 /* [s, req, req] */
+    call_protected(L, &b, 1);                            /* [s, req, ua, res] */
     if (lua_getfield(L, -1, "error") == LUA_TNIL) {      /* [..., res, error] */
         lua_pop(L, 1);
         return 1;
@@ -429,44 +526,25 @@ static int session_request(lua_State *L) {
     return 3;
 }
 
-/* s:batch(reqs[, { concurrency = N, on_done = fn, before_start = fn }]) -> results, in the
- * order of reqs (with on_done, each result goes to on_done(i, res) instead, as it ends;
- * before_start(i), asked as request i is due, returns nil to start it or a later time). */
-static int session_batch(lua_State *L) {
-    static const char *const fields[] = {"concurrency", "on_done", "before_start", NULL};
+/* s:run{ next = fn, on_done = fn[, concurrency = N] } -> true | false, message; see the
+ * file comment. */
+static int session_run(lua_State *L) {
+    static const char *const fields[] = {"next", "on_done", "concurrency", NULL};
     http_session *s = check_open(L);
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_Integer conc = DEFAULT_CONCURRENCY;
-    if (!lua_isnoneornil(L, 3)) {
-        argctx c = {"batch", 2, 0};
-        luaL_checktype(L, 3, LUA_TTABLE);
-        check_fields(L, 3, fields, &c);
-        conc = field_integer(L, 3, "concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY, &c);
-        if (lua_getfield(L, 3, "on_done") != LUA_TNIL && !lua_isfunction(L, -1))
-            misuse(L, &c, "option 'on_done' must be a function");
-        if (lua_getfield(L, 3, "before_start") != LUA_TNIL && !lua_isfunction(L, -1))
-            misuse(L, &c, "option 'before_start' must be a function");
-        lua_pop(L, 2);
-    }
-    lua_Unsigned n = lua_rawlen(L, 2);
-    luaL_argcheck(L, n <= INT_MAX / 2, 2, "too many requests");
-    lua_settop(L, 3);
-    if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "on_done");
-        lua_getfield(L, 3, "before_start");
-    } else {
-        lua_pushnil(L);
-        lua_pushnil(L);
-    }                                                    /* [s, reqs, opts?, on_done, gate] */
-    lua_remove(L, 3);                                    /* [s, reqs, on_done, gate] */
+    lua_settop(L, 2);
+    argctx c = {"run", 1, 0};
+    check_fields(L, 2, fields, &c);
+    lua_Integer conc = field_integer(L, 2, "concurrency", DEFAULT_CONCURRENCY, 1,
+                                     MAX_CONCURRENCY, &c);
+    if (lua_getfield(L, 2, "next") != LUA_TFUNCTION)
+        misuse(L, &c, "option 'next' must be a function");
+    if (lua_getfield(L, 2, "on_done") != LUA_TFUNCTION)
+        misuse(L, &c, "option 'on_done' must be a function");   /* [s, opts, next, on_done] */
     http_call b = {0};
     b.s = s;
-    b.fname = "batch";
-    b.batch.n = (size_t)n;
-    b.batch.concurrency = (size_t)conc;
-    session_run(L, &b, lua_isfunction(L, 3) ? 3 : 0,
-                lua_isfunction(L, 4) ? 4 : 0);           /* [s, reqs, on_done, gate, ua, results] */
-    return 1;
+    b.run.concurrency = (size_t)conc;
+    return call_protected(L, &b, 2);                     /* [s, opts, ua, results] */
 }
 
 /* s:close(): closes the connections and frees the handles; closing twice is harmless. */
@@ -546,7 +624,7 @@ static int http_version(lua_State *L) {
 
 static const luaL_Reg session_methods[] = {
     {"request", session_request},
-    {"batch", session_batch},
+    {"run", session_run},
     {"close", session_close},
     {NULL, NULL}
 };

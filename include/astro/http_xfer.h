@@ -31,7 +31,7 @@ typedef struct astro_http_req {
 
 /* The outcome of one request. Its pointers are valid until the slot is released. */
 typedef struct astro_http_result {
-    size_t pos;                /* which request of the batch */
+    size_t pos;                /* the owner's number for the request (its slot in a run) */
     const char *code;          /* NULL for a response; else connect, timeout, interrupted,
                                 * send, recv, tls, too_large or other */
     const char *detail;        /* failure: why, for "request to <host:port> failed: <detail>";
@@ -46,7 +46,7 @@ typedef struct astro_http_result {
 /* One transfer slot. A zeroed slot is free. */
 typedef struct astro_http_xfer {
     CURL *easy;                /* the running transfer's handle (in the multi); NULL: none */
-    size_t pos;                /* which request of the batch */
+    size_t pos;                /* the owner's number for the request (its slot in a run) */
     size_t max_body;
     astro_buf body, head;
     int too_large;             /* 1: body over max_body, 2: headers over the limit */
@@ -55,7 +55,7 @@ typedef struct astro_http_xfer {
     char detail[96];           /* a failure's detail when it is formatted here */
 } astro_http_xfer;
 
-/* Starts request r (number pos of its batch) in free slot x: takes an easy handle from
+/* Starts request r (numbered pos by its owner) in free slot x: takes an easy handle from
  * pool, sets it up and adds it to the pool's multi, with user_agent. Returns NULL, or why
  * it could not start (the slot then stays free). */
 const char *astro_http_xfer_start(astro_http_xfer *x, astro_http_pool *pool,
