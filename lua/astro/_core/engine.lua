@@ -70,7 +70,7 @@ function M.drive(client, opts)
     local item, k = pick(now)
     if not item then return nil, k end
     local due = pacer:due(item.job.method)
-    if due > now then return nil, due end
+    if due > sys.now() then return nil, due end
     if k then table.remove(waiting, k) else held = nil end
     if not item.seq then seq = seq + 1; item.seq = seq end
     item.attempts = (item.attempts or 0) + 1
