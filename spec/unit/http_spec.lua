@@ -1,4 +1,4 @@
--- astro.core.http, the C session over libcurl: requests and batches against the API sandbox
+-- astro.core.http, the C session over libcurl: requests and runs against the API sandbox
 -- and a raw peer (spec/support/http_peer.py) for shapes the sandbox cannot produce, transport
 -- failures and their codes, secrets kept out of messages, Retry-After parsing, and misuse.
 local h = require("spec.helpers")
@@ -162,70 +162,98 @@ describe("astro.core.http", function()
     end)
   end)
 
-  describe("batch", function()
-    it("asks before_start as each request is due: nil starts it, a later time holds it and those after", function()
+  --- A next for s:run handing over reqs in order, keyed by their index, then nil.
+  local function list_next(reqs)
+    local i = 0
+    return function()
+      if i >= #reqs then return nil end
+      i = i + 1
+      return i, reqs[i]
+    end
+  end
+
+  --- Runs reqs on s, concurrency at a time; returns the outcomes by index and run's results.
+  local function run_list(s, reqs, concurrency)
+    local out = {}
+    local ok, why = s:run({ concurrency = concurrency, next = list_next(reqs),
+                            on_done = function(i, o) out[i] = o end })
+    return out, ok, why
+  end
+
+  local function authed(n)
+    local reqs = {}
+    for i = 1, n do reqs[i] = { url = orgs_url(i - 1), headers = { Authorization = AUTH } } end
+    return reqs
+  end
+
+  describe("run", function()
+    it("starts requests in the order next hands them over, one at a time with concurrency 1", function()
       local s <close> = http.session()
-      local reqs = {}
-      for i = 1, 3 do reqs[i] = { url = orgs_url(i - 1), headers = { Authorization = AUTH } } end
-      local t0 = sys.now()
-      local asked, started = {}, {}
-      local out = s:batch(reqs, {
-        concurrency = 3,
-        before_start = function(i)
-          asked[#asked + 1] = i
-          if i == 2 and not started[2] then
-            started[2] = true
-            return sys.now() + 0.3                      -- hold request 2 (and so 3) for 0.3 s
-          end
-          return nil
+      local reqs, events = authed(4), {}
+      local give = list_next(reqs)
+      local ok, why = s:run({
+        concurrency = 1,
+        next = function()
+          local k, req = give()
+          events[#events + 1] = "next " .. tostring(k)
+          return k, req
+        end,
+        on_done = function(k, o)
+          assert.are.equal(200, o.status)
+          assert.are.equal(k - 1, json.decode(o.body).offset)
+          events[#events + 1] = "done " .. k
         end,
       })
-      for i = 1, 3 do assert.are.equal(200, out[i].status) end
-      assert.are.same({ 1, 2, 2, 3 }, asked)            -- 2 asked again when its new time came
-      local times = {}
-      for _, r in ipairs(sb:requests()) do times[#times + 1] = r.time end
-      assert.are.equal(3, #times)
-      assert.is_true(times[2] - times[1] >= 0.25, "request 2 not held")
-      assert.is_true(times[3] >= times[2], "request 3 started before 2")
-      assert.is_true(sys.now() - t0 >= 0.29)
+      assert.is_true(ok)
+      assert.is_nil(why)
+      assert.are.same({ "next 1", "done 1", "next 2", "done 2", "next 3", "done 3", "next 4", "done 4",
+                        "next nil" }, events)
+      local offsets = {}
+      for _, r in ipairs(sb:requests()) do offsets[#offsets + 1] = r.query end
+      assert.are.same({ "limit=1&offset=0", "limit=1&offset=1", "limit=1&offset=2", "limit=1&offset=3" },
+                      offsets)
     end)
 
-    it("refuses a before_start that answers anything but a time or nil", function()
-      local s <close> = http.session()
-      local ok, err = pcall(s.batch, s, { { url = orgs_url(), headers = { Authorization = AUTH } } },
-        { before_start = function() return "soon" end })
-      assert.is_false(ok)
-      assert.matches("bad result from before_start %(request 1%): a time %(sys%.now%(%) seconds%) or nil " ..
-        "expected, got string", err)
-      ok, err = pcall(s.batch, s, {}, { before_start = 3 })
-      assert.is_false(ok)
-      assert.matches("option 'before_start' must be a function", err)
-      assert.are.equal(200, s:request({ url = orgs_url(), headers = { Authorization = AUTH } }).status)
-    end)
-
-    it("returns results in input order, running at most `concurrency` requests at once", function()
+    it("runs at most `concurrency` requests at once, asking next again only after an on_done", function()
       sb:faults({ latency_ms = 100 })
       local s <close> = http.session()
-      local reqs = {}
-      for i = 1, 8 do reqs[i] = { url = orgs_url(i - 1), headers = { Authorization = AUTH } } end
+      local give = list_next(authed(8))
+      local events, inflight, most, inside = {}, 0, 0, false
       local t0 = sys.now()
-      local out = s:batch(reqs, { concurrency = 4 })
+      assert.is_true(s:run({
+        concurrency = 4,
+        next = function()
+          assert.is_false(inside, "next called inside a callback")
+          inside = true
+          local k, req = give()
+          events[#events + 1] = "n"
+          if k then
+            inflight = inflight + 1
+            most = math.max(most, inflight)
+          end
+          inside = false
+          return k, req
+        end,
+        on_done = function(_, o)
+          assert.is_false(inside, "on_done called inside a callback")
+          assert.are.equal(200, o.status)
+          inflight = inflight - 1
+          events[#events + 1] = "d"
+        end,
+      }))
       local elapsed = sys.now() - t0
-      assert.are.equal(8, #out)
-      for i, res in ipairs(out) do
-        assert.are.equal(200, res.status)
-        assert.are.equal(i - 1, json.decode(res.body).offset)
-      end
-      -- 8 requests, 4 at a time, 100 ms each: two rounds, about 0.2 s.
+      assert.are.equal(4, most)
+      -- four at the start, then each on_done followed by one next (the last four answer nil)
+      assert.are.equal("nnnn" .. ("dn"):rep(8), table.concat(events))
+      -- 8 requests, 4 at a time, 100 ms each: two rounds, about 0.2 s; one at a time, 0.8 s
       assert.is_true(elapsed >= 0.19, "too fast for 4 at a time: " .. elapsed)
-      -- one at a time they would take 0.8 s
       assert.is_true(elapsed < math.min(0.6 * h.slack, 0.79), "too slow for 4 at a time: " .. elapsed)
       t0 = sys.now()
-      s:batch({ reqs[1], reqs[2], reqs[3] }, { concurrency = 1 })
+      run_list(s, authed(3), 1)
       assert.is_true(sys.now() - t0 >= 0.29, "concurrency 1 ran requests in parallel")
     end)
 
-    it("reuses connections across requests and batches of one session", function()
+    it("reuses connections across requests and runs of one session", function()
       local s <close> = http.session()
       assert.are.equal(1, s:request({ url = orgs_url() }).new_connections)
       local reqs = {}
@@ -235,24 +263,260 @@ describe("astro.core.http", function()
         for _, res in ipairs(out) do n = n + res.new_connections end
         return n
       end
-      assert.are.equal(0, opened(s:batch(reqs, { concurrency = 1 })))
+      assert.are.equal(0, opened(run_list(s, reqs, 1)))
       -- With 3 transfers at a time the session never holds more than 3 connections: the one it
-      -- had plus at most 2 more, over both batches (how many the first batch opens depends on
+      -- had plus at most 2 more, over both runs (how many the first run opens depends on
       -- timing; the second then opens the rest, if any).
-      local first = opened(s:batch(reqs, { concurrency = 3 }))
-      local second = opened(s:batch(reqs, { concurrency = 3 }))
+      local first = opened(run_list(s, reqs, 3))
+      local second = opened(run_list(s, reqs, 3))
       assert.is_true(first + second <= 2, string.format("opened %d then %d", first, second))
     end)
 
-    it("returns an empty list for no requests and mixes failures into the results", function()
+    it("asks again no earlier than the wake time next gave, and not in between", function()
       local s <close> = http.session()
-      assert.are.same({}, s:batch({}))
-      local out = s:batch({ { url = orgs_url() }, { url = "http://127.0.0.1:" .. closed_port() .. "/" },
-                            { url = orgs_url(), headers = { Authorization = AUTH } } })
+      local t0 = sys.now()
+      local calls, at = 0, {}
+      assert.is_true(s:run({
+        next = function()
+          calls = calls + 1
+          at[calls] = sys.now()
+          if calls == 1 then return nil, t0 + 0.3 end
+          if calls == 2 then return "k", { url = orgs_url(), headers = { Authorization = AUTH } } end
+          return nil
+        end,
+        on_done = function(k, o)
+          assert.are.equal("k", k)
+          assert.are.equal(200, o.status)
+        end,
+      }))
+      -- nil and the time; at the time, the request; nil for the other free slots (asked
+      -- right after a start); nil after its on_done
+      assert.are.equal(4, calls)
+      assert.is_true(at[2] >= t0 + 0.3, "asked again " .. (t0 + 0.3 - at[2]) .. " s early")
+      assert.is_true(at[2] < t0 + 0.3 + 0.2 * h.slack, "asked again late: " .. (at[2] - t0))
+      assert.are.equal(1, #sb:requests())
+    end)
+
+    it("asks again after a transfer ends, before the wake time, and then at it", function()
+      sb:faults({ latency_ms = 100 })
+      local s <close> = http.session()
+      local t0 = sys.now()
+      local calls, started = 0, 0
+      local wake = t0 + 0.4
+      assert.is_true(s:run({
+        next = function()
+          calls = calls + 1
+          if started == 0 or (started == 1 and sys.now() >= wake) then
+            started = started + 1
+            return started, { url = orgs_url(), headers = { Authorization = AUTH } }
+          end
+          if started == 1 then return nil, wake end
+          return nil
+        end,
+        on_done = function(_, o) assert.are.equal(200, o.status) end,
+      }))
+      -- 1 starts; a slot is still free: nil and the time; after 1's on_done (0.1 s): nil and
+      -- the time again; at the time, 2 starts; free slot: nil; after 2's on_done: nil. Never
+      -- asked in a loop while waiting.
+      assert.are.equal(2, started)
+      assert.are.equal(6, calls)
+      assert.is_true(sys.now() - t0 >= 0.5)
+    end)
+
+    it("asks a next that keeps answering a past time about once a millisecond, not in a busy loop", function()
+      local s <close> = http.session()
+      local t0 = sys.now()
+      local calls = 0
+      assert.is_true(s:run({
+        next = function()
+          calls = calls + 1
+          if sys.now() - t0 < 0.2 then return nil, t0 - 1 end
+          return nil
+        end,
+        on_done = function() error("nothing was started") end,
+      }))
+      -- at least 1 ms per turn: at most about 200 calls in 0.2 s (a busy loop makes 10^5)
+      assert.is_true(calls <= 300, "asked " .. calls .. " times in 0.2 s")
+      assert.is_true(calls >= 20, "asked only " .. calls .. " times in 0.2 s")
+    end)
+
+    it("ends when next answers nil with nothing running, and not while a transfer runs", function()
+      local s <close> = http.session()
+      local calls = 0
+      assert.is_true(s:run({ next = function() calls = calls + 1 end, on_done = error }))
+      assert.are.equal(1, calls)
+      -- nil while request 1 runs (asked for the free slots): asked again once it ends
+      local answers = { { 1, { url = orgs_url() } }, {}, { 2, { url = orgs_url(1) } } }
+      local done, n = {}, 0
+      assert.is_true(s:run({
+        next = function()
+          n = n + 1
+          return table.unpack(answers[n] or {}, 1, 2)
+        end,
+        on_done = function(k, o) done[#done + 1] = k .. ":" .. o.status end,
+      }))
+      assert.are.equal(5, n)
+      assert.are.same({ "1:401", "2:401" }, done)
+      assert.are.equal(0, #run_list(s, {}))
+    end)
+
+    it("hands failures to on_done with their code, next to responses", function()
+      local s <close> = http.session()
+      local out, ok = run_list(s, { { url = orgs_url() }, { url = "http://127.0.0.1:" .. closed_port() .. "/" },
+                                    { url = "file:///etc/passwd" },
+                                    { url = orgs_url(), headers = { Authorization = AUTH } } })
+      assert.is_true(ok)
       assert.are.equal(401, out[1].status)
       assert.are.equal("connect", out[2].code)
-      assert.matches("127.0.0.1:1", out[2].error, 1, true)
-      assert.are.equal(200, out[3].status)
+      assert.matches("^request to 127%.0%.0%.1:1 failed: ", out[2].error)
+      assert.are.equal("other", out[3].code)
+      assert.are.equal(200, out[4].status)
+    end)
+
+    it("keeps a request's key and strings alive while it runs, whatever the caller does to them", function()
+      sb:faults({ latency_ms = 50 })
+      local s <close> = http.session()
+      local seen = setmetatable({}, { __mode = "k" })
+      local i, got, prev = 0, {}, nil
+      assert.is_true(s:run({
+        concurrency = 3,
+        next = function()
+          -- the caller changes the request it handed over last (it may still run) and drops it
+          if prev then prev.url, prev.headers, prev = nil, nil, nil end
+          collectgarbage("collect")
+          if i >= 6 then return nil end
+          i = i + 1
+          local key = { id = i }
+          seen[key] = true
+          prev = { url = orgs_url(i), headers = { Authorization = AUTH, ["X-Spec"] = "req " .. i } }
+          return key, prev
+        end,
+        on_done = function(key, o)
+          collectgarbage("collect")
+          got[#got + 1] = key.id
+          assert.is_true(seen[key])
+          assert.are.equal(200, o.status, o.error)
+          assert.are.equal(key.id, json.decode(o.body).offset)
+        end,
+      }))
+      table.sort(got)
+      assert.are.same({ 1, 2, 3, 4, 5, 6 }, got)
+      collectgarbage("collect")
+      assert.is_nil(next(seen), "a key outlived its request")
+      for _, r in ipairs(sb:requests()) do
+        assert.are.equal("req " .. r.query:match("offset=(%d+)"), r.headers["X-Spec"])
+      end
+    end)
+
+    it("holds Lua memory bounded by concurrency, not by the number of requests", function()
+      local s <close> = http.session()
+      local n = 20000
+      local i, ok200, base, last = 0, 0, nil, nil
+      assert.is_true(s:run({
+        concurrency = 8,
+        next = function()
+          if i >= n then return nil end
+          i = i + 1
+          -- measured while the run runs: what it holds is freed with it once it returns
+          if i == 2000 or i == n then
+            collectgarbage("collect")
+            if i == 2000 then base = collectgarbage("count") else last = collectgarbage("count") end
+          end
+          -- every request brings strings and a key of its own
+          return { id = i }, { method = "POST", url = peer .. "/echo", body = "request body " .. i,
+                               headers = { ["X-N"] = "value " .. i } }
+        end,
+        on_done = function(key, o)
+          if o.status == 200 and o.body == "request body " .. key.id then ok200 = ok200 + 1 end
+        end,
+      }))
+      assert.are.equal(n, ok200)
+      local grown = last - base
+      -- 18,000 more requests: anything kept per request (its key table, its url and body
+      -- strings: > 100 bytes) would add well over 1.5 MB
+      assert.is_true(grown < 200, string.format("Lua memory grew by %.0f KB", grown))
+    end)
+
+    it("refuses a next that answers anything but key and request, nil and a time, or nil", function()
+      local s <close> = http.session()
+      local function bad(a, b)
+        local ok, err = pcall(s.run, s, { next = function() return a, b end, on_done = error })
+        assert.is_false(ok)
+        return err
+      end
+      local prefix = "bad result from next: a key and a request table, nil and a time %(sys%.now%(%) seconds%), " ..
+        "or nil expected, got "
+      assert.matches(prefix .. "nil and string$", bad(nil, "soon"))
+      assert.matches(prefix .. "nil and NaN$", bad(nil, 0 / 0))
+      assert.matches(prefix .. "string and nil$", bad(orgs_url()))
+      assert.matches(prefix .. "number and string$", bad(1, orgs_url()))
+      assert.are.equal(200, s:request({ url = orgs_url(), headers = { Authorization = AUTH } }).status)
+      assert.are.equal(1, #sb:requests())
+    end)
+
+    it("raises for a bad request from next, even while others run, and leaves the session usable", function()
+      sb:faults({ latency_ms = 200 })
+      local s <close> = http.session()
+      local answers = { { 1, { url = orgs_url() } }, { 2, { url = orgs_url(), timeout = "5" } } }
+      local n, done = 0, 0
+      local t0 = sys.now()
+      local ok, err = pcall(s.run, s, {
+        concurrency = 2,
+        next = function()
+          n = n + 1
+          return table.unpack(answers[n] or {}, 1, 2)
+        end,
+        on_done = function() done = done + 1 end,
+      })
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'run' (request 2 from next: field 'timeout' must be a number of seconds, got string)",
+                     err, 1, true)
+      assert.are.equal(0, done)
+      assert.is_true(sys.now() - t0 < 0.15, "waited for the running transfer")
+      sb:faults({ latency_ms = 0 })
+      assert.are.equal(200, s:request({ url = orgs_url(), headers = { Authorization = AUTH } }).status)
+      ok, err = pcall(s.run, s, { next = function() return 1, { url = orgs_url(), uri = "x" } end, on_done = error })
+      assert.is_false(ok)
+      assert.matches("(request 1 from next: unknown field 'uri')", err, 1, true)
+      local out = run_list(s, authed(2), 2)
+      assert.are.equal(200, out[2].status)
+    end)
+
+    it("propagates an error raised in on_done or next once the running transfers are cleaned up", function()
+      sb:faults({ latency_ms = 150 })
+      local s <close> = http.session()
+      local t0 = sys.now()
+      local ok, err = pcall(s.run, s, {
+        concurrency = 3,
+        next = list_next(authed(6)),
+        on_done = function(k) error({ boom = k }) end,
+      })
+      assert.is_false(ok)
+      assert.is_number(err.boom)                        -- the error value itself, not a copy
+      assert.is_true(sys.now() - t0 < 0.15 + 0.1 * h.slack, "waited for the other transfers")
+      local n = 0
+      ok, err = pcall(s.run, s, {
+        concurrency = 2,
+        next = function()
+          n = n + 1
+          if n == 3 then error("next failed") end
+          return n, { url = orgs_url(), headers = { Authorization = AUTH } }
+        end,
+        on_done = function() end,
+      })
+      assert.is_false(ok)
+      assert.matches("next failed", err, 1, true)
+      -- the session is idle again: not busy, no transfer left in its multi handle
+      sb:faults({ latency_ms = 0 })
+      local out, done_ok = run_list(s, authed(4), 4)
+      assert.is_true(done_ok)
+      for i = 1, 4 do assert.are.equal(200, out[i].status) end
+      -- using the session from inside its own run raises; the run ends with that error
+      ok, err = pcall(s.run, s, { next = list_next(authed(1)),
+                                  on_done = function() s:request({ url = orgs_url() }) end })
+      assert.is_false(ok)
+      assert.matches("session is busy", err, 1, true)
+      assert.are.equal(200, s:request({ url = orgs_url(), headers = { Authorization = AUTH } }).status)
     end)
   end)
 
@@ -343,9 +607,8 @@ describe("astro.core.http", function()
       note(s:request({ url = peer .. "/big", headers = headers, max_body = 10 }))
       note(s:request({ url = "ftp://127.0.0.1/", headers = headers }))
       note(s:request({ url = "http://[::1", headers = headers }))
-      for _, r in ipairs(s:batch({ { url = "http://127.0.0.1:1/", headers = headers } })) do
-        messages[#messages + 1] = r.error
-      end
+      s:run({ next = list_next({ { url = "http://127.0.0.1:1/", headers = headers } }),
+              on_done = function(_, r) messages[#messages + 1] = r.error end })
       for _, bad in ipairs({ { Authorization = secret .. "\r\nX-Injected: 1" }, { [secret] = "x" },
                              { { "Authorization", secret .. "\n" } } }) do
         local ok, err = pcall(s.request, s, { url = orgs_url(), headers = bad })
@@ -361,7 +624,7 @@ describe("astro.core.http", function()
   end)
 
   describe("interrupts", function()
-    it("stops a batch promptly on SIGINT and leaves the session closable", function()
+    it("stops a run promptly on SIGINT, not asking next again, and leaves the session closable", function()
       sb:faults({ hang_next = 3 })
       local dir = h.tmpdir()
       h.write_file(dir .. "/child.lua", [[
@@ -370,8 +633,16 @@ describe("astro.core.http", function()
         local url = ...
         io.stdout:setvbuf("no")
         print("started")
-        local out = s:batch({ { url = url }, { url = url }, { url = url } }, { concurrency = 2 })
-        for _, r in ipairs(out) do print(r.code, r.error) end
+        local asked = 0
+        local ok, why = s:run({
+          concurrency = 2,
+          next = function()
+            asked = asked + 1
+            return asked, { url = url }
+          end,
+          on_done = function(_, r) print(r.code, r.error) end,
+        })
+        print("run", ok, why, asked)
         local _, _, code = s:request({ url = url })
         print("after", code, tostring(s))
         s:close()
@@ -387,7 +658,8 @@ describe("astro.core.http", function()
       assert.is_true(elapsed < 1.5, "took " .. elapsed)
       local lines = h.lines(out)
       assert.are.equal("started", lines[1])
-      for i = 2, 4 do assert.matches("^interrupted\trequest to 127%.0%.0%.1:%d+ interrupted$", lines[i]) end
+      for i = 2, 3 do assert.matches("^interrupted\trequest to 127%.0%.0%.1:%d+ interrupted$", lines[i]) end
+      assert.are.equal("run\tfalse\tinterrupted\t2", lines[4])
       assert.are.equal("after\tinterrupted\tastro.http.Session (open)", lines[5])
       assert.are.equal("astro.http.Session (closed)", lines[6])
     end)
@@ -452,13 +724,32 @@ describe("astro.core.http", function()
       raises("table expected, got no value", s.request, s)
     end)
 
-    it("raises for a bad batch before sending anything", function()
-      raises("request 2: field 'url' is required", s.batch, s, { { url = orgs_url() }, {} })
-      raises("request 1: expected a request table, got string", s.batch, s, { orgs_url() })
-      raises("integer from 1 to 256", s.batch, s, { { url = orgs_url() } }, { concurrency = 0 })
-      raises("integer from 1 to 256", s.batch, s, { { url = orgs_url() } }, { concurrency = 257 })
-      raises("unknown field 'parallel'", s.batch, s, {}, { parallel = 2 })
+    it("raises for bad run options before asking next", function()
+      local asked = 0
+      local function nxt() asked = asked + 1 end
+      raises("bad argument #1 to 'run' (field 'concurrency' must be an integer from 1 to 256)", s.run, s,
+             { next = nxt, on_done = print, concurrency = 0 })
+      raises("integer from 1 to 256", s.run, s, { next = nxt, on_done = print, concurrency = 257 })
+      raises("integer from 1 to 256", s.run, s, { next = nxt, on_done = print, concurrency = 1.5 })
+      raises("bad argument #1 to 'run' (unknown field 'parallel')", s.run, s,
+             { next = nxt, on_done = print, parallel = 2 })
+      raises("bad argument #1 to 'run' (unknown field 'before_start')", s.run, s,
+             { next = nxt, on_done = print, before_start = nxt })
+      raises("option 'next' must be a function", s.run, s, { on_done = print })
+      raises("option 'on_done' must be a function", s.run, s, { next = nxt, on_done = 3 })
+      raises("table expected, got no value", s.run, s)
+      assert.is_nil(s.batch)
+      assert.are.equal(0, asked)
       assert.are.equal(0, #sb:requests())
+      assert.is_true(s:run({ next = nxt, on_done = print }))
+    end)
+
+    it("waits for a request's start_at before sending it", function()
+      local t0 = sys.now()
+      assert.are.equal(200, s:request({ url = orgs_url(), headers = { Authorization = AUTH },
+                                        start_at = t0 + 0.2 }).status)
+      assert.is_true(sys.now() - t0 >= 0.2)
+      raises("field 'start_at' must be a number", s.request, s, { url = orgs_url(), start_at = "soon" })
     end)
 
     it("raises for bad session options", function()
@@ -475,7 +766,7 @@ describe("astro.core.http", function()
       s:close()
       assert.are.equal("astro.http.Session (closed)", tostring(s))
       raises("attempt to use a closed session", s.request, s, { url = orgs_url() })
-      raises("attempt to use a closed session", s.batch, s, {})
+      raises("attempt to use a closed session", s.run, s, { next = print, on_done = print })
     end)
 
     it("closes a session bound with <close> at the end of its scope", function()
