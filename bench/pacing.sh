@@ -13,7 +13,7 @@
 #
 # List rows (`organization user list --json` over USERS users, 20 ms latency): time, floor
 # (pages of 1000 / 25 per s), ratio, 429s, users missing and duplicated in the output, peak RSS;
-# and a memory-flatness row per size in SIZES.
+# and memory-flatness rows, one per size in SIZES, under both models.
 #
 #   bench/pacing.sh                      everything (ROWS=200, USERS=100000, SIZES=10000,100000,300000)
 #   MODEL=3 bench/pacing.sh              one model (several: MODEL=3,5)
@@ -43,6 +43,7 @@ MODELS=(
   "9|list, per method GET=25|list|--rate-limit GET=25,POST=10 --latency-ms $LATENCY|"
   "10|list, ALL=25 sliding|list|--rate-limit ALL=25 --rate-window sliding --latency-ms $LATENCY|"
   "11|list memory, GET=25|memory|--rate-limit GET=25,POST=10 --latency-ms $LATENCY|"
+  "12|list memory, ALL=25 sliding|memory|--rate-limit ALL=25 --rate-window sliding --latency-ms $LATENCY|"
 )
 
 selected() {  # selected LIST ITEM: ITEM is in the comma-separated LIST (or LIST is empty)
