@@ -18,6 +18,7 @@
 #   bench/pacing.sh                      everything (ROWS=200, USERS=100000, SIZES=10000,100000,300000)
 #   MODEL=3 bench/pacing.sh              one model (several: MODEL=3,5)
 #   COMMAND=update bench/pacing.sh       one command (invite, update or list)
+#   EXTRA_MODELS='13|...' MODEL=13 ...   a model of your own (see MODELS below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-200}
@@ -45,6 +46,12 @@ MODELS=(
   "11|list memory, GET=25|memory|--rate-limit GET=25,POST=10 --latency-ms $LATENCY|"
   "12|list memory, ALL=25 sliding|memory|--rate-limit ALL=25 --rate-window sliding --latency-ms $LATENCY|"
 )
+
+# More models without editing the script: EXTRA_MODELS, one entry a line, in the same form, e.g.
+#   EXTRA_MODELS='13|fixed window|invite|--rate-limit GET=25,POST=10 --rate-window fixed|' MODEL=13 bench/pacing.sh
+while IFS= read -r entry; do
+  [ -n "$entry" ] && MODELS+=("$entry")
+done <<<"${EXTRA_MODELS:-}"
 
 selected() {  # selected LIST ITEM: ITEM is in the comma-separated LIST (or LIST is empty)
   [ -z "$1" ] && return 0
