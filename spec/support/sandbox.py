@@ -11,6 +11,21 @@ Serves (see docs/sandbox.md for the full contract):
 
 Structure: ``State`` holds the data, ``Faults`` the injected failures and rate limits,
 ``Recorder`` the request log, ``Handler`` the HTTP side, ``main()`` the command line.
+
+Server models (keys of ``/_sandbox/faults``, each also a command-line flag; see ``Faults``):
+
+* rate limits: ``rate_limits`` (``--rate-limit GET=25,POST=10``; key ``ALL`` counts every
+  method), ``rate_window`` (``--rate-window bucket|sliding|fixed``), ``rate_schedule``
+  (``--rate-schedule '0:POST=10;5:POST=5'``), ``rate_headers`` (``--rate-headers
+  none|ietf|x``), ``retry_after`` (``--no-retry-after``), ``retry_after_seconds``
+  (``--retry-after N``);
+* latency: ``latency_ms`` (``--latency-ms``), ``jitter_ms`` (``--jitter-ms``), ``random_seed``
+  (``--random-seed``);
+* paging: ``max_page_size`` (``--max-page-size``), ``total_count_claim``
+  (``--total-count-claim``), ``grow_per_page`` / ``grow_limit`` (``--grow-per-page``,
+  ``--grow-limit``);
+* queued faults: ``fail_next`` … ``hang_after_next`` (``--fail-first`` …), filtered by
+  ``fault_methods`` / ``fault_path_prefix``.
 """
 
 import argparse
@@ -22,6 +37,7 @@ import http
 import json
 import math
 import os
+import random
 import re
 import select
 import signal
@@ -213,6 +229,7 @@ class State:
         self.lock = threading.Lock()
         self.fixed_now = now
         self.counter = 0
+        self.grown = 0
         self.self_user = copy.deepcopy(seed.get("self") or {
             "avatarUrl": "", "createdAt": "2024-01-01T00:00:00Z", "fullName": "Sandbox User",
             "id": make_cuid("su", 1), "status": "ACTIVE", "updatedAt": "2024-01-01T00:00:00Z",
@@ -340,6 +357,21 @@ class State:
                           "organizationRole": role, "status": "ACTIVE", "updatedAt": stamp,
                           "username": email})
 
+    def grow_users(self, org_id, count):
+        """Append ``count`` more users ``Grown 000001`` / ``grown000001@example.com`` (numbered
+        on across calls; ORGANIZATION_MEMBER, ACTIVE, createdAt = now): a list that grows."""
+        with self.lock:
+            self.org(org_id)
+            stamp = iso(self.now())
+            for _ in range(count):
+                self.grown += 1
+                num = str(self.grown).zfill(6)
+                self._append_user(org_id, {
+                    "avatarUrl": "", "createdAt": stamp, "fullName": "Grown " + num,
+                    "id": make_cuid("gw", self.grown), "organizationRole": "ORGANIZATION_MEMBER",
+                    "status": "ACTIVE", "updatedAt": stamp,
+                    "username": "grown%s@example.com" % num})
+
     # -- clock and ids --------------------------------------------------------------------
 
     def now(self):
@@ -458,21 +490,63 @@ class State:
 # --------------------------------------------------------------------------------------------
 
 class Faults:
-    """Injected latency, queued faults (``FAULT_KINDS``) and per-token rate limits.
+    """Injected latency, queued faults (``FAULT_KINDS``), rate limits and paging models.
 
     Queued faults are consumed one per matching request, in the order of ``FAULT_KINDS``:
     with ``fail_next=1, drop_next=1`` the first matching request fails and the second is dropped.
     A request matches when its method is in ``fault_methods`` (empty = any) and its path starts
     with ``fault_path_prefix``.
 
-    Rate limits are token buckets per (Authorization token, method): capacity = rate,
-    refilled continuously at ``rate`` per second, so a client spacing requests 1/rate seconds
-    apart (or slower) is never refused.
+    Rate limits (``rate_limits``: method → requests per second) are counted per Authorization
+    token over ``/v1`` requests. The key ``ALL`` is one more limit counted over every request
+    whatever its method, in addition to the request's own method's limit: a request is refused
+    (429) when any limit that applies to it is exhausted, and a refused request consumes nothing.
+    ``rate_window`` says how a limit of N/s is counted:
+
+    * ``"bucket"`` (default): a token bucket per (token, key), capacity N, refilled continuously
+      at N per second, so a client spacing requests 1/N seconds apart is never refused;
+    * ``"sliding"``: at most N accepted requests in any 1-second window (a log of accepted times);
+    * ``"fixed"``: at most N accepted requests per whole second, seconds counted from when the
+      limits (or the window) were last set.
+
+    Setting ``rate_limits`` or ``rate_window`` empties every bucket/log (full quota again).
+
+    ``rate_schedule`` (``[[seconds, {METHOD: N, ...}], ...]`` in increasing order of seconds;
+    ``[]`` = off) changes the limits over time: each entry replaces ``rate_limits`` wholesale
+    from that many seconds after the first rate-checked ``/v1`` request following the setting
+    (or a ``/_sandbox/reset``, which rebuilds the faults from the command line and so restarts
+    the schedule). Buckets and logs are kept across the switches (a server changing its quota
+    does not forget its recent traffic); a bucket is clamped to its new capacity.
+
+    ``rate_headers`` adds headers to every rate-checked ``/v1`` answer (429 included) describing
+    the tightest limit that applied (least remaining, then lowest limit): ``"ietf"``
+    (``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset`` = whole seconds until the
+    quota is whole again, ``RateLimit-Policy: N;w=1``), ``"x"`` (``X-RateLimit-Limit``,
+    ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` = that moment as Unix epoch seconds) or
+    ``"none"`` (default). A 429 carries ``Retry-After`` (seconds until the request would be
+    accepted, at least 1) unless ``retry_after`` is false; ``retry_after_seconds`` (int >= 0 or
+    null) replaces that value on every 429, the fail_status 429 of ``fail_next`` included.
+
+    ``jitter_ms`` adds a uniform random delay in [0, jitter_ms] ms to every API/auth request (on
+    top of ``latency_ms``) from a ``random.Random(random_seed)``: runs are repeatable; setting
+    ``random_seed`` restarts the sequence.
+
+    Paging models, for every list answer with limit/offset/totalCount (organizations, users,
+    workspaces): ``max_page_size`` (0 = off) answers at most N items per page and says so in the
+    answer's ``limit``; ``total_count_claim`` (null = off) reports that ``totalCount`` instead of
+    the real one (pages past the real end are empty); ``grow_per_page`` adds N generated users at
+    the end of the organization's user list before answering each page of it, at most
+    ``grow_limit`` in all (0 = no cap; setting either restarts the count).
     """
 
     KEYS = ("latency_ms", "rate_limits", "retry_after", "fail_next", "fail_status", "drop_next",
             "drop_after_next", "malformed_next", "truncate_next", "html_next", "hang_next",
-            "hang_after_next", "fault_methods", "fault_path_prefix")
+            "hang_after_next", "fault_methods", "fault_path_prefix",
+            "rate_window", "rate_schedule", "rate_headers", "retry_after_seconds",
+            "jitter_ms", "random_seed", "max_page_size", "total_count_claim",
+            "grow_per_page", "grow_limit")
+    WINDOWS = ("bucket", "sliding", "fixed")
+    HEADER_FAMILIES = ("none", "ietf", "x")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -490,12 +564,45 @@ class Faults:
         self.hang_after_next = 0
         self.fault_methods = []
         self.fault_path_prefix = "/v1"
-        self.buckets = {}
+        self.rate_window = "bucket"
+        self.rate_schedule = []
+        self.rate_headers = "none"
+        self.retry_after_seconds = None
+        self.jitter_ms = 0
+        self.random_seed = 1
+        self.max_page_size = 0
+        self.total_count_claim = None
+        self.grow_per_page = 0
+        self.grow_limit = 0
+        self.buckets = {}           # (token, key) -> (level, last) | [accepted times] | (window, count)
+        self.window_start = time.monotonic()
+        self.schedule_start = None  # monotonic time of the first rate-checked request
+        self.schedule_pos = -1      # index of the schedule entry in force
+        self.grown = 0
+        self.rng = random.Random(self.random_seed)
 
     def settings(self):
         """Current settings as a JSON-able dict."""
         with self.lock:
-            return {k: copy.copy(getattr(self, k)) for k in self.KEYS}
+            return {k: copy.deepcopy(getattr(self, k)) for k in self.KEYS}
+
+    @staticmethod
+    def check_limits(value, what):
+        """A method → positive number dict (methods upper-cased), else ValueError naming ``what``."""
+        if value == []:
+            value = {}
+        if not isinstance(value, dict) or not all(
+                isinstance(m, str) and m.strip() and isinstance(v, (int, float))
+                and not isinstance(v, bool) and v > 0 and math.isfinite(v)
+                for m, v in value.items()):
+            raise ValueError("faults: %s must map methods to positive numbers" % what)
+        return {m.strip().upper(): v for m, v in value.items()}
+
+    @staticmethod
+    def non_negative_int(key, value):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError("faults: %s must be a non-negative integer" % key)
+        return value
 
     def update(self, changes):
         """Apply a dict of settings; raise ValueError (nothing applied) on a bad key or value."""
@@ -505,14 +612,10 @@ class Faults:
         for key, value in changes.items():
             if key not in self.KEYS:
                 raise ValueError("faults: unknown key %r" % key)
-            if value in ([], {}) and key in ("rate_limits", "fault_methods"):
+            if value in ([], {}) and key in ("rate_limits", "fault_methods", "rate_schedule"):
                 value = type(getattr(self, key))()  # JSON encoders may not tell [] from {}
             if key == "rate_limits":
-                if not isinstance(value, dict) or not all(
-                        isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-                        for v in value.values()):
-                    raise ValueError("faults: rate_limits must map methods to positive numbers")
-                value = {m.upper(): v for m, v in value.items()}
+                value = self.check_limits(value, "rate_limits")
             elif key == "retry_after":
                 if not isinstance(value, bool):
                     raise ValueError("faults: retry_after must be a boolean")
@@ -523,18 +626,60 @@ class Faults:
             elif key == "fault_path_prefix":
                 if not isinstance(value, str):
                     raise ValueError("faults: fault_path_prefix must be a string")
+            elif key == "rate_window":
+                if value not in self.WINDOWS:
+                    raise ValueError("faults: rate_window must be one of %s" % ", ".join(self.WINDOWS))
+            elif key == "rate_headers":
+                if value not in self.HEADER_FAMILIES:
+                    raise ValueError("faults: rate_headers must be one of %s"
+                                     % ", ".join(self.HEADER_FAMILIES))
+            elif key == "rate_schedule":
+                value = self.check_schedule(value)
+            elif key in ("retry_after_seconds", "total_count_claim"):
+                if value is not None:
+                    self.non_negative_int(key, value)
+            elif key == "random_seed":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError("faults: random_seed must be an integer")
             else:
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ValueError("faults: %s must be a non-negative integer" % key)
+                self.non_negative_int(key, value)
                 if key == "fail_status" and not 200 <= value <= 599:
                     raise ValueError("faults: fail_status must be an HTTP status")
             new[key] = value
         with self.lock:
             for key, value in new.items():
                 setattr(self, key, value)
-            if "rate_limits" in new:
+            if "rate_limits" in new or "rate_window" in new:
                 self.buckets = {}
+                self.window_start = time.monotonic()
+            if "rate_schedule" in new:
+                self.schedule_start = None
+                self.schedule_pos = -1
+            if "random_seed" in new:
+                self.rng = random.Random(self.random_seed)
+            if "grow_per_page" in new or "grow_limit" in new:
+                self.grown = 0
         return self.settings()
+
+    @classmethod
+    def check_schedule(cls, value):
+        """``[[seconds, limits], ...]`` with seconds >= 0 in increasing order, else ValueError."""
+        message = ("faults: rate_schedule must be a list of [seconds, {METHOD: N}] "
+                   "with seconds >= 0 in increasing order")
+        if not isinstance(value, list):
+            raise ValueError(message)
+        out = []
+        last = None
+        for entry in value:
+            if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+                raise ValueError(message)
+            at, limits = entry
+            if (isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at)
+                    or at < 0 or (last is not None and at <= last)):
+                raise ValueError(message)
+            out.append([at, cls.check_limits(limits, "rate_schedule limits")])
+            last = at
+        return out
 
     def take(self, method, path):
         """Consume and return the next queued fault kind for this request, or None."""
@@ -550,21 +695,141 @@ class Faults:
                     return kind
         return None
 
-    def check_rate(self, token, method):
-        """Take one token from the bucket; return None if allowed, else seconds until allowed."""
+    def delay(self):
+        """Seconds to wait before answering an API/auth request: latency_ms plus jitter."""
         with self.lock:
-            rate = self.rate_limits.get(method)
-            if not rate:
-                return None
+            ms = self.latency_ms
+            if self.jitter_ms:
+                ms += self.rng.uniform(0, self.jitter_ms)
+        return ms / 1000.0
+
+    def retry_after_value(self, wait):
+        """The Retry-After header of a 429 (``wait`` seconds computed), or None for none."""
+        if not self.retry_after:
+            return None
+        if self.retry_after_seconds is not None:
+            return str(self.retry_after_seconds)
+        return str(max(1, math.ceil(wait)))
+
+    def _advance_schedule(self, now):
+        """Put the schedule entry in force at ``now`` into ``rate_limits`` (lock held)."""
+        if not self.rate_schedule:
+            return
+        if self.schedule_start is None:
+            self.schedule_start = now
+        elapsed = now - self.schedule_start
+        pos = self.schedule_pos
+        while pos + 1 < len(self.rate_schedule) and self.rate_schedule[pos + 1][0] <= elapsed:
+            pos += 1
+        if pos != self.schedule_pos:
+            self.schedule_pos = pos
+            self.rate_limits = dict(self.rate_schedule[pos][1])
+
+    def _probe(self, token, key, rate, now):
+        """State of one limit: ``(allowed, remaining_after, reset_s, wait_s, commit)``.
+
+        ``remaining_after`` counts the request if it is accepted; ``reset_s`` is the time until
+        the quota is whole again (after it); ``wait_s`` the time until a refused request would be
+        accepted; ``commit()`` records the acceptance.
+        """
+        slot = (token, key)
+        limit = float(rate)
+        if self.rate_window == "sliding":
+            log = self.buckets.get(slot)
+            if not isinstance(log, list):
+                log = self.buckets[slot] = []
+            while log and log[0] <= now - 1.0:
+                log.pop(0)
+            capacity = max(1, int(math.floor(limit + 1e-9)))
+            if len(log) < capacity:
+                return True, capacity - len(log) - 1, 1.0, 0.0, lambda: log.append(now)
+            return False, 0, log[-1] + 1.0 - now, log[0] + 1.0 - now, None
+        if self.rate_window == "fixed":
+            window = int((now - self.window_start) // 1.0)
+            state = self.buckets.get(slot)
+            count = state[1] if isinstance(state, tuple) and state[0] == window else 0
+            capacity = max(1, int(math.floor(limit + 1e-9)))
+            left = self.window_start + window + 1.0 - now
+            if count < capacity:
+                def commit():
+                    self.buckets[slot] = (window, count + 1)
+                return True, capacity - count - 1, left, 0.0, commit
+            return False, 0, left, left, None
+        capacity = max(1.0, limit)
+        state = self.buckets.get(slot)
+        level, last = state if isinstance(state, tuple) and isinstance(state[0], float) else (capacity, now)
+        level = min(capacity, level + (now - last) * limit)
+        if level >= 1.0 - 1e-9:
+            def commit():
+                self.buckets[slot] = (level - 1.0, now)
+            after = max(0.0, level - 1.0)
+            return True, int(math.floor(after + 1e-9)), (capacity - after) / limit, 0.0, commit
+        self.buckets[slot] = (level, now)
+        return False, 0, (capacity - level) / limit, (1.0 - level) / limit, None
+
+    def check_rate(self, token, method):
+        """Check and consume the limits that apply to a /v1 request.
+
+        Returns ``(wait, info)``: ``wait`` None when allowed, else seconds until allowed;
+        ``info`` None when no limit applied, else ``(limit, remaining, reset_seconds)`` of the
+        tightest one.
+        """
+        with self.lock:
             now = time.monotonic()
-            capacity = max(1.0, float(rate))
-            level, last = self.buckets.get((token, method), (capacity, now))
-            level = min(capacity, level + (now - last) * rate)
-            if level >= 1.0 - 1e-9:
-                self.buckets[(token, method)] = (level - 1.0, now)
-                return None
-            self.buckets[(token, method)] = (level, now)
-            return (1.0 - level) / rate
+            self._advance_schedule(now)
+            probes = []
+            for key in (method, "ALL"):
+                rate = self.rate_limits.get(key)
+                if rate:
+                    probes.append((rate,) + self._probe(token, key, rate, now))
+            if not probes:
+                return None, None
+            refused = [p for p in probes if not p[1]]
+            if refused:
+                wait = max(p[4] for p in refused)
+                tight = min(refused, key=lambda p: p[0])
+                return wait, (tight[0], 0, tight[3])
+            for p in probes:
+                p[5]()
+            tight = min(probes, key=lambda p: (p[2], p[0]))
+            return None, (tight[0], tight[2], tight[3])
+
+    def rate_header_list(self, info):
+        """Headers describing ``info`` = ``(limit, remaining, reset_seconds)`` per ``rate_headers``."""
+        family = self.rate_headers
+        if info is None or family == "none":
+            return []
+        limit, remaining, reset = info
+        shown = str(int(limit)) if float(limit) == int(limit) else str(limit)
+        if family == "ietf":
+            return [("RateLimit-Limit", shown), ("RateLimit-Remaining", str(max(0, remaining))),
+                    ("RateLimit-Reset", str(max(0, math.ceil(reset - 1e-9)))),
+                    ("RateLimit-Policy", "%s;w=1" % shown)]
+        return [("X-RateLimit-Limit", shown), ("X-RateLimit-Remaining", str(max(0, remaining))),
+                ("X-RateLimit-Reset", str(math.ceil(time.time() + max(0.0, reset))))]
+
+    # -- paging models ----------------------------------------------------------------------
+
+    def page_limit(self, limit):
+        """The page size the server answers with for a requested ``limit``."""
+        cap = self.max_page_size
+        return min(limit, cap) if cap else limit
+
+    def claimed_total(self, total):
+        """The totalCount the server reports for a real ``total``."""
+        claim = self.total_count_claim
+        return total if claim is None else claim
+
+    def take_growth(self):
+        """How many users to add before answering this page of the users list (counted)."""
+        with self.lock:
+            n = self.grow_per_page
+            if not n:
+                return 0
+            if self.grow_limit:
+                n = max(0, min(n, self.grow_limit - self.grown))
+            self.grown += n
+            return n
 
 
 # --------------------------------------------------------------------------------------------
@@ -721,9 +986,9 @@ class Handler(BaseHTTPRequestHandler):
         """
         srv = self.server
         faults = srv.faults
-        latency = faults.latency_ms
-        if latency:
-            time.sleep(latency / 1000.0)
+        delay = faults.delay()
+        if delay:
+            time.sleep(delay)
         kind = faults.take(self.command, path)
         entry["fault"] = kind
         if kind == "drop":
@@ -742,7 +1007,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if kind == "fail":
             status = faults.fail_status
-            extra = [("Retry-After", "1")] if status == 429 and faults.retry_after else []
+            retry = faults.retry_after_value(1) if status == 429 else None
+            extra = [("Retry-After", retry)] if retry is not None else []
             entry["status"] = status
             self.send_error_json(ApiError(status, http_phrase(status), headers=extra))
             return
@@ -763,25 +1029,29 @@ class Handler(BaseHTTPRequestHandler):
     def process(self, path, query, body):
         """Rate limit, auth and route, without sending: returns ``(status, body bytes, headers)``."""
         faults = self.server.faults
+        rate_headers = []
         try:
             if path == "/v1" or path.startswith("/v1/"):
-                wait = faults.check_rate(self.bearer() or "", self.command)
+                wait, info = faults.check_rate(self.bearer() or "", self.command)
+                rate_headers = faults.rate_header_list(info)
                 if wait is not None:
-                    extra = []
-                    if faults.retry_after:
-                        extra.append(("Retry-After", str(max(1, math.ceil(wait)))))
+                    extra = list(rate_headers)
+                    retry = faults.retry_after_value(wait)
+                    if retry is not None:
+                        extra.append(("Retry-After", retry))
                     raise ApiError(429, "Too Many Requests", headers=extra)
                 self.authenticate()
                 status, obj = self.route_v1(path, query, body)
             else:
                 status, obj = self.route_auth(path, body)
         except ApiError as err:
-            return err.status, self.error_bytes(err), err.headers
+            headers = err.headers if err.status == 429 else err.headers + rate_headers
+            return err.status, self.error_bytes(err), headers
         except Exception as exc:  # a bug in the sandbox: answer 500 and report it on stderr
             traceback.print_exc()
             err = ApiError(500, "Internal Server Error: %s" % exc)
-            return err.status, self.error_bytes(err), err.headers
-        return status, dumps(obj), []
+            return err.status, self.error_bytes(err), err.headers + rate_headers
+        return status, dumps(obj), rate_headers
 
     def send_truncated(self, status, body, headers=()):
         """Status line, JSON type and the full Content-Length, then only part of the body
@@ -842,6 +1112,7 @@ class Handler(BaseHTTPRequestHandler):
     def route_v1(self, path, query_string, body):
         """Match an API v1 route; return ``(status, object)`` or raise ApiError."""
         state = self.server.state
+        faults = self.server.faults
         query = urllib.parse.parse_qs(query_string, keep_blank_values=True)
         parts = [urllib.parse.unquote(p) for p in path.split("/")[2:]]
         method = self.command
@@ -854,10 +1125,10 @@ class Handler(BaseHTTPRequestHandler):
         if n >= 1 and parts[0] == "organizations" and all(parts):
             if n == 1:
                 allow("GET")
-                limit, offset = parse_page(query)
+                limit, offset = self.page_params(query)
                 page, total = state.list_orgs(limit, offset, parse_sorts(query, "organizations"))
                 return 200, {"limit": limit, "offset": offset, "organizations": page,
-                             "totalCount": total}
+                             "totalCount": faults.claimed_total(total)}
             org_id = parts[1]
             if n == 2:
                 allow("GET")
@@ -866,9 +1137,14 @@ class Handler(BaseHTTPRequestHandler):
             if n == 3 and parts[2] == "users":
                 allow("GET")
                 state.org(org_id)
-                limit, offset = parse_page(query)
-                page, total = state.list_users(org_id, limit, offset, parse_sorts(query, "users"))
-                return 200, {"limit": limit, "offset": offset, "totalCount": total, "users": page}
+                limit, offset = self.page_params(query)
+                sorts = parse_sorts(query, "users")
+                grow = faults.take_growth()
+                if grow:
+                    state.grow_users(org_id, grow)
+                page, total = state.list_users(org_id, limit, offset, sorts)
+                return 200, {"limit": limit, "offset": offset,
+                             "totalCount": faults.claimed_total(total), "users": page}
             if n == 4 and parts[2] == "users":
                 allow("GET")
                 return 200, state.get_user(org_id, parts[3])
@@ -884,16 +1160,21 @@ class Handler(BaseHTTPRequestHandler):
             if n == 3 and parts[2] == "workspaces":
                 allow("GET")
                 state.org(org_id)
-                limit, offset = parse_page(query)
+                limit, offset = self.page_params(query)
                 sorts = parse_sorts(query, "workspaces")
                 page, total = state.list_workspaces(org_id, limit, offset, sorts)
-                return 200, {"limit": limit, "offset": offset, "totalCount": total,
-                             "workspaces": page}
+                return 200, {"limit": limit, "offset": offset,
+                             "totalCount": faults.claimed_total(total), "workspaces": page}
         if parts == ["users", "self"]:
             allow("GET")
             with state.lock:
                 return 200, state.self_user
         raise ApiError(404, "Not Found")
+
+    def page_params(self, query):
+        """``(limit, offset)`` of a list request, the limit capped by ``max_page_size``."""
+        limit, offset = parse_page(query)
+        return self.server.faults.page_limit(limit), offset
 
     def route_auth(self, path, body):
         """Auth endpoints outside /v1 (auth-config, oauth/token, userinfo)."""
@@ -1212,6 +1493,22 @@ def parse_rate_limits(text):
     return limits
 
 
+def parse_rate_schedule(text):
+    """``0:POST=10;5:POST=5`` → ``[[0, {"POST": 10}], [5, {"POST": 5}]]`` (increasing seconds)."""
+    schedule = []
+    for item in filter(None, (s.strip() for s in text.split(";"))):
+        at, sep, limits = item.partition(":")
+        try:
+            seconds = float(at)
+        except ValueError:
+            seconds = -1
+        if not sep or not math.isfinite(seconds) or seconds < 0 or (schedule and seconds <= schedule[-1][0]):
+            raise argparse.ArgumentTypeError(
+                "expected SECONDS:METHOD=N[,METHOD=N…][;SECONDS:…] with increasing seconds, got %r" % item)
+        schedule.append([int(seconds) if seconds == int(seconds) else seconds, parse_rate_limits(limits)])
+    return schedule
+
+
 def parse_methods(text):
     return [m.strip().upper() for m in text.split(",") if m.strip()]
 
@@ -1247,8 +1544,34 @@ def build_parser():
     p.add_argument("--write-config", metavar="DIR", help="write DIR/.astro/config.yaml for this server")
     p.add_argument("--latency-ms", type=non_negative, default=0, metavar="N", help="delay every API/auth request")
     p.add_argument("--rate-limit", type=parse_rate_limits, default={}, metavar="GET=25,POST=10",
-                   help="per-token, per-method requests per second (429 beyond)")
+                   help="per-token, per-method requests per second (429 beyond); ALL=N is one "
+                        "more limit counted over every request whatever its method")
+    p.add_argument("--rate-window", choices=Faults.WINDOWS, default="bucket",
+                   help="how a limit of N/s is counted: bucket (token bucket, capacity N, refilled "
+                        "N/s; default), sliding (at most N in any 1 s window), fixed (at most N per "
+                        "whole second from when the limits were set)")
+    p.add_argument("--rate-schedule", type=parse_rate_schedule, default=[],
+                   metavar="'0:POST=10;5:POST=5;15:POST=10'",
+                   help="limits in force from that many seconds after the first rate-checked "
+                        "request, each entry replacing --rate-limit wholesale")
+    p.add_argument("--rate-headers", choices=Faults.HEADER_FAMILIES, default="none",
+                   help="rate-limit headers on every rate-checked /v1 answer: ietf (RateLimit-*, "
+                        "reset as delta seconds), x (X-RateLimit-*, reset as epoch seconds), none")
     p.add_argument("--no-retry-after", action="store_true", help="send 429 without Retry-After")
+    p.add_argument("--retry-after", type=non_negative, default=None, metavar="SECONDS",
+                   help="every 429 says Retry-After: SECONDS instead of the computed value")
+    p.add_argument("--jitter-ms", type=non_negative, default=0, metavar="N",
+                   help="add a uniform random delay in [0, N] ms to every API/auth request")
+    p.add_argument("--random-seed", type=int, default=1, metavar="N",
+                   help="seed of the --jitter-ms random numbers (default 1: repeatable runs)")
+    p.add_argument("--max-page-size", type=non_negative, default=0, metavar="N",
+                   help="answer at most N items per list page whatever the limit asked (0 = off)")
+    p.add_argument("--total-count-claim", type=non_negative, default=None, metavar="N",
+                   help="every list page reports totalCount N (pages past the real end are empty)")
+    p.add_argument("--grow-per-page", type=non_negative, default=0, metavar="N",
+                   help="add N generated users at the end of the user list before each page of it")
+    p.add_argument("--grow-limit", type=non_negative, default=0, metavar="N",
+                   help="stop --grow-per-page after N users added in all (0 = no cap)")
     p.add_argument("--fail-first", type=non_negative, default=0, metavar="N",
                    help="answer the first N matching requests with --fail-status")
     p.add_argument("--fail-status", type=int, default=503, metavar="S", help="status for --fail-first (503)")
@@ -1293,6 +1616,11 @@ def main(argv=None):
         "drop_after_next": opts.drop_after_first, "truncate_next": opts.truncate_first,
         "html_next": opts.html_first, "hang_after_next": opts.hang_after_first,
         "fault_methods": opts.fault_methods, "fault_path_prefix": opts.fault_path_prefix,
+        "rate_window": opts.rate_window, "rate_schedule": opts.rate_schedule,
+        "rate_headers": opts.rate_headers, "retry_after_seconds": opts.retry_after,
+        "jitter_ms": opts.jitter_ms, "random_seed": opts.random_seed,
+        "max_page_size": opts.max_page_size, "total_count_claim": opts.total_count_claim,
+        "grow_per_page": opts.grow_per_page, "grow_limit": opts.grow_limit,
     }
     try:
         with open(opts.seed, encoding="utf-8") as fh:

@@ -891,5 +891,298 @@ class TestGeneratedData(unittest.TestCase):
         self.assertEqual(page["users"][-1]["fullName"], "User 100000")
 
 
+class TestServerModels(SharedServerTest):
+    """Rate windows, the ALL limit, schedules, headers, Retry-After and paging models."""
+
+    def faults(self, **changes):
+        status, body = self.srv.control("POST", "/faults", changes)
+        self.assertEqual(status, 200, body)
+        return body
+
+    def get(self, path="/v1/users/self", conn=None):
+        return self.srv.api("GET", path, conn=conn)
+
+    def post(self, n, conn=None):
+        return self.srv.api("POST", "/v1/organizations/%s/invites" % ACME,
+                            {"inviteeEmail": "m%d@models.example.com" % n, "role": "ORGANIZATION_MEMBER"},
+                            conn=conn)
+
+    def codes(self, n, call=None):
+        call = call or self.get
+        return [call()[0] for _ in range(n)]
+
+    def test_sliding_window(self):
+        self.faults(rate_limits={"GET": 3}, rate_window="sliding")
+        self.assertEqual(self.codes(1), [200])
+        first = time.monotonic()
+        time.sleep(0.3)
+        self.assertEqual(self.codes(3), [200, 200, 429])
+        time.sleep(max(0, first + 0.6 - time.monotonic()))
+        self.assertEqual(self.codes(1), [429])  # a bucket would have refilled 1.8 by now
+        time.sleep(max(0, first + 1.05 - time.monotonic()))
+        self.assertEqual(self.codes(2), [200, 429])  # only the first left the window
+        time.sleep(max(0, first + 1.4 - time.monotonic()))
+        self.assertEqual(self.codes(3), [200, 200, 429])
+
+    def test_fixed_window(self):
+        t = time.monotonic()
+        self.faults(rate_limits={"GET": 3}, rate_window="fixed")  # the seconds start here
+        self.assertLess(time.monotonic() - t, 0.5)
+        time.sleep(0.8)
+        self.assertEqual(self.codes(4), [200, 200, 200, 429])
+        time.sleep(max(0, t + 1.05 - time.monotonic()))
+        # 3 more at once: a sliding window would refuse them, a fixed one has a new second
+        self.assertEqual(self.codes(4), [200, 200, 200, 429])
+
+    def test_all_counts_every_method(self):
+        self.faults(rate_limits={"ALL": 3}, rate_window="sliding")
+        self.assertEqual([self.get()[0], self.post(1)[0], self.get()[0]], [200, 200, 200])
+        self.assertEqual([self.get()[0], self.post(2)[0]], [429, 429])
+
+    def test_all_and_per_method_together(self):
+        self.faults(rate_limits={"GET": 1, "ALL": 5}, rate_window="sliding")
+        self.assertEqual(self.codes(2), [200, 429])
+        self.assertEqual([self.post(i)[0] for i in range(5)], [200, 200, 200, 200, 429])
+
+    def test_refused_request_consumes_nothing(self):
+        for window in ("sliding", "fixed", "bucket"):
+            self.faults(rate_limits={"GET": 2, "ALL": 3}, rate_window=window)
+            self.assertEqual(self.codes(3), [200, 200, 429], window)  # refused by GET
+            # the refused GET did not count against ALL: one POST still fits
+            self.assertEqual([self.post(i)[0] for i in range(2)], [200, 429], window)
+            self.srv.control("POST", "/reset")
+
+    def test_schedule_switches_limits(self):
+        self.faults(rate_window="sliding",
+                    rate_schedule=[[0, {"GET": 1}], [0.4, {"GET": 50}], [0.8, {"POST": 1}]])
+        time.sleep(0.5)  # the schedule starts at the first rate-checked request, not here
+        self.assertEqual(self.codes(1), [200])
+        start = time.monotonic()
+        self.assertEqual(self.codes(1), [429])
+        self.assertEqual(self.srv.control("GET", "/faults")[1]["rate_limits"], {"GET": 1})
+        time.sleep(max(0, start + 0.45 - time.monotonic()))
+        self.assertEqual(set(self.codes(10)), {200})
+        self.assertEqual(self.srv.control("GET", "/faults")[1]["rate_limits"], {"GET": 50})
+        time.sleep(max(0, start + 0.85 - time.monotonic()))
+        self.assertEqual(set(self.codes(5)), {200})  # GET no longer limited
+        self.assertEqual([self.post(i)[0] for i in range(2)], [200, 429])
+        self.assertEqual(self.srv.control("GET", "/faults")[1]["rate_limits"], {"POST": 1})
+        # an empty schedule is off; limits stay as last set
+        self.assertEqual(self.faults(rate_schedule=[])["rate_schedule"], [])
+
+    def test_ietf_headers(self):
+        self.faults(rate_limits={"GET": 3, "ALL": 10}, rate_window="sliding", rate_headers="ietf")
+        answers = [self.get() for _ in range(4)]
+        seen = [(s, r.getheader("RateLimit-Limit"), r.getheader("RateLimit-Remaining"))
+                for s, _, r in answers]
+        self.assertEqual(seen, [(200, "3", "2"), (200, "3", "1"), (200, "3", "0"), (429, "3", "0")])
+        for _, _, resp in answers:
+            self.assertEqual(resp.getheader("RateLimit-Policy"), "3;w=1")
+            self.assertIn(resp.getheader("RateLimit-Reset"), ("0", "1"))
+        self.assertIsNotNone(answers[3][2].getheader("Retry-After"))
+        # the tightest limit is described: here ALL
+        status, _, resp = self.post(1)
+        self.assertEqual((status, resp.getheader("RateLimit-Limit"),
+                          resp.getheader("RateLimit-Remaining")), (200, "10", "6"))
+        # no limit applies, no headers; errors other than 429 carry them too
+        self.faults(rate_limits={"POST": 2})
+        self.assertIsNone(self.get()[2].getheader("RateLimit-Limit"))
+        status, _, resp = self.srv.api("POST", "/v1/organizations/%s/invites" % ACME, {"x": 1})
+        self.assertEqual((status, resp.getheader("RateLimit-Remaining")), (400, "1"))
+        self.assertIsNone(self.srv.request("GET", "/_sandbox/faults")[1].getheader("RateLimit-Limit"))
+
+    def test_ietf_headers_bucket_and_fixed(self):
+        for window in ("bucket", "fixed"):
+            self.faults(rate_limits={"GET": 2}, rate_window=window, rate_headers="ietf")
+            answers = [self.get()[2] for _ in range(3)]
+            self.assertEqual([r.getheader("RateLimit-Remaining") for r in answers], ["1", "0", "0"])
+            self.assertEqual(answers[2].status, 429)
+            for resp in answers:
+                reset = int(resp.getheader("RateLimit-Reset"))
+                self.assertTrue(0 <= reset <= 1, (window, reset))
+
+    def test_x_headers(self):
+        self.faults(rate_limits={"GET": 2}, rate_window="sliding", rate_headers="x")
+        now = time.time()
+        answers = [self.get()[2] for _ in range(3)]
+        self.assertEqual([(r.status, r.getheader("X-RateLimit-Limit"), r.getheader("X-RateLimit-Remaining"))
+                          for r in answers], [(200, "2", "1"), (200, "2", "0"), (429, "2", "0")])
+        for resp in answers:
+            self.assertIsNone(resp.getheader("RateLimit-Limit"))
+            reset = int(resp.getheader("X-RateLimit-Reset"))
+            self.assertTrue(now <= reset <= now + 3, (now, reset))
+
+    def test_retry_after_seconds(self):
+        self.faults(rate_limits={"GET": 1}, retry_after_seconds=3600)
+        self.get()
+        status, _, resp = self.get()
+        self.assertEqual((status, resp.getheader("Retry-After")), (429, "3600"))
+        self.faults(fail_next=1, fail_status=429)
+        self.faults(rate_limits={})
+        status, _, resp = self.get()
+        self.assertEqual((status, resp.getheader("Retry-After")), (429, "3600"))
+        self.faults(retry_after=False, fail_next=1, retry_after_seconds=0)
+        status, _, resp = self.get()
+        self.assertEqual((status, resp.getheader("Retry-After")), (429, None))
+        self.faults(retry_after=True, fail_next=1, retry_after_seconds=None)
+        self.assertEqual(self.get()[2].getheader("Retry-After"), "1")  # the default again
+
+    def test_max_page_size(self):
+        self.faults(max_page_size=2)
+        _, page, _ = self.get("/v1/organizations/%s/users?limit=100" % ACME)
+        self.assertEqual((page["limit"], len(page["users"]), page["totalCount"]), (2, 2, 3))
+        _, page, _ = self.get("/v1/organizations/%s/users?limit=100&offset=2" % ACME)
+        self.assertEqual((page["limit"], len(page["users"])), (2, 1))
+        _, page, _ = self.get("/v1/organizations/%s/users?limit=1" % ACME)
+        self.assertEqual((page["limit"], len(page["users"])), (1, 1))
+        _, page, _ = self.get("/v1/organizations?limit=1000")
+        self.assertEqual((page["limit"], len(page["organizations"])), (2, 2))
+        _, page, _ = self.get("/v1/organizations/%s/workspaces?limit=50" % ACME)
+        self.assertEqual(page["limit"], 2)
+        self.assertLessEqual(len(page["workspaces"]), 2)
+        self.assertEqual(self.get("/v1/organizations?limit=1001")[0], 400)  # validation unchanged
+
+    def test_total_count_claim(self):
+        self.faults(total_count_claim=1000000)
+        _, page, _ = self.get("/v1/organizations/%s/users?limit=100" % ACME)
+        self.assertEqual((page["totalCount"], len(page["users"])), (1000000, 3))
+        _, page, _ = self.get("/v1/organizations/%s/users?limit=100&offset=100" % ACME)
+        self.assertEqual((page["totalCount"], page["users"]), (1000000, []))
+        _, page, _ = self.get("/v1/organizations?offset=500")
+        self.assertEqual((page["totalCount"], page["organizations"]), (1000000, []))
+        self.faults(total_count_claim=0)
+        _, page, _ = self.get("/v1/organizations/%s/users" % ACME)
+        self.assertEqual((page["totalCount"], len(page["users"])), (0, 3))
+
+    def test_grow_per_page(self):
+        self.faults(grow_per_page=2, grow_limit=3)
+        path = "/v1/organizations/%s/users?limit=2&offset=%d"
+        _, p1, _ = self.get(path % (ACME, 0))
+        _, p2, _ = self.get(path % (ACME, 2))
+        _, p3, _ = self.get(path % (ACME, 4))
+        self.assertEqual([p["totalCount"] for p in (p1, p2, p3)], [5, 6, 6])
+        names = [u["username"] for u in p1["users"] + p2["users"] + p3["users"]]
+        self.assertEqual(names[3:], ["grown000001@example.com", "grown000002@example.com",
+                                     "grown000003@example.com"])
+        self.assertEqual(len(set(names)), 6)
+        grown = p3["users"][-1]
+        self.assertTrue(CUID.fullmatch(grown["id"]))
+        self.assertEqual(self.get("/v1/organizations/%s/users/%s" % (ACME, grown["id"]))[0], 200)
+        self.get("/v1/organizations")  # other lists do not grow the users
+        self.assertEqual(self.get(path % (ACME, 0))[1]["totalCount"], 6)
+        self.faults(grow_limit=0)  # no cap; the count restarts
+        self.assertEqual([self.get(path % (ACME, 0))[1]["totalCount"] for _ in range(3)], [8, 10, 12])
+        self.srv.control("POST", "/reset")
+        self.assertEqual(self.get(path % (ACME, 0))[1]["totalCount"], 3)
+
+    def test_validation(self):
+        before = self.srv.control("GET", "/faults")[1]
+        bad = [("rate_window", "rolling"), ("rate_window", None), ("rate_headers", "draft"),
+               ("rate_limits", {"ALL": 0}), ("rate_limits", {"GET": "5"}),
+               ("rate_schedule", [[1, {"GET": 1}], [1, {"GET": 2}]]), ("rate_schedule", [[-1, {}]]),
+               ("rate_schedule", [[0, {"GET": -1}]]), ("rate_schedule", {"0": {"GET": 1}}),
+               ("rate_schedule", [[0]]), ("jitter_ms", -1), ("jitter_ms", 1.5),
+               ("random_seed", "x"), ("retry_after_seconds", -1), ("retry_after_seconds", True),
+               ("max_page_size", -2), ("total_count_claim", "many"), ("grow_per_page", -1),
+               ("grow_limit", None)]
+        for key, value in bad:
+            status, body = self.srv.control("POST", "/faults", {"latency_ms": 7, key: value})
+            self.assertEqual(status, 400, (key, value))
+            self.assertIn(key.split("_limits")[0] if key != "rate_limits" else "rate_limits",
+                          body["message"], (key, value))
+        self.assertEqual(self.srv.control("GET", "/faults")[1], before)  # nothing applied
+        ok = self.faults(rate_schedule=[[0, {"get": 2}], [1.5, {}]], retry_after_seconds=None,
+                         total_count_claim=None, random_seed=-3, jitter_ms=0)
+        self.assertEqual(ok["rate_schedule"], [[0, {"GET": 2}], [1.5, {}]])
+        for key in ("rate_window", "rate_schedule", "rate_headers", "retry_after_seconds", "jitter_ms",
+                    "random_seed", "max_page_size", "total_count_claim", "grow_per_page", "grow_limit"):
+            self.assertIn(key, before)
+        self.assertEqual((before["rate_window"], before["rate_headers"], before["retry_after_seconds"],
+                          before["max_page_size"], before["total_count_claim"], before["jitter_ms"]),
+                         ("bucket", "none", None, 0, None, 0))
+
+
+class TestServerModelFlags(unittest.TestCase):
+    """The command-line flags of the server models."""
+
+    def test_flags_set_the_models(self):
+        srv = Server("--rate-limit", "ALL=10,GET=25", "--rate-window", "sliding",
+                     "--rate-schedule", "0:POST=10;5:POST=5;15.5:POST=10,GET=3", "--rate-headers", "x",
+                     "--retry-after", "3600", "--jitter-ms", "3", "--random-seed", "9",
+                     "--max-page-size", "50", "--total-count-claim", "1000000",
+                     "--grow-per-page", "4", "--grow-limit", "40")
+        self.addCleanup(srv.stop)
+        f = srv.control("GET", "/faults")[1]
+        self.assertEqual(f["rate_limits"], {"ALL": 10, "GET": 25})
+        self.assertEqual(f["rate_schedule"], [[0, {"POST": 10}], [5, {"POST": 5}],
+                                              [15.5, {"POST": 10, "GET": 3}]])
+        self.assertEqual((f["rate_window"], f["rate_headers"], f["retry_after_seconds"], f["jitter_ms"],
+                          f["random_seed"], f["max_page_size"], f["total_count_claim"],
+                          f["grow_per_page"], f["grow_limit"]),
+                         ("sliding", "x", 3600, 3, 9, 50, 1000000, 4, 40))
+        _, page, resp = srv.api("GET", "/v1/organizations/%s/users?limit=1000" % ACME)
+        self.assertEqual((page["limit"], page["totalCount"], len(page["users"])), (50, 1000000, 7))
+        # the schedule's first entry replaced the limits wholesale: GET is not limited any more
+        self.assertIsNone(resp.getheader("X-RateLimit-Limit"))
+        self.assertEqual(srv.control("GET", "/faults")[1]["rate_limits"], {"POST": 10})
+        status, _, resp = srv.api("POST", "/v1/organizations/%s/invites" % ACME,
+                                  {"inviteeEmail": "f@flags.example.com", "role": "ORGANIZATION_MEMBER"})
+        self.assertEqual((status, resp.getheader("X-RateLimit-Limit"),
+                          resp.getheader("X-RateLimit-Remaining")), (200, "10", "9"))
+        srv.control("POST", "/faults", {"rate_schedule": [], "rate_limits": {"ALL": 5}})
+        srv.control("POST", "/reset")  # back to the command line, schedule restarted
+        f = srv.control("GET", "/faults")[1]
+        self.assertEqual((f["rate_limits"], len(f["rate_schedule"])), ({"ALL": 10, "GET": 25}, 3))
+
+    def test_bad_flags(self):
+        for args, name in ((["--rate-window", "rolling"], "--rate-window"),
+                           (["--rate-headers", "draft"], "--rate-headers"),
+                           (["--rate-schedule", "x"], "--rate-schedule"),
+                           (["--rate-schedule", "5:POST=1;3:POST=2"], "--rate-schedule"),
+                           (["--rate-schedule", "0:POST"], "--rate-schedule"),
+                           (["--rate-limit", "ALL=0"], "--rate-limit"),
+                           (["--jitter-ms", "-1"], "--jitter-ms"),
+                           (["--random-seed", "x"], "--random-seed"),
+                           (["--retry-after", "-1"], "--retry-after"),
+                           (["--max-page-size", "x"], "--max-page-size"),
+                           (["--total-count-claim", "-5"], "--total-count-claim"),
+                           (["--grow-per-page", "1.5"], "--grow-per-page"),
+                           (["--grow-limit", "-1"], "--grow-limit")):
+            proc = subprocess.run([sys.executable, SANDBOX, *args], capture_output=True, timeout=10)
+            self.assertEqual(proc.returncode, 2, args)
+            self.assertEqual(proc.stdout, b"")
+            self.assertIn(name.encode(), proc.stderr, args)
+
+    def test_jitter_is_seeded(self):
+        sys.path.insert(0, HERE)
+        try:
+            import sandbox
+        finally:
+            sys.path.remove(HERE)
+
+        def delays(seed, n=20):
+            f = sandbox.Faults()
+            f.update({"jitter_ms": 100, "latency_ms": 10, "random_seed": seed})
+            return [f.delay() for _ in range(n)]
+
+        a, b, c = delays(1), delays(1), delays(2)
+        self.assertEqual(a, b)
+        self.assertNotEqual(a, c)
+        self.assertTrue(all(0.010 <= d <= 0.110 for d in a))
+        self.assertGreater(max(a) - min(a), 0.02)
+        srv = Server("--jitter-ms", "60", "--latency-ms", "20")
+        self.addCleanup(srv.stop)
+        conn = srv.conn()
+        self.addCleanup(conn.close)
+        times = []
+        for _ in range(8):
+            t = time.monotonic()
+            srv.request("GET", "/v1/users/self", headers=AUTH, conn=conn)
+            times.append(time.monotonic() - t)
+        self.assertGreaterEqual(min(times), 0.019)
+        self.assertLess(max(times), 0.5)
+        self.assertGreater(max(times) - min(times), 0.005)
+
+
 if __name__ == "__main__":
     unittest.main()
