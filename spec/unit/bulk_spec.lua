@@ -12,11 +12,6 @@ local ORG = h.ids.ACME
 local ORG_PATH = "/organizations/" .. ORG
 local RAJ = h.ids.RAJ
 
-local function near(expected, actual, what)
-  assert.is_true(math.abs(expected - actual) < 0.005,
-    string.format("%s: expected %.4f, got %.4f", what or "time", expected, actual))
-end
-
 -- A copy of the HTTP policy with short backoffs.
 local function quick_policy()
   local p = {}
@@ -26,66 +21,6 @@ local function quick_policy()
 end
 
 describe("astro.bulk", function()
-  describe("pacer", function()
-    -- A clock the test moves by hand, so that no assertion depends on the machine's load.
-    local function fake_clock(t)
-      local c = { t = t }
-      c.now = function() return c.t end
-      return c
-    end
-
-    it("hands out slots 1/rate apart per method, each method on its own", function()
-      local clock = fake_clock(100)
-      local p = pacer.new({ POST = 10, GET = 25 }, clock.now)
-      local a, b, c = p:slot("POST"), p:slot("POST"), p:slot("POST")
-      local g1, g2 = p:slot("GET"), p:slot("GET")
-      assert.are.equal(100, a)
-      near(100.1, b, "second POST")
-      near(100.2, c, "third POST")
-      assert.are.equal(100, g1, "GET waits for nobody's POSTs")
-      near(100.04, g2, "second GET")
-      clock.t = 100.15                      -- time passes, but the third POST's slot is still ahead
-      near(100.3, p:slot("POST"), "fourth POST")
-    end)
-
-    it("paces a method without a rate at the POST rate, and uses the API's rates by default", function()
-      local clock = fake_clock(5)
-      local p = pacer.new({ POST = 4 }, clock.now)
-      local a, b = p:slot("PATCH"), p:slot("PATCH")
-      near(a + 0.25, b, "PATCH at the POST rate")
-      local d = pacer.new(nil, clock.now)
-      local x, y = d:slot("DELETE"), d:slot("DELETE")
-      near(x + 1 / pacer.settings.rates.DELETE, y, "DELETE at the default rate")
-    end)
-
-    it("never hands out a slot in the past: an idle pacer starts again from now", function()
-      local clock = fake_clock(10)
-      local p = pacer.new({ GET = 100 }, clock.now)
-      p:slot("GET")
-      clock.t = 10.05
-      assert.are.equal(10.05, p:slot("GET"))
-    end)
-
-    it("hold pushes every later slot of that method, and only forward", function()
-      local clock = fake_clock(50)
-      local p = pacer.new({ POST = 10, GET = 10 }, clock.now)
-      p:slot("POST")
-      p:hold("POST", 51)
-      near(51, p:slot("POST"), "first slot after the hold")
-      near(51.1, p:slot("POST"), "next slot after the hold")
-      p:hold("POST", 50.5) -- earlier than the next slot: no effect
-      near(51.2, p:slot("POST"), "an earlier hold changes nothing")
-      assert.are.equal(50, p:slot("GET"), "GET is not held")
-    end)
-
-    it("uses the monotonic clock by default", function()
-      local p = pacer.new({ GET = 1 })
-      local before = sys.now()
-      local s = p:slot("GET")
-      assert.is_true(s >= before and s <= sys.now())
-    end)
-  end)
-
   describe("parse_rates", function()
     it("reads METHOD=N pairs over the API's defaults, without changing the defaults", function()
       local before = {}

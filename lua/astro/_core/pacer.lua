@@ -256,8 +256,9 @@ end
 function Pacer:_cut(name, s, accepted, now)
   local current = s.limit or math.huge
   local new = accepted >= 1 and math.min(accepted, current * M.tuning.cut) or (s.limit or 2) / 2
-  -- A step up that brought the 429 goes back to the limit before it, which held.
-  if s.probing and s.probing < new then new = s.probing end
+  -- A step up that brought the 429 goes back to the limit before it, which held (a
+  -- lower limit shows itself by the next 429).
+  if s.probing then new = s.probing end
   s.limit = math.max(M.tuning.min_rate, new)
   if s.probing then
     -- The step in progress brought the 429: wait longer before the next one; not as long
@@ -305,7 +306,7 @@ function Pacer:answered(e, res)
   end
   e.refused = true
   local all = self.scopes[ALL]
-  if e.t < s.cut_at or (all and e.t < all.cut_at) then return end
+  if e.t <= s.cut_at or (all and e.t <= all.cut_at) then return end
   local mine = self:_accepted_before(e, e.method)
   local every = self:_accepted_before(e, nil)
   if every > mine then
