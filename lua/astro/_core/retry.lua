@@ -59,7 +59,7 @@ end
 local function _duration(secs)
   secs = math.ceil(secs)
   if secs < 120 then return secs .. " s" end
-  if secs < 7200 then
+  if secs < 3600 then
     local m, s = secs // 60, secs % 60
     return m .. " min" .. (s > 0 and (" " .. s .. " s") or "")
   end
