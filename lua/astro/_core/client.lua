@@ -5,7 +5,7 @@
 --
 -- A client's public face is its methods request/get/post/org_path and the fields organization,
 -- domain, context (without tokens), source, dry_run. Its credential is kept outside the table,
--- and the raw sending (build, send, send_batch) is a module function of this private module,
+-- and the raw sending (build, send, run) is a module function of this private module,
 -- not a method, so no script can send around the client's rules.
 local json = require("astro.json")
 local errors = require("astro.errors")
@@ -126,7 +126,7 @@ function Client:org_path(suffix)
   return "/organizations/" .. M.escape_path(self.organization) .. (suffix or "")
 end
 
---- Builds the request table of a call on client c (for M.send / M.send_batch), without its
+--- Builds the request table of a call on client c (for M.send / M.run), without its
 -- Authorization header, which is added only as it is sent.
 ---@param c table a client
 ---@param method string
