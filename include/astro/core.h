@@ -14,7 +14,7 @@
 
 #include <lua.h>
 
-int luaopen_astro_core_http(lua_State *L);    /* "astro.core.http": libcurl sessions and batches */
+int luaopen_astro_core_http(lua_State *L);    /* "astro.core.http": libcurl sessions and runs */
 int luaopen_astro_core_config(lua_State *L);  /* "astro.core.config": YAML config read/update */
 int luaopen_astro_core_auth(lua_State *L);    /* "astro.core.auth": JWT decoding */
 int luaopen_astro_core_sys(lua_State *L);     /* "astro.core.sys": clock, sleep, tty, signals */

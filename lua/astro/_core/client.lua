@@ -167,17 +167,20 @@ end
 -- what was sent, whichever road (single requests, batches, listings) sent it.
 local pacers = {}
 
---- The pacer (astro._core.pacer) of client c's API and credential, made on first use with
--- the configured rates (astro.bulk.rates) or, the first time, `rates`.
+--- The pacer (astro._core.pacer) of client c's API and credential, made on first use, with
+-- `rates` as the configured rates from now on (default astro.bulk.rates): what it learnt of
+-- the server stays.
 ---@param c table a client
 ---@param rates? table<string, number>
 function M.pacer(c, rates)
+  local pacer_mod = require("astro._core.pacer")
+  rates = rates or pacer_mod.settings.rates
   local key = c.base_url .. "\0" .. secrets[c]
   local p = pacers[key]
   if not p then
-    p = require("astro._core.pacer").new(rates)
+    p = pacer_mod.new(rates)
     pacers[key] = p
-  elseif rates and rates ~= p.rates then
+  elseif rates ~= p.rates then
     p:configure(rates)
   end
   return p
