@@ -18,9 +18,11 @@
 --     is set to what they say (never above the configured rate), and a Remaining of 0 holds
 --     the method until the Reset;
 --   * calm: while no 429 comes, a cut limit steps back up toward the configured rate. The
---     first step comes `probe_gap` seconds after a cut; a step that brings a 429 doubles the
---     gap before the next (up to `max_probe_gap`), a step that holds brings the next one after
---     the shortest gap, each step half as large again as the one before. (Additive increase
+--     first step comes `probe_gap` seconds after a cut and goes halfway (or straight back to a
+--     limit that held a few seconds before it fell lately); a step that holds is followed by
+--     the ceiling; a step that brings a 429 goes back to the level that held and doubles the
+--     gap before the next (up to `max_probe_gap`, or `recent_probe_gap` while a limit that
+--     held has lately fallen, since it may come back). (Additive increase
 --     after a multiplicative decrease, as TCP does, with the decrease measured rather than
 --     assumed, as the AWS SDKs' adaptive retry mode does.)
 -- Only the refused request waits its Retry-After (the engine's job): the others go on at the
@@ -45,9 +47,10 @@ M.tuning = {
   cut = 0.9,            -- a 429 brings the limit to at most this share of the refused pace
   min_rate = 0.2,       -- a limit never goes below this (requests per second)
   probe_gap = 1,        -- seconds of calm after a cut before the first step up
-  max_probe_gap = 4,    -- the longest gap after steps that brought a 429
-  recent_probe_gap = 2, -- the longest one while a higher accepted rate is recent
-  memory = 30,          -- seconds a higher accepted rate counts as recent
+  max_probe_gap = 8,    -- the longest gap after steps that brought a 429
+  recent_probe_gap = 3, -- the longest one while a limit that held has lately fallen
+  held = 3,             -- seconds a limit must have held to count as one the server allows
+  memory = 30,          -- seconds such a limit, once fallen, counts as recent
   first_step = 0.5,     -- the first step up, as a share of the way to the ceiling (at least 1 request/s)
   keep = 3,             -- seconds of history kept
 }
@@ -86,7 +89,7 @@ function Pacer:_scope(name)
   local s = self.scopes[name]
   if not s then
     local cfg = name ~= ALL and self:_configured(name) or nil
-    s = { limit = cfg, ceiling = cfg, cut_at = -math.huge, gap = M.tuning.probe_gap, hold = 0 }
+    s = { limit = cfg, ceiling = cfg, cut_at = -math.huge, gap = M.tuning.probe_gap, hold = 0, since = self.clock() }
     self.scopes[name] = s
   end
   return s
@@ -103,7 +106,7 @@ function Pacer:_prune(now)
   self.first = i
 end
 
--- Whether the server accepted a rate well above scope s's limit lately.
+-- Whether a limit well above scope s's held a while, and fell, lately.
 function Pacer:_recent_higher(s, now)
   return s.seen ~= nil and s.seen > s.limit * 1.2 and now - s.seen_at < M.tuning.memory
 end
@@ -112,26 +115,28 @@ end
 function Pacer:_step_up(name, s, now)
   if not s.limit or not s.probe_at or now < s.probe_at then return end
   local ceiling = s.ceiling or self:_total()
+  if s.probing then
+    -- The step in progress held: the shortest gap again.
+    s.gap = M.tuning.probe_gap
+    if s.limit >= ceiling then
+      -- Back at the ceiling, and it held: the episode is over.
+      s.probe_at, s.probing = nil, nil
+      if name == ALL and s.ceiling == nil then self.scopes[ALL] = nil end
+      return
+    end
+  end
   local target
   if s.probing then
-    -- The step in progress held: the limit has risen; go back to the ceiling, and step again
-    -- after the shortest gap if that brings a 429.
-    s.gap = M.tuning.probe_gap
-    target = ceiling
+    target = ceiling              -- the limit has risen: try the ceiling
   else
     target = s.limit + math.max(1, (ceiling - s.limit) * M.tuning.first_step)
-    -- A higher rate the server accepted lately is tried again at once.
+    -- A limit that held a while before it fell lately is tried again at once.
     if self:_recent_higher(s, now) then target = math.max(target, s.seen) end
   end
   s.probing = s.limit
   s.limit = math.min(ceiling, target)
-  if s.limit >= ceiling then
-    s.probe_at, s.probing = nil, nil
-    -- Over all requests, a limit that has stepped back up no longer binds: forget it.
-    if name == ALL and s.ceiling == nil then self.scopes[ALL] = nil end
-  else
-    s.probe_at = now + s.gap
-  end
+  s.since = now
+  s.probe_at = now + s.gap        -- when the step, if no 429 came, has held
 end
 
 -- The sum of the configured rates: a limit over all requests above it never binds.
@@ -255,6 +260,10 @@ end
 -- before it, at least a tenth below the refused pace.
 function Pacer:_cut(name, s, accepted, now)
   local current = s.limit or math.huge
+  if s.limit and now - s.since >= M.tuning.held then
+    -- This limit held a while before it fell: the server may allow it again.
+    s.seen, s.seen_at = s.limit, now
+  end
   local new = accepted >= 1 and math.min(accepted, current * M.tuning.cut) or (s.limit or 2) / 2
   -- A step up that brought the 429 goes back to the limit before it, which held (a
   -- lower limit shows itself by the next 429).
@@ -267,7 +276,7 @@ function Pacer:_cut(name, s, accepted, now)
     s.gap = math.min(cap, s.gap * 2)
     s.probing = nil
   end
-  s.cut_at = now
+  s.cut_at, s.since = now, now
   if s.limit < (s.ceiling or math.huge) then s.probe_at = now + s.gap end
 end
 
@@ -295,15 +304,7 @@ function Pacer:answered(e, res)
       s.hold = math.max(s.hold, now + reset)
     end
   end
-  if res.status ~= 429 then
-    if res.status < 500 then
-      -- The highest rate the server has accepted lately, for _cut.
-      -- Counted over two windows, so that a burst a bucket allows once is not taken for a rate.
-      local n = (self:_accepted_before(e, e.method, 2 * M.tuning.window) + 1) / 2
-      if not s.seen or n >= s.seen or now - s.seen_at > M.tuning.memory then s.seen, s.seen_at = n, now end
-    end
-    return
-  end
+  if res.status ~= 429 then return end
   e.refused = true
   local all = self.scopes[ALL]
   if e.t <= s.cut_at or (all and e.t <= all.cut_at) then return end
