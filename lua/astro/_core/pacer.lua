@@ -44,6 +44,7 @@ M.tuning = {
   margin = 0.98,        -- requests go at this share of the limit
   window = 1,           -- seconds over which the server is assumed to count its limit
   guard = 0.01,         -- seconds added to the window when it decides a start
+  catch_up = 0.005,     -- seconds a request that left late may count as sent on time
   cut = 0.9,            -- a 429 brings the limit to at most this share of the refused pace
   min_rate = 0.2,       -- a limit never goes below this (requests per second)
   probe_gap = 1,        -- seconds of calm after a cut before the first step up
@@ -165,10 +166,10 @@ function Pacer:configure(rates)
   end
 end
 
--- The earliest start, no sooner than `now`, that keeps the requests matching `match` (nil: all)
--- under `limit`: spaced 1/(limit x margin) apart, and never the limit+1-th in a window.
-function Pacer:_earliest(match, limit, now)
-  local t = now
+-- The earliest start that keeps the requests matching `match` (nil: all) under `limit`: spaced
+-- 1/(limit x margin) after the last one's slot, and never the limit+1-th in a window.
+function Pacer:_earliest(match, limit)
+  local t = -math.huge
   local rate = limit * M.tuning.margin
   local h = self.history
   local n = math.max(1, math.floor(limit))
@@ -178,7 +179,7 @@ function Pacer:_earliest(match, limit, now)
     -- A refused request counts for nothing (the server did not count it either).
     if (match == nil or e.method == match) and not e.refused then
       seen = seen + 1
-      if seen == 1 then t = math.max(t, e.t + 1 / rate) end
+      if seen == 1 then t = math.max(t, e.slot + 1 / rate) end
       if seen == n then
         t = math.max(t, e.t + M.tuning.window + M.tuning.guard)
         break
@@ -197,21 +198,30 @@ function Pacer:due(method)
   self:_prune(now)
   local s = self:_scope(method)
   self:_step_up(method, s, now)
-  local t = math.max(now, s.hold, self:_earliest(method, s.limit, now))
+  local t = math.max(s.hold, self:_earliest(method, s.limit))
   local all = self.scopes[ALL]
   if all then
     self:_step_up(ALL, all, now)
     all = self.scopes[ALL]
-    if all then t = math.max(t, all.hold, self:_earliest(nil, all.limit, now)) end
+    if all then t = math.max(t, all.hold, self:_earliest(nil, all.limit)) end
   end
-  return t
+  self.due_method, self.due_at = method, t
+  return math.max(now, t)
 end
 
 --- Records that a request of this method starts now. Returns its entry, for answered().
 ---@param method string
 ---@return table entry
 function Pacer:sent(method)
-  local e = { t = self.clock(), method = method }
+  local now = self.clock()
+  -- The slot it was due at: a request that leaves a little late (the poll loop wakes to the
+  -- millisecond) does not push every later one back with it.
+  local slot = now
+  if self.due_method == method and self.due_at <= now and self.due_at > now - 0.1 then
+    slot = math.max(self.due_at, now - M.tuning.catch_up)
+  end
+  self.due_method = nil
+  local e = { t = now, slot = slot, method = method }
   self.last = self.last + 1
   self.history[self.last] = e
   return e
