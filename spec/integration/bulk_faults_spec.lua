@@ -158,10 +158,28 @@ describe("user invite --file under load and faults", function()
     assert.are.equal(0, r.code)
   end)
 
+  -- Regression: a batch retried a 429 asking for an hour four times at backoff speed, where a
+  -- single request gave up at once; now both end at once, naming the wait.
+  it("ends a row refused with a Retry-After beyond the policy's patience as failed, naming the wait", function()
+    box.sb:faults({ fail_next = 1, fail_status = 429, retry_after_seconds = 3600, fault_methods = { "POST" } })
+    local t0 = sys.now()
+    local r = invite(file("hour.csv", people(3, "hour")))
+    assert.are.equal(1, r.code, r.stderr)
+    local rows = json.decode(r.stdout).rows
+    assert.are.equal("failed", rows[1].result)
+    assert.is_truthy(rows[1].message:find("asked to wait 1 h before trying again (Retry-After)", 1, true), rows[1].message)
+    assert.are.same({ "invited", "invited" }, { rows[2].result, rows[3].result })
+    assert.are.equal(1, count(events(box.sb), function(e) return e.email == "hour01@acme.io" end))
+    assert.are.equal(0, members_named(box.sb, "hour01@acme.io"))
+    assert.is_true(sys.now() - t0 < 10 * h.slack, string.format("took %.2f s", sys.now() - t0))
+  end)
+
   -- Regression: the engine handed every request of a wave its start time up front, so after the
   -- first 429 the rest still went out at 10/s, each 429 halved the pace again, and the run
-  -- crawled at one request every 2 s (30 rows against a limit of 3/s: 19 x 429, 40 s).
-  it("cuts its pace once per 429 episode and slows the requests already waiting", function()
+  -- crawled at one request every 2 s (30 rows against a limit of 3/s: 19 x 429, 40 s). Now
+  -- each request starts just in time: a 429 sets the pace to what the server accepted, and the
+  -- steps back up that the server refuses cost one 429 each.
+  it("follows a limit lower than configured: few 429s, near the limit's pace", function()
     box.sb:faults({ rate_limits = { POST = 3 } })
     local t0 = sys.now()
     local r = invite(file("limit3.csv", people(30, "cut")))
