@@ -36,7 +36,7 @@ function M.drive(client, opts)
   local policy = opts.policy or policy_defaults
   local pacer = opts.pacer or client_mod.pacer(client)
   local concurrency = opts.concurrency or pacer_mod.settings.concurrency
-  local waiting = {}         -- items to try again: { item, not_before, seq }
+  local waiting = {}         -- items to try again: { item, not_before }
   local held                 -- a new item fed but not started yet (the pacer said wait)
   local inflight, seq = {}, 0
   local stopped
@@ -53,7 +53,7 @@ function M.drive(client, opts)
     local best, best_k, soonest
     for k, w in ipairs(waiting) do
       if w.not_before <= now then
-        if not best or w.seq < best.seq then best, best_k = w, k end
+        if not best or w.item.seq < best.item.seq then best, best_k = w, k end
       elseif not soonest or w.not_before < soonest then
         soonest = w.not_before
       end
@@ -79,9 +79,8 @@ function M.drive(client, opts)
     return key, client_mod.build(client, item.job.method, item.job.path, item.job)
   end
 
-  local function again(item, delay, err)
-    waiting[#waiting + 1] = { item = item, not_before = sys.now() + delay, seq = item.seq, last = err }
-    item.last = err
+  local function again(item, delay)
+    waiting[#waiting + 1] = { item = item, not_before = sys.now() + delay }
   end
 
   local function on_done(key, out)
@@ -99,8 +98,7 @@ function M.drive(client, opts)
       return final(item, { ok = false, err = stopped })
     elseif d.action == "retry" then
       if d.throttled then item.throttled = (item.throttled or 0) + 1 end
-      if res then err = select(2, client_mod.decode_response(res)) end
-      return again(item, d.delay, err)
+      return again(item, d.delay)
     elseif d.action == "unknown" then
       unknown[#unknown + 1] = item
       item.err = err
@@ -136,7 +134,7 @@ function M.drive(client, opts)
       if confirmed and confirmed[u.index or u] then
         final(u, { ok = true, confirmed = true, data = {} })
       elseif confirmed and u.attempts - (u.throttled or 0) < policy.max_attempts then
-        again(u, retry.backoff(u.attempts - (u.throttled or 0), policy), u.err)
+        again(u, retry.backoff(u.attempts - (u.throttled or 0), policy))
       else
         final(u, { ok = false, err = errors.new(u.err.message ..
           " (the request was sent; whether it took effect is unknown)", { code = "unknown" }) })

@@ -13,6 +13,26 @@ local M = {}
 -- never end).
 M.MAX_PAGES = 100000
 
+-- The query of the page at offset: opts.query with limit and offset.
+local function _page_query(query, size, offset)
+  local q = {}
+  for k, v in pairs(query or {}) do q[k] = v end
+  q.limit, q.offset = size, offset
+  return q
+end
+
+-- The error of a listing that passed its page cap.
+local function _cap_error(path, max_pages, latest)
+  return errors.new(string.format("the listing of %s passed %d pages and the API's answers still do not end " ..
+    "(totalCount %s); stopped", path, max_pages, tostring(latest)), { code = "api" })
+end
+
+-- The error of a page holding n items at offset, past where the list ended.
+local function _disagree(ended_at, offset, n)
+  return errors.new(string.format("the API's pages disagree: the page at offset %d was empty but " ..
+    "the one at offset %d holds %d items; list again", ended_at, offset, n), { code = "api" })
+end
+
 -- The total of a page (a non-negative integer), or nil when it has none that can be read.
 local function _total(data)
   local t = math.tointeger(type(data) == "table" and data.totalCount or nil)
@@ -41,12 +61,6 @@ function M.stream(client, path, key, on_page, opts)
   local concurrency = opts.concurrency or 8
   local window = opts.window or 2 * concurrency
   local max_pages = opts.max_pages or M.MAX_PAGES
-  local function query(offset)
-    local q = {}
-    for k, v in pairs(opts.query or {}) do q[k] = v end
-    q.limit, q.offset = size, offset
-    return q
-  end
   local step                 -- items per page the server serves (known after the first page)
   local plan_end             -- offset the plan stops at (nil: not known yet)
   local extended = false     -- the plan was followed once past the first totalCount
@@ -72,14 +86,13 @@ function M.stream(client, path, key, on_page, opts)
     end
     if step and next_offset >= deliver + window * step then return nil end
     if pages >= max_pages then
-      fail(errors.new(string.format("the listing of %s passed %d pages and the API's answers still do not end " ..
-        "(totalCount %s); stopped", path, max_pages, tostring(latest)), { code = "api" }))
+      fail(_cap_error(path, max_pages, latest))
       return nil
     end
     pages = pages + 1
     local offset = next_offset
     next_offset = next_offset + (step or size)
-    return { offset = offset, job = { method = "GET", path = path, query = query(offset) } }
+    return { offset = offset, job = { method = "GET", path = path, query = _page_query(opts.query, size, offset) } }
   end
 
   local function deliver_ready()
@@ -123,20 +136,14 @@ function M.stream(client, path, key, on_page, opts)
       return
     end
     if stop_at and offset >= stop_at then
-      if #items > 0 then
-        return fail(errors.new(string.format("the API's pages disagree: the page at offset %d was empty but " ..
-          "the one at offset %d holds %d items; list again", stop_at, offset, #items), { code = "api" }))
-      end
+      if #items > 0 then return fail(_disagree(stop_at, offset, #items)) end
       return
     end
     if #items == 0 then
       -- The count overstated (or the list shrank): the list ends here.
       stop_at = offset
       for o, page in pairs(waiting) do
-        if o > offset then
-          return fail(errors.new(string.format("the API's pages disagree: the page at offset %d was empty but " ..
-            "the one at offset %d holds %d items; list again", offset, o, #page), { code = "api" }))
-        end
+        if o > offset then return fail(_disagree(offset, o, #page)) end
       end
       return
     end
@@ -202,14 +209,10 @@ function M.each(client, path, key, opts)
         end
       end
       if pages >= max_pages then
-        return failure(errors.new(string.format("the listing of %s passed %d pages and the API's answers still " ..
-          "do not end (totalCount %s); stopped", path, max_pages, tostring(latest)), { code = "api" }))
+        return failure(_cap_error(path, max_pages, latest))
       end
       pages = pages + 1
-      local q = {}
-      for k, v in pairs(opts.query or {}) do q[k] = v end
-      q.limit, q.offset = size, offset
-      local data, err = client:request("GET", path, { query = q })
+      local data, err = client:request("GET", path, { query = _page_query(opts.query, size, offset) })
       if not data then return failure(err) end
       if type(data) ~= "table" or type(data[key]) ~= "table" then
         return failure(errors.new(string.format("the API answered a page without a %q list", key), { code = "api" }))

@@ -15,8 +15,8 @@
 --     methods too cuts the limit over all requests. A 429 to a request sent before the last
 --     cut says nothing new and changes nothing;
 --   * rate-limit headers (RateLimit-Limit / RateLimit-Policy, X-RateLimit-Limit): the limit
---     is set to what they say (never above the configured rate), and a Remaining of 0 holds
---     the method until the Reset;
+--     is set to what they say (never above the configured rate), and a Remaining of 0 that
+--     this history did not spend holds the method until the Reset;
 --   * calm: while no 429 comes, a cut limit steps back up toward the configured rate. The
 --     first step comes `probe_gap` seconds after a cut and goes halfway (or straight back to a
 --     limit that held a few seconds before it fell lately); a step that holds is followed by
@@ -77,15 +77,22 @@ function M.new(rates, clock)
   }, Pacer)
 end
 
+-- The rate of a method in a rates table: its own, else the POST rate.
+local function _rate_in(rates, method)
+  return rates[method] or rates.POST or 10
+end
+
 -- The configured rate of a method.
 function Pacer:_configured(method)
-  return self.rates[method] or self.rates.POST or 10
+  return _rate_in(self.rates, method)
 end
 
 -- The adaptive state of a scope (a method, or ALL for every request together), made on first
 -- use: limit (nil for ALL until the server shows one), ceiling (the most a step may reach),
--- cut_at (when the limit was last cut), probe_at/gap/step (the next step up), probing (the
--- limit before the step in progress, or nil), hold (no start before this time).
+-- header (the limit rate-limit headers last announced), cut_at (when the limit was last cut),
+-- since (when it was last set), probe_at/gap (the next step up), probing (the limit before
+-- the step in progress, or nil), seen/seen_at (a limit that held a while, and when it fell),
+-- hold (no start before this time).
 function Pacer:_scope(name)
   local s = self.scopes[name]
   if not s then
@@ -116,6 +123,7 @@ end
 function Pacer:_step_up(name, s, now)
   if not s.limit or not s.probe_at or now < s.probe_at then return end
   local ceiling = s.ceiling or self:_total()
+  local target
   if s.probing then
     -- The step in progress held: the shortest gap again.
     s.gap = M.tuning.probe_gap
@@ -125,9 +133,6 @@ function Pacer:_step_up(name, s, now)
       if name == ALL and s.ceiling == nil then self.scopes[ALL] = nil end
       return
     end
-  end
-  local target
-  if s.probing then
     target = ceiling              -- the limit has risen: try the ceiling
   else
     target = s.limit + math.max(1, (ceiling - s.limit) * M.tuning.first_step)
@@ -155,7 +160,7 @@ function Pacer:configure(rates)
   self.rates = rates
   for name, s in pairs(self.scopes) do
     if name ~= ALL then
-      local before = old[name] or old.POST or 10
+      local before = _rate_in(old, name)
       local now = self:_configured(name)
       local header = s.header or math.huge
       if s.limit >= before then s.limit = now end
@@ -249,11 +254,11 @@ local function _rate_headers(headers)
   return limit, remaining, reset
 end
 
--- The number of requests (of `method`, or of any when nil) sent in the window (or `span`
--- seconds) before entry e and not refused.
-function Pacer:_accepted_before(e, method, span)
+-- The number of requests (of `method`, or of any when nil) sent in the window before entry e
+-- and not refused.
+function Pacer:_accepted_before(e, method)
   local n = 0
-  local from = e.t - (span or M.tuning.window)
+  local from = e.t - M.tuning.window
   local h = self.history
   for i = self.last, self.first, -1 do
     local x = h[i]
@@ -281,7 +286,7 @@ function Pacer:_cut(name, s, accepted, now)
   s.limit = math.max(M.tuning.min_rate, new)
   if s.probing then
     -- The step in progress brought the 429: wait longer before the next one; not as long
-    -- when the server accepted a higher rate lately (a limit that fell may rise again).
+    -- while a limit that held has lately fallen (it may come back).
     local cap = self:_recent_higher(s, now) and M.tuning.recent_probe_gap or M.tuning.max_probe_gap
     s.gap = math.min(cap, s.gap * 2)
     s.probing = nil

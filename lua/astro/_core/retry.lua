@@ -63,7 +63,7 @@ local function _duration(secs)
     local m, s = secs // 60, secs % 60
     return m .. " min" .. (s > 0 and (" " .. s .. " s") or "")
   end
-  return string.format("%.1f h", secs / 3600):gsub("%.0 h", " h")
+  return (string.format("%.1f h", secs / 3600):gsub("%.0 h", " h"))
 end
 
 --- The decision after one attempt.
@@ -91,7 +91,6 @@ function M.decide(method, res, code, state, policy)
   local idempotent = policy.idempotent[method or "GET"] or state.idempotent or false
   if rule.who == "idempotent" and not idempotent then return { action = rule.otherwise } end
   local throttled = state.throttled or 0
-  local is_429 = res ~= nil and res.status == 429
   if rule.budget == "throttled" then
     if throttled + 1 > (policy.max_throttled or 12) then return { action = "done" } end
   elseif state.attempt - throttled >= policy.max_attempts then
@@ -112,7 +111,7 @@ function M.decide(method, res, code, state, policy)
   if not delay then
     delay = M.backoff(math.max(1, state.attempt - throttled), policy)
   end
-  return { action = "retry", delay = delay, throttled = is_429 }
+  return { action = "retry", delay = delay, throttled = rule.budget == "throttled" }
 end
 
 return M
