@@ -117,6 +117,20 @@ function M.run(args, opts)
   return { code = code, stdout = M.read_file(dir .. "/stdout"), stderr = M.read_file(dir .. "/stderr") }
 end
 
+--- A new table with the fields of each argument in turn (a later one's win).
+function M.merged(...)
+  local out = {}
+  for _, t in ipairs({ ... }) do
+    for k, v in pairs(t) do out[k] = v end
+  end
+  return out
+end
+
+--- A copy of astro.http.policy with short backoffs (seconds), so that retries take no time.
+function M.quick_policy(base_delay, max_delay)
+  return M.merged(require("astro.http").policy, { base_delay = base_delay, max_delay = max_delay })
+end
+
 --- Splits a string into lines (without the newlines).
 function M.lines(s)
   local out = {}

@@ -323,12 +323,7 @@ describe("astro.people", function()
   describe("the command pieces", function()
     it("dispatch leaves the single form alone and refuses file flags without --file", function()
       local base = { file = "", args = {}, strict = false, json = false, report = "", rate_limit = "" }
-      local function with(t)
-        local o = {}
-        for k, v in pairs(base) do o[k] = v end
-        for k, v in pairs(t) do o[k] = v end
-        return o
-      end
+      local function with(t) return h.merged(base, t) end
       assert.is_false(people.dispatch("invite", with({ args = { "a@acme.io" } }), {}))
       local handled, status, err = people.dispatch("invite", with({ json = true }), {})
       assert.are.same({ true, nil, "usage", "--json goes with --file" }, { handled, status, err.code, err.message })

@@ -5,20 +5,13 @@ local astro = require("astro")
 local engine = require("astro._core.engine")
 local listing = require("astro._core.listing")
 local pacer = require("astro._core.pacer")
-local http = require("astro.http")
 local sys = require("astro.core.sys")
 
 local ORG = h.ids.ACME
 local ORG_PATH = "/organizations/" .. ORG
 local RAJ = h.ids.RAJ
 
--- A copy of the HTTP policy with short backoffs.
-local function quick_policy()
-  local p = {}
-  for k, v in pairs(http.policy) do p[k] = v end
-  p.base_delay, p.max_delay = 0.02, 0.05
-  return p
-end
+local function quick_policy() return h.quick_policy(0.02, 0.05) end
 
 describe("astro.bulk", function()
   describe("parse_rates", function()

@@ -2,6 +2,7 @@
 -- rules, the cut to what the server accepted, the steps back up, rate-limit headers; then the
 -- whole adaptation against simulated servers of many kinds (spec/support/pace_sim.lua), held
 -- to the engine's targets: within 1.05x the floor, few 429s.
+local h = require("spec.helpers")
 local pacer = require("astro._core.pacer")
 local sim = require("spec.support.pace_sim")
 
@@ -25,6 +26,12 @@ local function send(p, method, status, headers)
   local e = p:sent(method)
   p:answered(e, { status = status or 200, headers = headers or {} })
   return e
+end
+
+-- Sends the next request of method as soon as the pacer allows, and the server refuses it.
+local function refused(p, clock, method)
+  clock.t = p:due(method)
+  send(p, method, 429)
 end
 
 -- Sends n requests of method as fast as the pacer allows, all accepted; returns the last time.
@@ -79,8 +86,7 @@ describe("the pacer", function()
     it("sets the limit to what the server accepted in the window before it", function()
       local p, clock = new()
       paced(p, clock, "POST", 5)             -- five accepted in 0.41 s
-      clock.t = p:due("POST")
-      send(p, "POST", 429)                   -- the sixth refused: the server allows 5 a second
+      refused(p, clock, "POST")              -- the sixth refused: the server allows 5 a second
       assert.are.equal(5, (p:limits("POST")))
       assert.are.equal(25, (p:limits("GET")), "another method keeps its limit")
       assert.is_nil(select(2, p:limits("POST")), "no limit over all requests")
@@ -89,8 +95,7 @@ describe("the pacer", function()
     it("cuts at least a tenth below the refused pace", function()
       local p, clock = new()
       paced(p, clock, "POST", 11)            -- more than a window's worth accepted
-      clock.t = p:due("POST")
-      send(p, "POST", 429)
+      refused(p, clock, "POST")
       assert.are.equal(9, (p:limits("POST")))
     end)
 
@@ -111,8 +116,7 @@ describe("the pacer", function()
       local p, clock = new()
       send(p, "GET")                         -- the listing
       paced(p, clock, "POST", 9)
-      clock.t = p:due("POST")
-      send(p, "POST", 429)                   -- the server counts 10 a second over everything
+      refused(p, clock, "POST")              -- the server counts 10 a second over everything
       local post, all = p:limits("POST")
       assert.are.equal(10, post, "POST keeps its limit")
       assert.are.equal(10, all)
@@ -127,8 +131,7 @@ describe("the pacer", function()
     it("steps back up: halfway after a calm gap, then to the configured rate once that held", function()
       local p, clock = new()
       paced(p, clock, "POST", 5)
-      clock.t = p:due("POST")
-      send(p, "POST", 429)
+      refused(p, clock, "POST")
       assert.are.equal(5, (p:limits("POST")))
       clock.t = clock.t + T.probe_gap - 0.01
       p:due("POST")
@@ -144,14 +147,12 @@ describe("the pacer", function()
     it("a step that brings a 429 goes back to the level that held, and the next waits twice as long", function()
       local p, clock = new()
       paced(p, clock, "POST", 5)
-      clock.t = p:due("POST")
-      send(p, "POST", 429)
+      refused(p, clock, "POST")
       clock.t = clock.t + T.probe_gap + 0.01
       p:due("POST")
       assert.are.equal(7.5, (p:limits("POST")))
       paced(p, clock, "POST", 3)
-      clock.t = p:due("POST")
-      send(p, "POST", 429)
+      refused(p, clock, "POST")
       assert.are.equal(5, (p:limits("POST")), "back to 5, which held")
       local cut = clock.t
       clock.t = cut + T.probe_gap + 0.01
@@ -165,8 +166,7 @@ describe("the pacer", function()
     it("new configured rates apply to a method never cut; a cut one keeps its lower limit", function()
       local p, clock = new()
       paced(p, clock, "POST", 5)
-      clock.t = p:due("POST")
-      send(p, "POST", 429)
+      refused(p, clock, "POST")
       p:configure({ GET = 50, POST = 20, DELETE = 5 })
       assert.are.same({ 50, 5 }, { (p:limits("GET")), (p:limits("POST")) })
     end)
@@ -199,12 +199,6 @@ describe("the pacer", function()
   end)
 
   describe("against simulated servers (200 rows after one listing GET)", function()
-    local function with(t)
-      local r = {}
-      for k, v in pairs(RATES) do r[k] = v end
-      for k, v in pairs(t) do r[k] = v end
-      return r
-    end
     local changing = { { 0, { GET = 25, POST = 10 } }, { 5, { GET = 25, POST = 5 } }, { 15, { GET = 25, POST = 10 } } }
     -- name, server, rates, floor (s), most 429s
     local models = {
@@ -217,7 +211,7 @@ describe("the pacer", function()
       { "lower: POST 5/s, token bucket", { limits = { GET = 25, POST = 5 }, window = "bucket" }, RATES, 40, 12 },
       { "lower: POST 7/s", { limits = { GET = 25, POST = 7 } }, RATES, 200 / 7, 8 },
       { "lower: 5/s for all requests", { limits = { ALL = 5 } }, RATES, 40, 10 },
-      { "higher: POST 20/s, told", { limits = { GET = 25, POST = 20 } }, with({ POST = 20 }), 10, 0 },
+      { "higher: POST 20/s, told", { limits = { GET = 25, POST = 20 } }, h.merged(RATES, { POST = 20 }), 10, 0 },
       { "changing: POST 10, 5 from 5 s, 10 from 15 s", { schedule = changing }, RATES, 25, 10 },
       { "changing, token bucket", { schedule = changing, window = "bucket" }, RATES, 25, 10 },
       { "lower, with rate-limit headers", { limits = { GET = 25, POST = 5 }, headers = true }, RATES, 40, 0 },

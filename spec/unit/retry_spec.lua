@@ -6,18 +6,11 @@ local retry = require("astro._core.retry")
 local engine = require("astro._core.engine")
 local http = require("astro.http")
 
--- A copy of the HTTP policy with short backoffs.
-local function quick_policy()
-  local p = {}
-  for k, v in pairs(http.policy) do p[k] = v end
-  p.base_delay, p.max_delay = 0.01, 0.02
-  return p
-end
 
 local function res(status, headers) return { status = status, headers = headers or {} } end
 
 describe("the retry decision", function()
-  local P = quick_policy()
+  local P = h.quick_policy(0.01, 0.02)
   -- method, response or nil, transport code, state, expected action
   local rows = {
     { "GET", res(200), nil, { attempt = 1 }, "done" },
