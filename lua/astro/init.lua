@@ -15,6 +15,7 @@ local output = require("astro.output")
 local roles = require("astro.roles")
 local client_mod = require("astro._core.client")
 local connect = require("astro._core.connect")
+local dryrun = require("astro._core.dryrun")
 local pacer = require("astro._core.pacer")
 local trace = require("astro._core.trace")
 
@@ -45,13 +46,25 @@ end
 local current      -- the default client
 local defaults = {} -- options of the default client (set by the CLI from its flags)
 
---- Sets the options the default client is made with: dry_run (hold back every mutating
--- request and print it to `plan` instead), plan (a file, default stdout), debug (trace
--- requests to `stderr`). The CLI calls it from --dry-run and --verbosity; a later
--- astro.client() connects with them.
+-- Raises when opts would turn --dry-run off: only the command line decides it, once.
+local function _keep_dry_run(opts, what)
+  if opts and opts.dry_run == false and dryrun.is_on() then
+    error(what .. ": --dry-run is on for this run and cannot be turned off", 3)
+  end
+end
+
+--- Sets the options the default client is made with: debug (trace requests to `stderr`), and
+-- dry_run = true (hold back every request that changes something from now on, printing it to
+-- `plan`, default stderr). Dry-run only ever turns on: `dry_run = false` while --dry-run is on
+-- raises an error, and leaving it out keeps it as it is. A later astro.client() connects anew.
 ---@param opts {dry_run?: boolean, plan?: file*, debug?: boolean, stderr?: file*}
 function M.configure(opts)
-  defaults = opts or {}
+  _keep_dry_run(opts, "astro.configure")
+  defaults = {}
+  for k, v in pairs(opts or {}) do
+    if k ~= "dry_run" and k ~= "plan" then defaults[k] = v end
+  end
+  if opts and opts.dry_run then dryrun.enable(opts.plan) end
   current = nil
 end
 
@@ -59,10 +72,10 @@ end
 -- and makes that client the default one. Returns the client or nil, err.
 ---@param opts? {dry_run?: boolean, plan?: file*, debug?: boolean, stderr?: file*}
 function M.connect(opts)
+  _keep_dry_run(opts, "astro.connect")
   local merged = {}
   for k, v in pairs(defaults) do merged[k] = v end
   for k, v in pairs(opts or {}) do merged[k] = v end
-  if defaults.dry_run then merged.dry_run = true end -- a script cannot undo --dry-run
   if merged.debug then trace.to(merged.stderr or io.stderr) end
   local c, err = connect.from_config(merged)
   if not c then return nil, err end
@@ -76,14 +89,17 @@ function M.client()
   return M.connect()
 end
 
---- Tells whether mutating requests are being held back (--dry-run).
+--- Tells whether requests that change something are being held back: --dry-run, or a
+-- default client made with dry_run = true.
 function M.dry_run()
-  return defaults.dry_run == true
+  return dryrun.is_on() or (current ~= nil and client_mod.holds(current))
 end
 
 --- Makes a client for an explicit API base URL and credential (tests, or a second
 -- organization): opts.base_url (".../v1"), opts.authorization ("Bearer <token>"),
 -- opts.organization (id), opts.dry_run, opts.plan. Use astro.use(client) to make it the default.
+-- The credential is sent only to the origin of opts.base_url, and under --dry-run such a
+-- client holds back its changes too, whatever opts.dry_run says.
 function M.new_client(opts)
   return client_mod.new(opts)
 end

@@ -98,11 +98,12 @@ print("done", #users)
 ]])
     local r = box.run({ "run", "--dry-run", dir .. "/s.lua" })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.equal("dry: true\n" ..
+    -- A script's standard output is its own data: the plan goes to stderr.
+    assert.are.equal("dry: true\ndone\t3\n", r.stdout)
+    assert.are.equal(
       "dry run: POST /organizations/" .. ACME .. '/invites {"inviteeEmail":"new@acme.io","role":"ORGANIZATION_MEMBER"}\n' ..
       "dry run: POST /organizations/" .. ACME .. '/users/clrraj0000002019nj9w0ji6b/roles {"organizationRole":"ORGANIZATION_OWNER"}\n' ..
-      "dry run: DELETE /organizations/" .. ACME .. "/users/" .. MEI .. "\n" ..
-      "done\t3\n", r.stdout)
+      "dry run: DELETE /organizations/" .. ACME .. "/users/" .. MEI .. "\n", r.stderr)
     local methods, writes = recorded()
     assert.are.same({}, writes)
     assert.are.same({ "GET /v1/organizations/" .. ACME .. "/users" }, methods)
@@ -123,8 +124,9 @@ assert(astro.invites.create("new@acme.io"))
     assert.are.equal(0, r.code, r.stderr)
     local _, writes = recorded()
     assert.are.same({}, writes)
-    assert.are.equal("dry: true\ndry run: POST /organizations/" .. ACME ..
-      '/invites {"inviteeEmail":"new@acme.io","role":"ORGANIZATION_MEMBER"}\n', r.stdout)
+    assert.are.equal("dry: true\n", r.stdout)
+    assert.are.equal("dry run: POST /organizations/" .. ACME ..
+      '/invites {"inviteeEmail":"new@acme.io","role":"ORGANIZATION_MEMBER"}\n', r.stderr)
   end)
 
   it("gives --dry-run to a plugin command that declares mutates", function()

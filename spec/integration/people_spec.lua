@@ -53,7 +53,8 @@ describe("astro.people", function()
   -- A default client for the sandbox; opts.dry_run holds back changes, writing them to opts.plan.
   local function connect(opts)
     opts = opts or {}
-    astro.configure({ dry_run = opts.dry_run, plan = opts.plan })
+    require("astro._core.dryrun")._reset_for_tests()
+    astro.configure({})
     astro.use(api.new({ base_url = sb.url .. "/v1", authorization = "Bearer test-token", organization = ACME,
                         dry_run = opts.dry_run, plan = opts.plan }))
   end

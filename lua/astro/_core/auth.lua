@@ -5,6 +5,7 @@ local core = require("astro.core.auth")
 local json = require("astro.json")
 local errors = require("astro.errors")
 local sys = require("astro.core.sys")
+local secrets = require("astro._core.secrets")
 local transport = require("astro._core.transport")
 
 local M = {}
@@ -76,6 +77,56 @@ local function _auth_error(message)
   return errors.new(message, { code = "auth" })
 end
 
+-- The Astro base domain of a cloud context's domain ("cloud.astronomer.io" -> "astronomer.io",
+-- "pr1234.astronomer-dev.io" -> "astronomer-dev.io"), or nil.
+local function _base_domain(domain)
+  local d = domain:lower():gsub("^https://", ""):gsub("/+$", "")
+  d = d:gsub("^pr%d%d%d%d%d?%d?%.", ""):gsub("^cloud%.", "")
+  for _, e in ipairs({ "", "-dev", "-stage", "-perf" }) do
+    if d == "astronomer" .. e .. ".io" then return d end
+  end
+  return nil
+end
+
+--- Checks the `domainUrl` an auth configuration names before the refresh token is posted to
+-- it. For an Astro domain it must be https on that domain or one of its subdomains (whole
+-- labels: auth.astronomer.io for astronomer.io); for the localhost context, the origin of the
+-- context's API (local.core, which serves both). Returns the URL ending in "/", or nil, err.
+---@param domain_url string
+---@param domain string the context's domain
+---@param api_base string the context's API base URL
+function M.check_auth_url(domain_url, domain, api_base)
+  local client = require("astro._core.client")
+  local origin = client.origin(domain_url)
+  local url = domain_url:sub(-1) == "/" and domain_url or (domain_url .. "/")
+  local why
+  if not origin or domain_url:find("[?#%s%c]") then
+    why = "it is not an http(s) URL"
+  elseif domain == "localhost" then
+    if origin ~= client.origin(api_base) then why = "it is not the origin of local.core (" .. api_base .. ")" end
+  else
+    local base = _base_domain(domain)
+    local host = origin:match("^https://([^:]+):%d+$")
+    if not host then
+      why = "it is not https"
+    elseif not base or not (host == base or host:sub(-(#base + 1)) == "." .. base) then
+      why = "it is not on " .. tostring(base or domain)
+    end
+  end
+  if why then
+    return nil, _auth_error(string.format(
+      "cannot refresh your login token: the auth configuration names %s as the token endpoint, and %s; " ..
+      "nothing was sent to it: run astro login again", domain_url:gsub("[%c]", "?"), why))
+  end
+  return url
+end
+
+-- What a token must look like to be saved and sent: header-safe characters only (no space,
+-- quote or line break), and a sane length.
+local function _token_shape(t)
+  return type(t) == "string" and #t >= 8 and #t <= 16384 and t:match("^[%w%-._~+/=]+$") ~= nil
+end
+
 --- Refreshes an expired login token with the context's refresh token and saves the new one.
 -- Returns the new "Bearer ..." header value or nil, err.
 ---@param cfg table astro.config Config
@@ -98,9 +149,12 @@ function M.refresh(cfg, ctx)
       "cannot refresh your login token: the auth configuration answered %d; run astro login again", res.status))
   end
   local function form(s) return (s:gsub("[^%w%-._~]", function(c) return string.format("%%%02X", c:byte()) end)) end
-  local domain_url = ac.domainUrl:sub(-1) == "/" and ac.domainUrl or (ac.domainUrl .. "/")
+  local domain_url
+  domain_url, err = M.check_auth_url(ac.domainUrl, ctx.domain, cfg:base_url(ctx.domain))
+  if not domain_url then return nil, err end
+  secrets.add(refresh)
   res, err = transport.request({
-    method = "POST", url = domain_url .. "oauth/token",
+    method = "POST", url = domain_url .. "oauth/token", token_refresh = true,
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded" },
     body = "client_id=" .. form(ac.clientId) .. "&grant_type=refresh_token&refresh_token=" .. form(refresh),
   })
@@ -108,13 +162,28 @@ function M.refresh(cfg, ctx)
   local tok = json.decode(res.body)
   if type(tok) ~= "table" or tok.error or type(tok.access_token) ~= "string" or tok.access_token == "" then
     local why = type(tok) == "table" and (tok.error_description or tok.error) or ("status " .. res.status)
+    if type(why) ~= "string" then why = "status " .. res.status end
     return nil, _auth_error(string.format("your login has expired and could not be refreshed (%s): run astro login again",
-      tostring(why)))
+      secrets.redact(why)))
   end
+  if not _token_shape(tok.access_token) then
+    return nil, _auth_error("your login could not be refreshed: the token endpoint answered a token that is not " ..
+      "one (it was not saved): run astro login again")
+  end
+  secrets.add(tok.access_token)
+  if tok.refresh_token ~= nil and tok.refresh_token ~= json.null and tok.refresh_token ~= "" then
+    if not _token_shape(tok.refresh_token) then
+      return nil, _auth_error("your login could not be refreshed: the token endpoint answered a refresh token " ..
+        "that is not one (nothing was saved): run astro login again")
+    end
+    secrets.add(tok.refresh_token)
+  end
+  local expires_in = math.tointeger(tonumber(tok.expires_in))
+  if expires_in == nil or expires_in < 0 or expires_in > 366 * 86400 then expires_in = 3600 end
   local header = "Bearer " .. tok.access_token
   local values = {
     token = header,
-    expiresin = M.format_time(sys.time() + (tonumber(tok.expires_in) or 3600)),
+    expiresin = M.format_time(sys.time() + expires_in),
   }
   if type(tok.refresh_token) == "string" and tok.refresh_token ~= "" then
     values.refreshtoken = tok.refresh_token
@@ -133,6 +202,9 @@ end
 function M.credential(cfg, ctx)
   local header, source = core.resolve(ctx.token)
   if not header then return nil, _auth_error(source) end
+  secrets.add(header)
+  secrets.add(ctx.token)
+  secrets.add(ctx.refreshtoken)
   local now = sys.time()
   if source == "ASTRO_API_TOKEN" then
     local claims = M.claims(header)

@@ -3,14 +3,20 @@
 -- the one road from commands, plugins and scripts to the network: everything that sends an API
 -- request (the public functions of `astro`, the engine, listings) sends it through a client.
 --
--- A client's public face is its methods request/get/post/org_path and the fields organization,
--- domain, context (without tokens), source, dry_run. Its credential is kept outside the table,
--- and the raw sending (build, send, run) is a module function of this private module,
--- not a method, so no script can send around the client's rules.
+-- A client's public face is its methods request/get/post/org_path and the read-only fields
+-- base_url, organization, domain, context (without tokens), source, dry_run. What a request is
+-- built and sent from (the base URL, the API's origin, the credential, the headers) is kept
+-- outside the table, where no script can change it: writing a field is an error, and a raw
+-- field set with rawset is never read here. The credential travels as `auth` beside the request
+-- and the transport attaches it only to a URL of the client's own API origin. The raw sending
+-- (build, send, run) is a module function of this private module, not a method.
 local json = require("astro.json")
 local errors = require("astro.errors")
+local output = require("astro.output")
 local env = require("astro.core.env")
 local sys = require("astro.core.sys")
+local dryrun = require("astro._core.dryrun")
+local secrets = require("astro._core.secrets")
 local transport = require("astro._core.transport")
 
 local M = {}
@@ -21,12 +27,55 @@ M.CLIENT_VERSION = "1.45.0"
 M.MAX_PAGE_SIZE = 1000
 
 local Client = {}
-Client.__index = Client
-Client.__name = "astro.Client"
 
--- Each client's Authorization value, kept out of the client table so that no script can read
--- it from there (only M.build's callers here do).
-local secrets = setmetatable({}, { __mode = "k" })
+-- Each client's private state: { base_url, origin, authorization, headers, dry_run, plan,
+-- fields (the public read-only values) }, keyed by the client table.
+local state = setmetatable({}, { __mode = "k" })
+
+local client_mt = {
+  __name = "astro.Client",
+  __index = function(c, k)
+    local s = state[c]
+    if k == "dry_run" then return s.dry_run or dryrun.is_on() end
+    local v = s.fields[k]
+    if v ~= nil then return v end
+    return Client[k]
+  end,
+  __newindex = function(_, k)
+    error(string.format("astro client fields are read-only (%s): make another client with astro.new_client",
+      tostring(k)), 2)
+  end,
+  __metatable = "astro.Client",
+}
+
+--- The origin of an http(s) URL as "scheme://host:port" (lower case, default port filled in),
+-- or nil for anything else (another scheme, user info, no host).
+---@param url string
+---@return string|nil
+function M.origin(url)
+  if type(url) ~= "string" then return nil end
+  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  if not scheme then return nil end
+  scheme = scheme:lower()
+  if (scheme ~= "http" and scheme ~= "https") or authority:find("@", 1, true) then return nil end
+  local host, port = authority:match("^(%[[%x:.]+%]):?(%d*)$")
+  if not host then host, port = authority:match("^([^:%[%]]+):?(%d*)$") end
+  if not host or host == "" then return nil end
+  if port == "" then port = scheme == "https" and "443" or "80" end
+  return scheme .. "://" .. host:lower() .. ":" .. tonumber(port)
+end
+
+--- Tells whether client c holds back requests that change something: its own dry_run, or
+-- --dry-run for the whole process (astro._core.dryrun). Read from the private state, never
+-- from the table.
+function M.holds(c)
+  return state[c].dry_run or dryrun.is_on()
+end
+
+--- The API base URL client c sends to (the private value, whatever the table shows).
+function M.base_url(c)
+  return state[c].base_url
+end
 
 local function _os_identifier()
   local sysname, machine = sys.uname()
@@ -52,29 +101,46 @@ function M.public_context(ctx)
   return c
 end
 
---- Makes a client.
+--- Makes a client. opts.base_url must be an http(s) URL without user info; its origin is the
+-- only one the credential is ever sent to. opts.dry_run holds back this client's changes even
+-- when the process is not in dry-run (it cannot release a process in dry-run).
 ---@param opts {base_url: string, authorization: string, organization?: string, domain?: string, context?: table, source?: string, dry_run?: boolean, plan?: file*}
 function M.new(opts)
   if type(opts) ~= "table" or type(opts.base_url) ~= "string" then
     error("a client needs opts.base_url", 2)
   end
+  local base_url = opts.base_url:gsub("/+$", "")
+  local origin = M.origin(base_url)
+  if not origin then
+    error("a client needs an http or https opts.base_url with a host and no user info, e.g. " ..
+      "https://api.astronomer.io/v1", 2)
+  end
+  if opts.authorization ~= nil and type(opts.authorization) ~= "string" then
+    error("opts.authorization must be a string such as \"Bearer <token>\"", 2)
+  end
   local ident, ident_version = _client_identifier()
-  local c = setmetatable({
-    base_url = opts.base_url:gsub("/+$", ""),
-    organization = opts.organization,
-    domain = opts.domain,
-    context = opts.context and M.public_context(opts.context) or nil,
-    source = opts.source,
-    dry_run = opts.dry_run or false,
-    plan = opts.plan or io.stdout,
-    _headers = {
+  local c = setmetatable({}, client_mt)
+  state[c] = {
+    base_url = base_url,
+    origin = origin,
+    authorization = opts.authorization or "",
+    dry_run = opts.dry_run == true,
+    plan = opts.plan,
+    headers = {
       ["X-Astro-Client-Identifier"] = ident,
       ["X-Astro-Client-Version"] = ident_version or M.CLIENT_VERSION,
       ["X-Client-Os-Identifier"] = _os_identifier(),
       ["User-Agent"] = "astro-cli/" .. M.CLIENT_VERSION .. " astro-lua/" .. require("astro.core.host").version,
     },
-  }, Client)
-  secrets[c] = opts.authorization or ""
+    fields = {
+      base_url = base_url,
+      organization = opts.organization,
+      domain = opts.domain,
+      context = opts.context and M.public_context(opts.context) or nil,
+      source = opts.source,
+    },
+  }
+  secrets.add(opts.authorization)
   return c
 end
 
@@ -113,21 +179,20 @@ function M.query_string(q)
 end
 
 --- Tells whether a method changes something on the server (what --dry-run holds back).
-function M.is_mutating(method)
-  return not (method == "GET" or method == "HEAD" or method == "OPTIONS")
-end
+M.is_mutating = dryrun.is_mutating
 
 --- The path of the client's organization plus a suffix, or nil, err when no organization is set.
 function Client:org_path(suffix)
-  if not self.organization or self.organization == "" then
+  local org = state[self].fields.organization
+  if not org or org == "" then
     return nil, errors.new("no organization is selected in the current context: run astro organization switch",
       { code = "config" })
   end
-  return "/organizations/" .. M.escape_path(self.organization) .. (suffix or "")
+  return "/organizations/" .. M.escape_path(org) .. (suffix or "")
 end
 
 --- Builds the request table of a call on client c (for M.send / M.run), without its
--- Authorization header, which is added only as it is sent.
+-- credential, which travels beside it (`auth`) for the transport to attach.
 ---@param c table a client
 ---@param method string
 ---@param path string path under /v1, e.g. "/organizations"
@@ -137,8 +202,14 @@ function M.build(c, method, path, opts)
   opts = opts or {}
   local qs = M.query_string(opts.query)
   local headers = {}
-  for k, v in pairs(c._headers) do headers[k] = v end
-  for k, v in pairs(opts.headers or {}) do headers[k] = v end
+  local s = state[c]
+  for k, v in pairs(s.headers) do headers[k] = v end
+  for k, v in pairs(opts.headers or {}) do
+    if type(k) == "string" and k:lower() == "authorization" then
+      error("a request's headers cannot set Authorization: the client sends its own credential", 2)
+    end
+    headers[k] = v
+  end
   local body
   if opts.body ~= nil then
     body = type(opts.body) == "string" and opts.body or json.encode(opts.body)
@@ -146,7 +217,7 @@ function M.build(c, method, path, opts)
   end
   return {
     method = method,
-    url = c.base_url .. path .. (qs ~= "" and ("?" .. qs) or ""),
+    url = s.base_url .. path .. (qs ~= "" and ("?" .. qs) or ""),
     headers = headers,
     body = body,
     timeout = opts.timeout,
@@ -154,12 +225,13 @@ function M.build(c, method, path, opts)
   }
 end
 
--- A copy of req carrying client c's Authorization header.
+-- A copy of req carrying client c's credential and API origin (`auth`), which the transport
+-- turns into the Authorization header only for a URL of that origin.
 local function _authorized(c, req)
-  local r, h = {}, { Authorization = secrets[c] }
+  local s = state[c]
+  local r = {}
   for k, v in pairs(req) do r[k] = v end
-  for k, v in pairs(req.headers or {}) do h[k] = v end
-  r.headers = h
+  r.auth = { header = s.authorization, origin = s.origin }
   return r
 end
 
@@ -175,7 +247,8 @@ local pacers = {}
 function M.pacer(c, rates)
   local pacer_mod = require("astro._core.pacer")
   rates = rates or pacer_mod.settings.rates
-  local key = c.base_url .. "\0" .. secrets[c]
+  local s = state[c]
+  local key = s.base_url .. "\0" .. s.authorization
   local p = pacers[key]
   if not p then
     p = pacer_mod.new(rates)
@@ -233,7 +306,7 @@ function M.decode_response(res)
   if type(data) == "table" and type(data.message) == "string" then
     local msg = data.message
     if msg == "" then msg = string.format("the API answered %d without a message", res.status) end
-    return nil, errors.new(msg, {
+    return nil, errors.new(secrets.redact(msg), {
       status = res.status, code = "api", fieldErrors = data.fieldErrors,
       requestId = type(data.requestId) == "string" and data.requestId or rid,
     })
@@ -243,15 +316,18 @@ function M.decode_response(res)
 end
 
 --- In dry-run mode: writes the request that would be sent on client c (method, path, body;
--- never the token) to its plan stream, and answers as if it had succeeded.
+-- never the token) to its plan stream, and answers as if it had succeeded. The line is for a
+-- person: what it repeats of the data is escaped (astro.output.printable).
 ---@param opts? {query?: table, body?: any}
 function M.plan(c, method, path, opts)
   opts = opts or {}
   local qs = M.query_string(opts.query)
   local body = opts.body
   if body ~= nil and type(body) ~= "string" then body = json.encode(body) end
-  c.plan:write(string.format("dry run: %s %s%s%s\n", method, path, qs ~= "" and ("?" .. qs) or "",
-    body and (" " .. body) or ""))
+  local line = string.format("dry run: %s %s%s%s", method, path, qs ~= "" and ("?" .. qs) or "",
+    body and (" " .. body) or "")
+  local stream = state[c].plan or dryrun.plan_stream()
+  stream:write(output.printable(secrets.redact(line)), "\n")
   return json.object({ dry_run = true }), { status = 200, headers = {}, body = "", dry_run = true }
 end
 
@@ -260,7 +336,7 @@ end
 ---@param path string
 ---@param opts? {query?: table, body?: any, headers?: table, timeout?: number, idempotent?: boolean}
 function Client:request(method, path, opts)
-  if self.dry_run and M.is_mutating(method) then return M.plan(self, method, path, opts) end
+  if M.holds(self) and M.is_mutating(method) then return M.plan(self, method, path, opts) end
   local res, err = M.send(self, M.build(self, method, path, opts))
   if not res then return nil, err end
   local data, derr = M.decode_response(res)

@@ -164,9 +164,13 @@ function Config:set_context(ctx_key, values)
   return self:update(mapped)
 end
 
---- Tells whether a domain is an Astro (cloud) domain, as the astro CLI decides.
+--- Tells whether a domain is an Astro (cloud) domain: "localhost" (the local API of
+-- local.core, when local.platform is cloud), or astronomer.io and its -dev/-stage/-perf
+-- variants with an optional cloud. or prNNNN. label. Whole names only: the astro CLI's
+-- substring test would take "localhost.example.com" for the local API and send the token there.
 function M.is_cloud(domain, platform)
-  if domain:find("localhost", 1, true) then return (platform or "cloud") == "cloud" end
+  if type(domain) ~= "string" then return false end
+  if domain == "localhost" then return (platform or "cloud") == "cloud" end
   local d = domain:gsub("^https://", ""):gsub("/$", "")
   d = d:gsub("^pr%d%d%d%d%d?%d?%.", ""):gsub("^cloud%.", "")
   for _, env in ipairs({ "", "-dev", "-stage", "-perf" }) do

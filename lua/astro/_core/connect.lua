@@ -27,8 +27,14 @@ function M.from_config(opts)
   if not cred then return nil, err end
   local org = cred.organization
   if org == nil or org == "" then org = ctx.organization end
+  local base_url = cfg:base_url(ctx.domain)
+  if not client.origin(base_url) then
+    return nil, errors.new(string.format("the API address of context %q, %s, is not an http(s) URL: check %s in %s",
+      ctx.domain, base_url, ctx.domain == "localhost" and "local.core" or "the context's domain", cfg.path),
+      { code = "config" })
+  end
   return client.new({
-    base_url = cfg:base_url(ctx.domain), authorization = cred.header, organization = org,
+    base_url = base_url, authorization = cred.header, organization = org,
     domain = ctx.domain, context = ctx, source = cred.source,
     dry_run = opts.dry_run, plan = opts.plan,
   })

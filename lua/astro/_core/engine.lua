@@ -169,7 +169,7 @@ function M.run(client, jobs, opts)
   end
   local send = {}
   for i, job in ipairs(jobs) do
-    if client.dry_run and client_mod.is_mutating(job.method) then
+    if client_mod.holds(client) and client_mod.is_mutating(job.method) then
       if not opts.quiet_plan then client_mod.plan(client, job.method, job.path, job) end
       finish(i, { ok = true, dry_run = true, data = {}, attempts = 0 })
     else

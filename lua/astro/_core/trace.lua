@@ -1,5 +1,8 @@
 --- The debug trace of requests and responses (--verbosity debug, ASTRO_DEBUG): where its lines
 -- go, and the redaction of secrets in what it shows.
+local printable = require("astro.output").printable
+local secrets = require("astro._core.secrets")
+
 local M = {}
 
 --- The sink of trace lines: a function(line), or nil when tracing is off.
@@ -8,26 +11,20 @@ M.sink = nil
 --- Sends trace lines to a stream (nil turns the trace off).
 ---@param stream? file*
 function M.to(stream)
-  M.sink = stream and function(line) stream:write(line, "\n") end or nil
+  -- A trace line repeats what servers sent: escaped for the terminal it may reach.
+  M.sink = stream and function(line) stream:write(printable(line), "\n") end or nil
 end
 
 local SECRET_FIELDS = { "access_token", "refresh_token", "id_token", "token", "client_secret" }
 
---- Hides secrets in text meant for a trace: JSON fields and form fields that hold tokens,
--- and any literal secret passed in.
+--- Hides secrets in text meant for a trace: every secret this process knows
+-- (astro._core.secrets: the credential, refresh tokens, tokens just minted) and any literal
+-- one passed in, wherever a server echoed it, then JSON and form fields that hold tokens.
 ---@param text string
----@param secrets? string[]
-function M.redact(text, secrets)
+---@param extra? string[]
+function M.redact(text, extra)
   if not text or text == "" then return text end
-  for _, s in ipairs(secrets or {}) do
-    if s and #s >= 4 then
-      local i = 1
-      repeat
-        local a, b = text:find(s, i, true)
-        if a then text = text:sub(1, a - 1) .. "<redacted>" .. text:sub(b + 1); i = a + 10 end
-      until not a
-    end
-  end
+  text = secrets.redact(text, extra)
   for _, f in ipairs(SECRET_FIELDS) do
     text = text:gsub('("' .. f .. '"%s*:%s*")[^"]*"', '%1<redacted>"')
     text = text:gsub("([?&]?" .. f .. "=)[^&%s]*", "%1<redacted>")
@@ -64,7 +61,7 @@ function M.response(req, res, err)
     if #body > 2048 then body = body:sub(1, 2048) .. "... (" .. #res.body .. " bytes)" end
     if body ~= "" then sink("< " .. body) end
   else
-    sink(string.format("< failed %s %s: %s", req.method or "GET", req.url, tostring(err)))
+    sink(string.format("< failed %s %s: %s", req.method or "GET", req.url, M.redact(tostring(err))))
   end
 end
 

@@ -2,10 +2,17 @@
 -- request with the retry rules (astro._core.retry), raw concurrent batches for the engine, the
 -- debug trace, and transport failures as astro errors. Nothing outside astro._core uses it: a
 -- request reaches the network only through a client (astro._core.client).
+--
+-- Two rules hold here, below every client, whatever a caller did above:
+-- * the credential (req.auth = { header, origin }) becomes the Authorization header only when
+--   the request's URL is of that origin; a request for any other origin is refused unsent;
+-- * while --dry-run is on (astro._core.dryrun), a request that changes something is refused
+--   unsent; only the token refresh (req.token_refresh, set by astro._core.auth) may go.
 local core = require("astro.core.http")
 local env = require("astro.core.env")
 local sys = require("astro.core.sys")
 local errors = require("astro.errors")
+local dryrun = require("astro._core.dryrun")
 local policy_defaults = require("astro._core.policy")
 local retry = require("astro._core.retry")
 local trace = require("astro._core.trace")
@@ -20,12 +27,50 @@ local function _session()
   return session
 end
 
+-- The origin ("scheme://host:port") of a URL, or nil (astro._core.client.origin, loaded late:
+-- the client requires this module).
+local function _origin(url)
+  return require("astro._core.client").origin(url)
+end
+
+-- Why req may not be sent, or nil: a credential for another origin, or a change under
+-- --dry-run. Checked on every request, single or in a run.
+local function _refusal(req)
+  local method = req.method or "GET"
+  if dryrun.is_on() and dryrun.is_mutating(method) and not req.token_refresh then
+    return errors.new(string.format("%s %s was held back: --dry-run is on, nothing that changes something is sent",
+      method, (req.url or ""):gsub("%?.*$", "")), { code = "dry_run" })
+  end
+  if req.auth ~= nil then
+    local origin = _origin(req.url)
+    if type(req.auth) ~= "table" or origin == nil or origin ~= req.auth.origin then
+      return errors.new(string.format("refused to send the credential to %s: it is sent only to its API, %s",
+        tostring(origin or "an invalid URL"), tostring(type(req.auth) == "table" and req.auth.origin)),
+        { code = "credential" })
+    end
+  end
+  for name in pairs(req.headers or {}) do
+    if type(name) == "string" and name:lower() == "authorization" then
+      return errors.new("refused to send a request with an Authorization header of its own: the credential " ..
+        "is the client's", { code = "credential" })
+    end
+  end
+end
+
 -- A copy of req ready for the C session, and whether it may be repeated (req.idempotent, a
--- field the C layer does not take, or an idempotent method).
+-- field the C layer does not take, or an idempotent method). The credential becomes the
+-- Authorization header here (the caller checked _refusal first).
 local function _prepare(req, policy)
   local r = {}
   for k, v in pairs(req) do r[k] = v end
   r.method = r.method or "GET"
+  if r.auth then
+    local headers = {}
+    for k, v in pairs(r.headers or {}) do headers[k] = v end
+    headers.Authorization = r.auth.header
+    r.headers = headers
+  end
+  r.auth, r.token_refresh = nil, nil
   local idempotent = r.idempotent or policy.idempotent[r.method] or false
   r.idempotent = nil
   -- A write never goes out on a reused connection: libcurl resends silently when a reused
@@ -92,6 +137,8 @@ end
 ---@param pacer? table
 function M.request(req, policy, pacer)
   policy = policy or policy_defaults
+  local refused = _refusal(req)
+  if refused then return nil, refused end
   local r, idempotent = _prepare(req, policy)
   local attempt, throttled = 0, 0
   while true do
@@ -135,6 +182,10 @@ function M.run(opts)
     next = function()
       local key, req = next_fn()
       if key == nil then return nil, req end
+      local refused = _refusal(req)
+      if refused then
+        error("astro._core.transport.run: " .. refused.message, 0)
+      end
       local prepared = _prepare(req, policy_defaults)
       running[key] = prepared
       trace.request(prepared)

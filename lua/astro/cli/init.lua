@@ -8,6 +8,8 @@ local sys = require("astro.core.sys")
 local astro = require("astro")
 local errors = require("astro.errors")
 local config = require("astro._core.config")
+local dryrun = require("astro._core.dryrun")
+local secrets = require("astro._core.secrets")
 local plugins = require("astro._core.plugins")
 -- The help texts, loaded only when a run prints help or a usage error.
 local function _help() return require("astro.cli.help") end
@@ -51,7 +53,7 @@ local function _report(ctx, err, node)
   -- the interruption caused on its way out (a cut transfer, a prompt's ended input) is not news.
   if sys.interrupted() then return 130 end
   err = errors.wrap(err)
-  ctx.stderr:write("Error: ", _printable(err.message, ctx.argv), "\n")
+  ctx.stderr:write("Error: ", _printable(secrets.redact(err.message), ctx.argv), "\n")
   if err.code == "usage" and node then ctx.stderr:write(_help().usage(node)) end
   return err.exit or 1
 end
@@ -80,8 +82,20 @@ function M.verbosity(opts)
   return level:lower()
 end
 
+--- Tells whether a run's standard output carries data (--json, -o json or csv, or a command
+-- whose arguments pass through to a script, such as astro run): dry-run plan lines then go
+-- to stderr, so that the data stays whole.
+---@param node table
+---@param opts table parsed options
+function M.stdout_carries_data(node, opts)
+  if opts.json == true then return true end
+  if type(opts.output) == "string" and opts.output ~= "" and opts.output ~= "table" then return true end
+  return node.spec.args ~= nil and node.spec.args.passthrough == true
+end
+
 --- Makes the context a command's run function receives: streams, the command, and lazily
--- built services (the API client).
+-- built services (the API client). --dry-run is decided here, once for the process
+-- (astro._core.dryrun): nothing later can turn it off.
 function M.context(node, opts, level)
   local ctx = {
     stdout = io.stdout, stderr = io.stderr, stdin = io.stdin,
@@ -89,8 +103,10 @@ function M.context(node, opts, level)
   }
   level = level or opts.verbosity
   ctx.debug = level == "debug" or level == "trace" or env.flag("ASTRO_DEBUG")
-  ctx.dry_run = opts.dry_run == true
-  astro.configure({ debug = ctx.debug, stderr = ctx.stderr, dry_run = ctx.dry_run, plan = ctx.stdout })
+  dryrun.set_plan_stream(M.stdout_carries_data(node, opts) and ctx.stderr or ctx.stdout)
+  if opts.dry_run == true then dryrun.enable() end
+  ctx.dry_run = dryrun.is_on()
+  astro.configure({ debug = ctx.debug, stderr = ctx.stderr })
   --- The API client for the current context (astro.client()), or nil, err.
   function ctx.api() return astro.client() end
   return ctx
@@ -140,6 +156,8 @@ function M.main(args)
     return _report(errctx,
       errors.usage(string.format("requires at least %d arg(s), only received %d", min, #opts.args)), node)
   end
+  local late, lerr = parse.late_dry_run(node, opts)
+  if not late then return _report(errctx, lerr, node) end
   local level, verr = M.verbosity(opts)
   if not level then return _report(errctx, verr) end
   local ctx = M.context(node, opts, level)

@@ -163,4 +163,35 @@ function M.parse(root, args)
   return node, opts
 end
 
+--- A command whose arguments pass through to a script (astro run FILE ARGS) takes --dry-run
+-- typed after FILE as its own, as people type flags after the file with cobra, gh or kubectl:
+-- a dry run asked for must never run for real. The words after FILE up to a "--" are looked
+-- at; `--dry-run` and `--dry-run=<bool>` are taken out of the script's arguments and set
+-- opts.dry_run (a script reads astro.dry_run()). Returns true, or nil and a usage error for a
+-- value that is not a boolean.
+---@param node table the command found
+---@param opts table its parsed options (opts.args: FILE first)
+function M.late_dry_run(node, opts)
+  local spec = node.spec
+  if not (spec.args and spec.args.passthrough and spec.mutates) or #opts.args < 2 then return true end
+  local kept, looking = { opts.args[1] }, true
+  for i = 2, #opts.args do
+    local a = opts.args[i]
+    if a == "--" then looking = false end
+    local value = looking and (a == "--dry-run" and "true" or a:match("^%-%-dry%-run=(.*)$"))
+    if value then
+      local b = _parse_bool(value)
+      if b == nil then
+        return nil, errors.usage(string.format('invalid argument "%s" for "--dry-run" flag: not a boolean (true or false)',
+          value))
+      end
+      if b then opts.dry_run = true end
+    else
+      kept[#kept + 1] = a
+    end
+  end
+  opts.args = kept
+  return true
+end
+
 return M
