@@ -544,7 +544,7 @@ class Faults:
             "hang_after_next", "fault_methods", "fault_path_prefix",
             "rate_window", "rate_schedule", "rate_headers", "retry_after_seconds",
             "jitter_ms", "random_seed", "max_page_size", "total_count_claim",
-            "grow_per_page", "grow_limit")
+            "grow_per_page", "grow_limit", "auth_domain_url", "token_answer", "echo_token")
     WINDOWS = ("bucket", "sliding", "fixed")
     HEADER_FAMILIES = ("none", "ietf", "x")
 
@@ -574,6 +574,9 @@ class Faults:
         self.total_count_claim = None
         self.grow_per_page = 0
         self.grow_limit = 0
+        self.auth_domain_url = None  # domainUrl the auth-config answers (None: this server)
+        self.token_answer = None     # JSON object /oauth/token answers 200 instead of a token
+        self.echo_token = False      # error messages repeat the request's Authorization value
         self.buckets = {}           # (token, key) -> (level, last) | [accepted times] | (window, count)
         self.window_start = time.monotonic()
         self.schedule_start = None  # monotonic time of the first rate-checked request
@@ -638,6 +641,15 @@ class Faults:
             elif key in ("retry_after_seconds", "total_count_claim"):
                 if value is not None:
                     self.non_negative_int(key, value)
+            elif key == "auth_domain_url":
+                if value is not None and not isinstance(value, str):
+                    raise ValueError("faults: auth_domain_url must be a string or null")
+            elif key == "token_answer":
+                if value is not None and not isinstance(value, dict):
+                    raise ValueError("faults: token_answer must be a JSON object or null")
+            elif key == "echo_token":
+                if not isinstance(value, bool):
+                    raise ValueError("faults: echo_token must be a boolean")
             elif key == "random_seed":
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError("faults: random_seed must be an integer")
@@ -1183,10 +1195,12 @@ class Handler(BaseHTTPRequestHandler):
             if self.command != "GET":
                 raise ApiError(405, "Method Not Allowed", headers=[("Allow", "GET")])
             return 200, {"clientId": CLIENT_ID, "audience": AUDIENCE,
-                         "domainUrl": "http://127.0.0.1:%d/" % srv.port}
+                         "domainUrl": srv.faults.auth_domain_url or "http://127.0.0.1:%d/" % srv.port}
         if path == "/oauth/token":
             if self.command != "POST":
                 raise ApiError(405, "Method Not Allowed", headers=[("Allow", "POST")])
+            if srv.faults.token_answer is not None:
+                return 200, copy.deepcopy(srv.faults.token_answer)
             return self.oauth_token(body)
         if path == "/userinfo":
             if self.command != "GET":
@@ -1335,7 +1349,10 @@ class Handler(BaseHTTPRequestHandler):
         """The body of an ApiError in the Error shape (``requestId`` = this answer's X-Request-Id)."""
         if self.request_id is None:
             self.request_id = str(uuid.uuid4())
-        obj = {"message": err.message, "requestId": self.request_id, "statusCode": err.status}
+        message = err.message
+        if self.server.faults.echo_token:
+            message += " (token: %s)" % self.headers.get("Authorization", "")
+        obj = {"message": message, "requestId": self.request_id, "statusCode": err.status}
         if err.field_errors:
             obj["fieldErrors"] = err.field_errors
         return dumps(obj)
