@@ -371,7 +371,9 @@ function M.config.current_context()
 end
 
 --- Sets keys of the current context (e.g. { organization = id, workspace = "" }) in the
--- config file, atomically and under its lock. Tokens cannot be set this way.
+-- config file, atomically and under its lock. Tokens cannot be set this way. Under --dry-run
+-- nothing is written: each change is printed as a plan line ("dry run: set
+-- contexts.<context>.<key> = <value> in <path>", keys sorted) instead.
 -- Returns true or nil, err.
 ---@param values table<string, string>
 function M.config.set_context(values)
@@ -387,6 +389,17 @@ function M.config.set_context(values)
   if not ctx then return nil, err end
   if ctx.virtual then
     return nil, errors.new("there is no context in the config file to change", { code = "config" })
+  end
+  if M.dry_run() then
+    local keys = {}
+    for k in pairs(values) do keys[#keys + 1] = k end
+    table.sort(keys)
+    local plan = dryrun.plan_stream()
+    for _, k in ipairs(keys) do
+      plan:write(output.printable(string.format("dry run: set contexts.%s.%s = %s in %s", ctx.key, k,
+        tostring(values[k]), cfg.path)), "\n")
+    end
+    return true
   end
   return cfg:set_context(ctx.key, values)
 end

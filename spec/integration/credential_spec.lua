@@ -76,11 +76,11 @@ describe("the credential", function()
   describe("is never sent to a domain that only contains localhost", function()
     -- A home whose current context is domain d, with plain http so a proxy would see the
     -- request in clear; every request of the run goes through `other` as a proxy.
-    local function proxied_run(d, env)
+    local function proxied_run(d, env, current)
       local home = box.sb:home()
       local key = d:gsub("%.", "_")
       h.write_file(home .. "/.astro/config.yaml", table.concat({
-        "context: " .. d, "contexts:", "  " .. key .. ":", "    domain: " .. d,
+        "context: " .. (current or d), "contexts:", "  " .. key .. ":", "    domain: " .. d,
         '    expiresin: "2099-01-01T00:00:00Z"', "    organization: " .. ACME, "    token: Bearer test-token",
         "local:", "  core: " .. box.sb.url, "  platform: cloud", "cloud:", "  api:", "    protocol: http", "" }, "\n"))
       local e = h.merged({ ALL_PROXY = other.url, all_proxy = other.url, http_proxy = other.url,
@@ -99,8 +99,9 @@ describe("the credential", function()
     end
 
     it("named by ASTRO_DOMAIN", function()
-      local r = proxied_run("localhost", { ASTRO_DOMAIN = "localhost.evil.test" })
+      local r = proxied_run("localhost.evil.test", { ASTRO_DOMAIN = "localhost.evil.test" }, "astronomer.io")
       assert.are.equal(1, r.code)
+      assert.matches('is not an Astro context', r.stderr)
       nothing_elsewhere()
     end)
   end)

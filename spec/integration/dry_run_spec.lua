@@ -129,6 +129,78 @@ assert(astro.invites.create("new@acme.io"))
       '/invites {"inviteeEmail":"new@acme.io","role":"ORGANIZATION_MEMBER"}\n', r.stderr)
   end)
 
+  -- Regressions (each failed before dry-run was decided below the client): a script could
+  -- turn --dry-run off and send real changes.
+  describe("holds whatever a script does", function()
+    local INVITE = 'assert(astro.invites.create("held@acme.io"))\nprint("after")\n'
+    local CASES = {
+      ["astro.configure without dry_run"] = { 'astro.configure({ debug = false })\n' .. INVITE, 0 },
+      ["astro.configure{dry_run = false}"] = { 'astro.configure({ dry_run = false })\n' .. INVITE, 1,
+        "cannot be turned off" },
+      ["astro.connect{dry_run = false}"] = { 'astro.connect({ dry_run = false })\n' .. INVITE, 1,
+        "cannot be turned off" },
+      ["client.dry_run = false"] = { 'astro.client().dry_run = false\n' .. INVITE, 1, "read%-only" },
+      ["rawset(client, 'dry_run', false)"] = { 'rawset(astro.client(), "dry_run", false)\n' .. INVITE, 0 },
+      ["a client of its own with dry_run = false"] = {
+        function(sb) return 'astro.use(astro.new_client({ base_url = "' .. sb.url .. '/v1", authorization = ' ..
+          '"Bearer test-token", organization = "' .. ACME .. '", dry_run = false }))\n' .. INVITE end, 0 },
+      ["astro.batch"] = { 'local r = astro.batch({ { method = "POST", path = "/organizations/{org}/invites", ' ..
+        'body = { inviteeEmail = "held@acme.io", role = "ORGANIZATION_MEMBER" } } })\nassert(r[1].ok)\n', 0 },
+      ["astro.config.set_context"] = { 'assert(astro.config.set_context({ workspace = "elsewhere" }))\n', 0 },
+    }
+    for what, case in pairs(CASES) do
+      it(what, function()
+        local text = type(case[1]) == "function" and case[1](box.sb) or case[1]
+        local path = box.file("hold.lua", text)
+        local config = box.home .. "/.astro/config.yaml"
+        local before = h.read_file(config)
+        for _, args in ipairs({ { "run", "--dry-run", path }, { "run", path, "--dry-run" } }) do
+          local r = box.run(args)
+          assert.are.equal(case[2], r.code, r.stderr)
+          if case[3] then assert.matches("^Error: .*" .. case[3], r.stderr) end
+          local _, writes = recorded()
+          assert.are.same({}, writes)
+          assert.are.equal(before, h.read_file(config))
+          assert.are.equal(3, #box.sb:state().users[ACME])
+        end
+      end)
+    end
+  end)
+
+  it("holds for the shipped bulk invite with --dry-run typed after FILE", function()
+    local people = box.file("people.csv", "email,role\nnew1@acme.io,ORGANIZATION_OWNER\nnew2@acme.io,\n")
+    local r = box.run({ "run", h.root .. "/examples/bulk_invite.lua", people, "--dry-run" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("would invite", r.stdout)
+    local _, writes = recorded()
+    assert.are.same({}, writes)
+  end)
+
+  it("keeps a script's JSON on stdout whole: the plan goes to stderr", function()
+    local path = box.file("json.lua", [[
+local users = assert(astro.users.list())
+assert(astro.roles.update(users[2], "ORGANIZATION_OWNER"))
+io.write(astro.output.json({ users = #users, changed = users[2].username }))
+]])
+    local r = box.run({ "run", path, "--dry-run" })
+    assert.are.equal(0, r.code, r.stderr)
+    local doc = assert(require("astro.json").decode(r.stdout))
+    assert.are.equal(3, doc.users)
+    assert.matches("^dry run: POST /organizations/" .. ACME .. "/users/", r.stderr)
+    local _, writes = recorded()
+    assert.are.same({}, writes)
+  end)
+
+  it("writes the plan of a bulk --json run to stderr, never into the JSON", function()
+    local people = box.file("people.csv", "email\nnew1@acme.io\n")
+    local r = box.run({ "organization", "user", "invite", "--file", people, "--json", "--dry-run" })
+    assert.are.equal(0, r.code, r.stderr)
+    local doc = assert(require("astro.json").decode(r.stdout))
+    assert.are.equal("dry run: not sent", doc.rows[1].message)
+    local _, writes = recorded()
+    assert.are.same({}, writes)
+  end)
+
   it("gives --dry-run to a plugin command that declares mutates", function()
     local dir = box.home .. "/.astro/plugins"
     h.sh("mkdir -p " .. h.shell_quote(dir) .. " && chmod 700 " .. h.shell_quote(dir))

@@ -139,19 +139,10 @@ return {
       else
         notice, chosen = _default_workspace(ws, values, cctx.last_used_workspace, ctx, cctx.workspace)
       end
-      if astro.dry_run() then
-        local keys = {}
-        for k in pairs(values) do keys[#keys + 1] = k end
-        table.sort(keys)
-        for _, k in ipairs(keys) do
-          ctx.stdout:write(string.format("dry run: set contexts.%s.%s = %s in %s\n", cctx.key, k, values[k],
-            astro.config.path()))
-        end
-        return true
-      end
       local ok
-      ok, err = astro.config.set_context(values)
+      ok, err = astro.config.set_context(values) -- under --dry-run, prints the plan instead
       if not ok then return nil, err end
+      if astro.dry_run() then return true end
     end
     if same then
       ctx.stdout:write("You selected the same organization as the current one. No switch was made\n")
