@@ -6,6 +6,7 @@
 local h = require("spec.helpers")
 local jwt = require("spec.support.jwt")
 local config = require("astro.core.config")
+local json_null = require("astro.json").null
 
 local ACME = h.ids.ACME
 local GLOBEX = h.ids.GLOBEX
@@ -110,6 +111,42 @@ describe("no secret escapes", function()
     end
   end
 
+  it("stays home when the auth configuration names a foreign token endpoint", function()
+    local other = h.sandbox({ "--accept-any-token" })
+    local home = CREDENTIALS.refresh()
+    box.sb:faults({ auth_domain_url = other.url .. "/" })
+    local r = h.run({ "organization", "list", "--verbosity", "debug" }, { home = home })
+    box.sb:faults({ auth_domain_url = json_null })
+    local seen = other:requests()
+    other:stop()
+    assert.are.equal(1, r.code)
+    assert.are.same({}, seen)
+    no_secret(r.stdout .. r.stderr, { TOKEN, REFRESH, EXPIRED }, "a refresh refused")
+  end)
+
+  it("is out of a script's reach through the client", function()
+    local path = file("probe.lua", [[
+local c = assert(astro.client())
+local seen = {}
+for k, v in pairs(c) do seen[#seen + 1] = tostring(k) .. "=" .. tostring(v) end
+for _, k in ipairs({ "base_url", "organization", "domain", "source", "dry_run", "authorization", "token",
+                     "_headers", "headers", "secret", "auth" }) do
+  seen[#seen + 1] = k .. "=" .. tostring(c[k])
+end
+for k, v in pairs(c.context or {}) do seen[#seen + 1] = "context." .. k .. "=" .. tostring(v) end
+print(table.concat(seen, "\n"))
+print(pcall(getmetatable, c))
+print(pcall(function() return astro.request("GET", "/organizations", { headers = { Authorization = "x" } }) end))
+]])
+    for _, cred in ipairs({ "config", "api_token" }) do
+      local home, env = CREDENTIALS[cred]()
+      local r = h.run({ "run", path }, { home = home, env = env })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches("base_url=http://127%.0%.0%.1", r.stdout)
+      no_secret(r.stdout .. r.stderr, { TOKEN, REFRESH, EXPIRED, API, API_PAYLOAD, CLAIM }, "a probing script")
+    end
+  end)
+
   for _, cred in ipairs({ "config", "refresh", "api_token" }) do
     for _, cmd in ipairs(COMMANDS) do
       it(cmd[1] .. " with the " .. cred .. " credential, plain and debug, succeeding and failing", function()
@@ -120,9 +157,10 @@ describe("no secret escapes", function()
             local args, reports = cmd[2]()
             if mode == "flag" then args = with_debug_flag(args) end
             if mode == "env" then env.ASTRO_DEBUG = "1" end
-            if fault then box.sb:faults({ fail_next = 1, fail_status = 500 }) end
+            -- The failing answer echoes the credential it was sent in its message, as some servers do.
+            if fault then box.sb:faults({ fail_next = 1, fail_status = 500, echo_token = true }) end
             local r = h.run(args, { home = home, env = env })
-            if fault then box.sb:faults({ fail_next = 0 }) end
+            if fault then box.sb:faults({ fail_next = 0, echo_token = false }) end
             runs = runs + 1
             local where = table.concat(args, " ") .. " [" .. cred .. ", " .. mode .. (fault and ", 500" or "") .. "]"
             -- The secrets: the canaries, and the token a refresh minted (read back from the file).
