@@ -65,7 +65,7 @@ describe("shipped examples", function()
       h.write_file(dir .. "/people.csv", csv)
       local r = run({ "run", "--dry-run", "examples/bulk_invite.lua", dir .. "/people.csv" })
       assert.are.equal(0, #mutations(box.sb))
-      assert.matches('dry run: POST /organizations/clt0acme000010bhys38c6ryb/invites {"inviteeEmail":"new1@acme.io","role":"ORGANIZATION_MEMBER"}', r.stdout, 1, true)
+      assert.matches('dry run: POST /organizations/clt0acme000010bhys38c6ryb/invites {"inviteeEmail":"new1@acme.io","role":"ORGANIZATION_MEMBER"}', r.stderr, 1, true)
       assert.matches(" 3 +new1@acme%.io +ORGANIZATION_MEMBER +would invite", r.stdout)
     end)
 

@@ -96,14 +96,13 @@ end
 ---@param domain string the context's domain
 ---@param api_base string the context's API base URL
 function M.check_auth_url(domain_url, domain, api_base)
-  local client = require("astro._core.client")
-  local origin = client.origin(domain_url)
+  local origin = transport.origin(domain_url)
   local url = domain_url:sub(-1) == "/" and domain_url or (domain_url .. "/")
   local why
   if not origin or domain_url:find("[?#%s%c]") then
     why = "it is not an http(s) URL"
   elseif domain == "localhost" then
-    if origin ~= client.origin(api_base) then why = "it is not the origin of local.core (" .. api_base .. ")" end
+    if origin ~= transport.origin(api_base) then why = "it is not the origin of local.core (" .. api_base .. ")" end
   else
     local base = _base_domain(domain)
     local host = origin:match("^https://([^:]+):%d+$")

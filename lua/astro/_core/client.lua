@@ -48,22 +48,8 @@ local client_mt = {
   __metatable = "astro.Client",
 }
 
---- The origin of an http(s) URL as "scheme://host:port" (lower case, default port filled in),
--- or nil for anything else (another scheme, user info, no host).
----@param url string
----@return string|nil
-function M.origin(url)
-  if type(url) ~= "string" then return nil end
-  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
-  if not scheme then return nil end
-  scheme = scheme:lower()
-  if (scheme ~= "http" and scheme ~= "https") or authority:find("@", 1, true) then return nil end
-  local host, port = authority:match("^(%[[%x:.]+%]):?(%d*)$")
-  if not host then host, port = authority:match("^([^:%[%]]+):?(%d*)$") end
-  if not host or host == "" then return nil end
-  if port == "" then port = scheme == "https" and "443" or "80" end
-  return scheme .. "://" .. host:lower() .. ":" .. tonumber(port)
-end
+--- The origin of an http(s) URL as "scheme://host:port" (astro._core.transport.origin).
+M.origin = transport.origin
 
 --- Tells whether client c holds back requests that change something: its own dry_run, or
 -- --dry-run for the whole process (astro._core.dryrun). Read from the private state, never

@@ -27,11 +27,24 @@ local function _session()
   return session
 end
 
--- The origin ("scheme://host:port") of a URL, or nil (astro._core.client.origin, loaded late:
--- the client requires this module).
-local function _origin(url)
-  return require("astro._core.client").origin(url)
+--- The origin of an http(s) URL as "scheme://host:port" (lower case, default port filled in),
+-- or nil for anything else (another scheme, user info, no host).
+---@param url string
+---@return string|nil
+function M.origin(url)
+  if type(url) ~= "string" then return nil end
+  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  if not scheme then return nil end
+  scheme = scheme:lower()
+  if (scheme ~= "http" and scheme ~= "https") or authority:find("@", 1, true) then return nil end
+  local host, port = authority:match("^(%[[%x:.]+%]):?(%d*)$")
+  if not host then host, port = authority:match("^([^:%[%]]+):?(%d*)$") end
+  if not host or host == "" then return nil end
+  if port == "" then port = scheme == "https" and "443" or "80" end
+  return scheme .. "://" .. host:lower() .. ":" .. tonumber(port)
 end
+
+local _origin = M.origin
 
 -- Why req may not be sent, or nil: a credential for another origin, or a change under
 -- --dry-run. Checked on every request, single or in a run.
