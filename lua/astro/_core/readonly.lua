@@ -8,8 +8,9 @@
 -- table; writing a field raises an error naming it ("astro.invites.create is read-only: ...")
 -- unless the viewer's `writable` rule lets that path be written, and then the write goes to the
 -- table itself. `next`, `rawget` and `rawlen` see the empty view, not the table. A view's
--- metatable is protected (`getmetatable(view)` is false). Views are made once per table and
--- path, when first read, and kept.
+-- metatable is protected (`getmetatable(view)` is false). A table has one view, made when it is
+-- first read and kept (so walking a cycle of tables meets the same views again); its name is the
+-- path it was first read by.
 local M = {}
 
 -- The table each view shows (weak keys: a view no longer used goes away).
@@ -33,12 +34,21 @@ function M.path(name, k)
   return name .. "[" .. tostring(k) .. "]"
 end
 
+--- The level for error() that names the Lua code behind a refused write, called from the
+-- function that refuses it: its caller, or that one's caller when the write came from a C
+-- function (table.insert, rawset, ...), which has no file and line to show.
+function M.blame_level()
+  local info = debug.getinfo(3, "S")
+  if info and info.what == "C" then return 3 end
+  return 2
+end
+
 --- What a refused write says after the path.
 M.READ_ONLY = "is read-only: the astro API is shared with the stock commands; keep values of your own " ..
   "in locals"
 
---- Makes a viewer: a function view(t, name) giving the read-only view of table t named name
--- (made once per table and name). opts.writable(path, t, k, v) is asked before a write:
+--- Makes a viewer: a function view(t, name) giving the read-only view of table t, named name
+-- when it is made (once per table). opts.writable(path, t, k, v) is asked before a write:
 -- true lets it go to the table; nil, reason refuses it with "<path> <reason>"; nil alone
 -- refuses it as read-only.
 ---@param opts? {writable?: fun(path: string, t: table, k: any, v: any): boolean|nil, string|nil}
@@ -46,7 +56,7 @@ M.READ_ONLY = "is read-only: the astro API is shared with the stock commands; ke
 function M.viewer(opts)
   opts = opts or {}
   local writable = opts.writable
-  local cache = setmetatable({}, { __mode = "k" }) -- table -> { [name] = view }
+  local cache = setmetatable({}, { __mode = "k" }) -- table -> its view
 
   local view
   -- The value user code gets for v, the field k of the table named name: a table (not a view
@@ -57,12 +67,7 @@ function M.viewer(opts)
   end
 
   function view(t, name)
-    local byname = cache[t]
-    if byname == nil then
-      byname = {}
-      cache[t] = byname
-    end
-    local v = byname[name]
+    local v = cache[t]
     if v ~= nil then return v end
     v = setmetatable({}, {
       __index = function(_, k) return wrap(t[k], name, k) end,
@@ -71,7 +76,7 @@ function M.viewer(opts)
         local ok, why
         if writable then ok, why = writable(path, t, k, value) end
         if not ok then
-          error(string.format("%s %s", path, why or M.READ_ONLY), 2)
+          error(string.format("%s %s", path, why or M.READ_ONLY), M.blame_level())
         end
         t[k] = value
       end,
@@ -89,7 +94,7 @@ function M.viewer(opts)
       __metatable = false,
     })
     target_of[v] = t
-    byname[name] = v
+    cache[t] = v
     return v
   end
 

@@ -107,7 +107,7 @@ end
 -- rawset for user code: refused on the views of the API.
 local function _rawset(t, k, v)
   if readonly.is_view(t) then
-    error(readonly.path(tostring(t), k) .. " " .. readonly.READ_ONLY, 2)
+    error(readonly.path(tostring(t), k) .. " " .. readonly.READ_ONLY, readonly.blame_level())
   end
   return rawset(t, k, v)
 end
