@@ -154,5 +154,11 @@ return astro.errors.is(e) and getmetatable(e) == getmetatable(astro.errors.new("
     ok, err = pcall(userenv.while_loading, run, "math.randomseed(1)")
     assert.matches("math%.randomseed cannot be changed while plugins load", err)
     assert.is_true(run("setmetatable({}, { __gc = function() end }) math.randomseed(1) return true"))
+    -- A setting is told by its table, whatever path it is reached by.
+    run("require('astro.http').policy.timeout = 6 astro.bulk.rates.GET = 4")
+    assert.are.equal(6, policy.timeout)
+    assert.are.equal(4, pacer.rates.GET)
+    assert.is_false(run("return getmetatable(astro.bulk)"))
+    assert.matches("astro%.bulk%.parse_rates is read%-only", fails("astro.bulk.parse_rates = print"))
   end)
 end)

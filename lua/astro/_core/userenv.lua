@@ -58,17 +58,24 @@ local LOADING_REASON = "cannot be changed while plugins load: a plugin's top-lev
   "command; change it in your command's run"
 local function _while_loading(what) return what .. " " .. LOADING_REASON end
 
--- The settings user code may write, as paths of the views: astro.bulk.rates (and its fields),
--- astro.bulk.concurrency, and the fields of astro.http.policy (at any depth).
-local function _is_setting(path)
-  return path == "astro.bulk.rates" or path == "astro.bulk.concurrency"
-    or path:match("^astro%.bulk%.rates[.[]") ~= nil or path:match("^astro%.http%.policy[.[]") ~= nil
+-- Tells whether field k of table t is a setting user code may write: astro.bulk.rates (and
+-- its fields) and astro.bulk.concurrency, and the fields of astro.http.policy (at any depth).
+-- Told by the tables themselves, not by the path a view was first read by.
+local function _is_setting(t, k)
+  local pacer = require("astro._core.pacer").settings
+  if t == require("astro").bulk or t == pacer then return k == "rates" or k == "concurrency" end
+  local policy = require("astro.http").policy
+  if t == pacer.rates or t == policy then return true end
+  for _, v in pairs(policy) do
+    if v == t then return true end
+  end
+  return false
 end
 
--- The views of the public modules (and of everything reachable from them), one per table and path.
+-- The views of the public modules (and of everything reachable from them), one per table.
 local view = readonly.viewer({
-  writable = function(path)
-    if not _is_setting(path) then return nil end
+  writable = function(_, t, k)
+    if not _is_setting(t, k) then return nil end
     if M.loading > 0 then return nil, LOADING_REASON end
     return true
   end,
