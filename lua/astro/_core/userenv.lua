@@ -63,8 +63,11 @@ local function _while_loading(what) return what .. " " .. LOADING_REASON end
 -- Told by the tables themselves, not by the path a view was first read by.
 local function _is_setting(t, k)
   local pacer = require("astro._core.pacer").settings
-  if t == require("astro").bulk or t == pacer then return k == "rates" or k == "concurrency" end
-  local policy = require("astro.http").policy
+  local mt = getmetatable(t) -- astro.bulk is a table whose fields go to the pacer's settings
+  if t == pacer or (type(mt) == "table" and mt.__newindex == pacer) then
+    return k == "rates" or k == "concurrency"
+  end
+  local policy = require("astro._core.policy") -- astro.http.policy
   if t == pacer.rates or t == policy then return true end
   for _, v in pairs(policy) do
     if v == t then return true end
