@@ -256,5 +256,8 @@ return { command = "plugin list", wrap = true, run = function(_, ctx) ctx.stdout
     assert.is_nil(r.stdout:find("\r", 1, true))
     assert.matches("\n y\\x1b%[1A%s+astro organization user harmless", r.stdout)
     assert.matches("\nNot loaded:\n  [^\n]*/x\\x1b%[2K\\x0d%.lua: a plugin must return", r.stdout)
+    r = h.run({ "organization", "user", "list" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("^astro: plugin not loaded: [^\n]*/x\\x1b%[2K\\x0d%.lua: a plugin must return", r.stderr)
   end)
 end)
