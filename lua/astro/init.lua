@@ -66,6 +66,7 @@ function M.configure(opts)
   end
   if opts and opts.dry_run then dryrun.enable(opts.plan) end
   current = nil
+  trace.to(nil) -- a connect made before (e.g. by a plugin as it loads) traces no longer
 end
 
 --- Connects to the API of the current context (config file, ASTRO_API_TOKEN, ASTRO_DOMAIN)
@@ -462,10 +463,21 @@ end
 
 M.plugins = {}
 
+-- A copy of v, tables copied at every depth (functions and other values as they are).
+local function _deep_copy(v, seen)
+  if type(v) ~= "table" then return v end
+  if seen[v] then return seen[v] end
+  local c = {}
+  seen[v] = c
+  for k, x in next, v do c[_deep_copy(k, seen)] = _deep_copy(x, seen) end
+  return c
+end
+
 --- What this run found in the plugins folder: { dir, loaded = { {name, path, specs} },
--- failed = { {name, path, error} } } (what `astro plugin list` shows).
+-- failed = { {name, path, error} } } (what `astro plugin list` shows). A copy: changing it
+-- changes nothing of what astro found or shows.
 function M.plugins.report()
-  return require("astro._core.plugins").report
+  return _deep_copy(require("astro._core.plugins").report, {})
 end
 
 --- Runs a Lua automation as `astro run` does: FILE ("-" for standard input) compiled as source

@@ -156,7 +156,10 @@ local function _is_array(t)
   if mt == array_mt then return true end
   if mt == object_mt then return false end
   local n = #t
-  if n == 0 then return next(t) == nil end
+  if n == 0 then
+    local iter, state, first = pairs(t) -- pairs, not next: a read-only view of user code has __pairs
+    return iter(state, first) == nil
+  end
   local count = 0
   for _ in pairs(t) do count = count + 1 end
   return count == n

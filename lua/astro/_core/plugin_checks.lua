@@ -87,4 +87,31 @@ function M.spec(spec, path)
   return true
 end
 
+-- A plain copy of a list of plain values (strings, numbers, booleans), or of a table of them.
+local function _copy_values(t)
+  if type(t) ~= "table" then return t end
+  local c = {}
+  for k, v in pairs(t) do
+    if type(v) ~= "table" then c[k] = v end
+  end
+  return c
+end
+
+--- A plain copy of a command table that passed M.spec: its known fields read once, lists and
+-- flags copied into tables of astro's own (no metatable), so nothing of the plugin's runs when
+-- astro reads them later (the run function is the plugin's).
+function M.copy(spec)
+  local c = {}
+  for _, k in ipairs(M.SPEC_FIELDS) do c[k] = _copy_values(spec[k]) end
+  if spec.flags ~= nil then
+    c.flags = {}
+    for i, f in ipairs(spec.flags) do
+      local fc = {}
+      for _, k in ipairs(M.FLAG_FIELDS) do fc[k] = f[k] end
+      c.flags[i] = fc
+    end
+  end
+  return c
+end
+
 return M

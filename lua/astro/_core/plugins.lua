@@ -72,16 +72,22 @@ local function _load(entry)
   local env = userenv.new_env({ name = "plugin " .. entry.path, dir = entry.dir, check = M.check_safe })
   local fn, err = userenv.loadfile(entry.path, env)
   if not fn then return nil, err end
-  local ran, result = xpcall(fn, function(e) return tostring(e) end, entry.name)
-  if not ran then return nil, result end
-  local specs = (type(result) == "table" and type(result[1]) == "table") and result or { result }
-  for i = 1, math.max(#specs, 1) do
-    local s = specs[i]
-    local good, serr = checks.spec(s, entry.path)
-    if not good then return nil, serr end
-    s.plugin_file = entry.path
-  end
-  return specs
+  -- Its top-level code, and the reading of what it returned, run as the loading of a plugin
+  -- (no setting may change); what astro keeps is a plain copy of the command tables.
+  return userenv.while_loading(function()
+    local ran, result = xpcall(fn, function(e) return tostring(e) end, entry.name)
+    if not ran then return nil, result end
+    local specs = (type(result) == "table" and type(result[1]) == "table") and result or { result }
+    local plain = {}
+    for i = 1, math.max(#specs, 1) do
+      local s = specs[i]
+      local good, serr = checks.spec(s, entry.path)
+      if not good then return nil, serr end
+      plain[i] = checks.copy(s)
+      plain[i].plugin_file = entry.path
+    end
+    return plain
+  end)
 end
 
 --- Loads one plugin file (or a folder with init.lua) exactly as astro loads those of the plugins

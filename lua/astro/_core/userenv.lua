@@ -5,7 +5,15 @@
 -- global raises an error naming it. Only Lua source is loaded, never precompiled bytecode.
 -- There is no `debug`, no `package`, and `require` serves only the public modules and the
 -- plugin's own files.
+--
+-- What it guarantees: user code cannot change what the stock commands do through what they
+-- share. The public modules are read-only views (astro._core.readonly), and so are the
+-- metatables of values user code did not make (errors, clients, files, ...); the settings
+-- (astro.bulk.rates, astro.bulk.concurrency, astro.http.policy.*) may be changed, except while
+-- a plugin's top-level code runs (it runs for every command); process-wide state (default
+-- files, the random seed, the collector's mode, finalizers) cannot be changed then either.
 local host = require("astro.core.host")
+local readonly = require("astro._core.readonly")
 local sys = require("astro.core.sys")
 
 local M = {}
@@ -30,9 +38,106 @@ function M.is_public(name)
   return st ~= nil and st.type == "file"
 end
 
--- Requires a public module for user code (the name is checked by the caller).
+--- How many plugins' top-level code is running (astro._core.plugins loads them through
+-- M.while_loading): while it is above 0, no user code may change a setting or process-wide state.
+M.loading = 0
+
+--- Calls fn(...) as the loading of a plugin: its top-level code and the reading of what it
+-- returned. Returns what fn returns; an error raised in fn is raised again after the count is
+-- restored.
+function M.while_loading(fn, ...)
+  M.loading = M.loading + 1
+  local res = table.pack(pcall(fn, ...))
+  M.loading = M.loading - 1
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+-- Why something cannot be changed while plugins load, and the message naming it.
+local LOADING_REASON = "cannot be changed while plugins load: a plugin's top-level code runs for every " ..
+  "command; change it in your command's run"
+local function _while_loading(what) return what .. " " .. LOADING_REASON end
+
+-- Tells whether field k of table t is a setting user code may write: astro.bulk.rates (and
+-- its fields) and astro.bulk.concurrency, and the fields of astro.http.policy (at any depth).
+-- Told by the tables themselves, not by the path a view was first read by.
+local function _is_setting(t, k)
+  local pacer = require("astro._core.pacer").settings
+  local mt = getmetatable(t) -- astro.bulk is a table whose fields go to the pacer's settings
+  if t == pacer or (type(mt) == "table" and mt.__newindex == pacer) then
+    return k == "rates" or k == "concurrency"
+  end
+  local policy = require("astro._core.policy") -- astro.http.policy
+  if t == pacer.rates or t == policy then return true end
+  for _, v in pairs(policy) do
+    if v == t then return true end
+  end
+  return false
+end
+
+-- The views of the public modules (and of everything reachable from them), one per table.
+local view = readonly.viewer({
+  writable = function(_, t, k)
+    if not _is_setting(t, k) then return nil end
+    if M.loading > 0 then return nil, LOADING_REASON end
+    return true
+  end,
+})
+
+-- Requires a public module for user code (the name is checked by the caller): its read-only view.
 local function _require_public(name)
-  return require(name)
+  return view(require(name), name)
+end
+
+-- The metatables user code set itself (through setmetatable): getmetatable gives them as they are.
+local own_metatables = setmetatable({}, { __mode = "k" })
+
+-- getmetatable for user code: a metatable it did not set itself (an error's, a client's, a
+-- file's, ...) is shared with the stock commands, so it gets a read-only view of it.
+local function _getmetatable(v)
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" or own_metatables[mt] then return mt end
+  local name = rawget(mt, "__name")
+  return view(mt, "getmetatable(" .. (type(name) == "string" and name or type(v)) .. ")")
+end
+
+-- setmetatable for user code: no finalizer (__gc) while plugins load, as it would run in
+-- whatever command runs when the value is collected.
+local function _setmetatable(t, mt)
+  if type(mt) == "table" then
+    if M.loading > 0 and rawget(mt, "__gc") ~= nil then
+      error("a __gc metamethod cannot be set while plugins load: it would run in whatever command " ..
+        "runs when the value is collected", 2)
+    end
+    own_metatables[mt] = true
+  end
+  return setmetatable(t, mt)
+end
+
+-- rawset for user code: refused on the views of the API.
+local function _rawset(t, k, v)
+  if readonly.is_view(t) then
+    error(readonly.path(tostring(t), k) .. " " .. readonly.READ_ONLY, readonly.blame_level())
+  end
+  return rawset(t, k, v)
+end
+
+-- collectgarbage for user code: the collector's mode and state are the process's, not to be
+-- changed while plugins load.
+local GC_SETTINGS = { stop = true, restart = true, incremental = true, generational = true,
+                      setpause = true, setstepmul = true }
+local function _collectgarbage(opt, ...)
+  if M.loading > 0 and GC_SETTINGS[opt] then error(_while_loading('collectgarbage("' .. opt .. '")'), 2) end
+  return collectgarbage(opt, ...)
+end
+
+-- A function of the standard library that changes process-wide state when given arguments
+-- (io.input, io.output, math.randomseed): refused while plugins load.
+local function _not_while_loading(fn, name, always)
+  return function(...)
+    if M.loading > 0 and (always or select("#", ...) > 0) then error(_while_loading(name), 2) end
+    return fn(...)
+  end
 end
 
 local BASE = {
@@ -111,6 +216,11 @@ function M.new_env(opts)
   allowed.os.exit = function()
     error("os.exit is not available here: return an exit status instead (e.g. return 3)", 2)
   end
+  allowed.getmetatable, allowed.setmetatable, allowed.rawset = _getmetatable, _setmetatable, _rawset
+  allowed.collectgarbage = _collectgarbage
+  allowed.io.input = _not_while_loading(io.input, "io.input")
+  allowed.io.output = _not_while_loading(io.output, "io.output")
+  allowed.math.randomseed = _not_while_loading(math.randomseed, "math.randomseed", true)
   allowed.astro = _require_public("astro")
   local env = {}
   local loaded = {}

@@ -132,7 +132,7 @@ function M.main(args)
   local quiet = args[1] == "plugin"
   if not quiet then
     for _, f in ipairs(report.failed) do
-      io.stderr:write("astro: plugin not loaded: ", f.error, "\n")
+      io.stderr:write("astro: plugin not loaded: ", _printable(f.error), "\n")
     end
   end
   local node, opts, at = parse.parse(root, args)

@@ -10,8 +10,16 @@ local function _describe_origin(node)
   return "lua/" .. (node.module or "astro"):gsub("%.", "/") .. ".lua (built in)"
 end
 
+-- Commands no plugin may wrap: `astro plugin list` shows what the plugins do, so none can
+-- change what it shows.
+local UNWRAPPABLE = { ["astro plugin list"] = "it shows what the plugins do" }
+
 -- Wraps a command node with a plugin's run: the plugin's run gets (opts, ctx, wrapped_run).
 local function _wrap(node, spec)
+  local why = UNWRAPPABLE[tree.path(node)]
+  if why then
+    return nil, string.format('%s: "%s" cannot be wrapped: %s', spec.plugin_file, tree.path(node), why)
+  end
   local inner = node.spec.run
   if type(inner) ~= "function" then
     return nil, string.format('%s: "%s" is a group of commands and cannot be wrapped', spec.plugin_file, tree.path(node))
