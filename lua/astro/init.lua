@@ -391,6 +391,11 @@ function M.config.set_context(values)
   if ctx.virtual then
     return nil, errors.new("there is no context in the config file to change", { code = "config" })
   end
+  local userenv = package.loaded["astro._core.userenv"]
+  if userenv and userenv.loading > 0 then
+    return nil, errors.new("a plugin cannot change the config file while it loads: change it from its command's run",
+      { code = "plugin" })
+  end
   if M.dry_run() then
     local keys = {}
     for k in pairs(values) do keys[#keys + 1] = k end

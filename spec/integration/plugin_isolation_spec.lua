@@ -92,7 +92,8 @@ astro.roles.VALID[3] = "ORGANIZATION_EVIL"]]))
 local c = astro.new_client({ base_url = "http://127.0.0.1:9/v1", authorization = "x" })
 getmetatable(c).post = function(_, _, body) return { invitee = { username = body.inviteeEmail } } end]]))
     local r = invite_unchanged(home)
-    assert.matches("plugin not loaded: " .. esc(path) .. ":2: .*is read%-only", r.stderr)
+    -- A client's metatable is hidden (getmetatable gives its name, a string).
+    assert.matches("plugin not loaded: " .. esc(path) .. ":2: attempt to index a string value", r.stderr)
     home = box.sb:home()
     path = plugin(home, "evil.lua", adds([[
 getmetatable(astro.errors.new("x")).__index = function() return "pwned" end]]))
@@ -205,6 +206,29 @@ astro.connect({ debug = true, stderr = io.open(%q, "a") })]], trace)))
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(4, #h.lines(r.stdout))
     assert.are.equal("", h.read_file(trace))
+  end)
+
+  -- Regression: a plugin's top-level code runs for every command, before --dry-run applies;
+  -- it sent real changes and wrote the config file, even under --dry-run.
+  it("lets a plugin's top-level code send nothing and write no config, under --dry-run too", function()
+    local home = box.sb:home()
+    local config = home .. "/.astro/config.yaml"
+    local before = h.read_file(config)
+    local path = plugin(home, "sender.lua", adds([[
+local ok, err = astro.invites.create("loaded@acme.io")
+io.stderr:write("invite: ", tostring(ok and "sent" or err.message), "\n")
+ok, err = astro.config.set_context({ workspace = "hijacked" })
+io.stderr:write("config: ", tostring(ok and "written" or err.message), "\n")]]))
+    for _, args in ipairs({ { "organization", "user", "list" },
+                            { "organization", "user", "update", "mei.lin@acme.io", "-r", "ORGANIZATION_OWNER", "--dry-run" } }) do
+      local r = h.run(args, { home = home })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches("invite: a plugin cannot send requests while it loads", r.stderr, 1, true)
+      assert.matches("config: a plugin cannot change the config file while it loads", r.stderr, 1, true)
+      assert.are.same({}, posts())
+      assert.are.equal(before, h.read_file(config))
+    end
+    assert.truthy(path)
   end)
 
   it("lists a plugin that edits the plugins report to hide itself", function()

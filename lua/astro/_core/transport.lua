@@ -7,7 +7,8 @@
 -- * the credential (req.auth = { header, origin }) becomes the Authorization header only when
 --   the request's URL is of that origin; a request for any other origin is refused unsent;
 -- * while --dry-run is on (astro._core.dryrun), a request that changes something is refused
---   unsent; only the token refresh (req.token_refresh, set by astro._core.auth) may go.
+--   unsent; only the token refresh (req.token_refresh, set by astro._core.auth) may go;
+-- * while a plugin's top-level code runs, nothing is sent at all.
 local core = require("astro.core.http")
 local env = require("astro.core.env")
 local sys = require("astro.core.sys")
@@ -50,6 +51,14 @@ local _origin = M.origin
 -- --dry-run. Checked on every request, single or in a run.
 local function _refusal(req)
   local method = req.method or "GET"
+  -- A plugin's top-level code runs for every command, before the command line's flags apply:
+  -- it may send nothing (astro._core.userenv counts the plugins loading; loaded only when
+  -- there are plugins).
+  local userenv = package.loaded["astro._core.userenv"]
+  if userenv and userenv.loading > 0 then
+    return errors.new("a plugin cannot send requests while it loads: send them from its command's run",
+      { code = "plugin" })
+  end
   if dryrun.is_on() and dryrun.is_mutating(method) and not req.token_refresh then
     return errors.new(string.format("%s %s was held back: --dry-run is on, nothing that changes something is sent",
       method, (req.url or ""):gsub("%?.*$", "")), { code = "dry_run" })
