@@ -75,7 +75,8 @@ describe("text from the API on a terminal", function()
       assert.are.equal(" " .. string.format("%-" .. width .. "s", "NAME") .. "ID", lines[1]:gsub("%s+$", ""))
       assert.truthy(lines[2]:find(" " .. SHOWN .. "     " .. ACME, 1, true), r.stdout)
       assert.truthy(lines[3]:find(" Globex" .. string.rep(" ", width - 6) .. GLOBEX, 1, true), r.stdout)
-      assert_clean(r.stdout, "stdout")
+      -- (the current organization's line is green on a terminal: the tool's own escapes)
+      assert_clean((r.stdout:gsub("\27%[1;32m", ""):gsub("\27%[0m", "")), "stdout")
     end
   end)
 
