@@ -133,6 +133,13 @@ describe("text from the API on a terminal", function()
     assert_clean((r.stderr:gsub("\n", "")), "stderr")
   end)
 
+  it("the request trace (ASTRO_DEBUG) shows a response body escaped", function()
+    local r = box.run({ "organization", "list" }, { env = { ASTRO_DEBUG = "1" } })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.truthy(r.stderr:find("\\u009b2J \\x9b2J \\u202egro", 1, true), r.stderr)
+    assert_clean((r.stderr:gsub("\n", "")), "stderr")
+  end)
+
   it("an argument holding an 8-bit CSI or a C1 control shows escaped in the Error line", function()
     local r = box.run({ "organization", "list", "-o", "\155" .. "2J\194\155" .. "0m" })
     assert.are.equal(2, r.code, r.stderr)

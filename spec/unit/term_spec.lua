@@ -94,6 +94,10 @@ describe("output.table and output.printable", function()
       " José 王               b      \n", text)
   end)
 
+  it("is astro.output.printable in the facade too", function()
+    assert.are.equal(output.printable, require("astro").output.printable)
+  end)
+
   it("keep the ASCII fast path: the same string back", function()
     local s = string.rep("plain text ", 100)
     assert.are.equal(s, output.printable(s))
