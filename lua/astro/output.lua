@@ -30,8 +30,9 @@ local LINES = { lines = true }
 ---@param opts? {lines?: boolean}
 ---@return string
 function M.printable(s, opts)
-  if not opts and not s:find("[^ -~]") then return s end  -- printable ASCII
-  return term.escape(s, opts and opts.lines and LINES or nil)
+  local lines = opts ~= nil and opts.lines
+  if not s:find(lines and "[^\t\n -~]" or "[^ -~]") then return s end  -- printable ASCII
+  return term.escape(s, lines and LINES or nil)
 end
 
 -- Gives v back as it is.
@@ -44,7 +45,7 @@ local function _printable_value(v)
 end
 
 --- How data values are to be written to the given stream ("stdout" or "stderr"): on a
--- terminal, a function giving strings through M.printable (control characters as \xNN);
+-- terminal, a function giving strings through M.printable (escaped as tables show them);
 -- else (a file or a pipe) the identity, so the data goes out byte for byte.
 ---@param stream? string
 ---@return fun(v: any): any
