@@ -11,7 +11,7 @@ if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
                       "with CC=clang-14 (compiler here: ${CMAKE_C_COMPILER_ID})")
 endif()
 
-set(ASTRO_FUZZ_TARGETS yaml jwt retry_after headers config_update)
+set(ASTRO_FUZZ_TARGETS yaml jwt retry_after headers config_update term)
 set(ASTRO_FUZZ_RUNS 20000 CACHE STRING "libFuzzer -runs of each fuzz/<target> ctest test")
 set(ASTRO_FUZZ_MAX_TIME 60 CACHE STRING "-max_total_time (seconds) cap of each ctest fuzz run")
 # Longest input libFuzzer makes up for each target.
@@ -20,6 +20,7 @@ set(ASTRO_FUZZ_MAX_LEN_jwt 2048)
 set(ASTRO_FUZZ_MAX_LEN_retry_after 128)
 set(ASTRO_FUZZ_MAX_LEN_headers 4096)
 set(ASTRO_FUZZ_MAX_LEN_config_update 4096)
+set(ASTRO_FUZZ_MAX_LEN_term 4096)
 
 set(ASTRO_FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=undefined
     -fno-omit-frame-pointer)

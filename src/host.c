@@ -103,6 +103,7 @@ static const luaL_Reg c_modules[] = {
     {"astro.core.sys", luaopen_astro_core_sys},
     {"astro.core.host", luaopen_astro_core_host},
     {"astro.core.env", luaopen_astro_core_env},
+    {"astro.core.term", luaopen_astro_core_term},
     {NULL, NULL}
 };
 

@@ -20,6 +20,7 @@ int luaopen_astro_core_auth(lua_State *L);    /* "astro.core.auth": JWT decoding
 int luaopen_astro_core_sys(lua_State *L);     /* "astro.core.sys": clock, sleep, tty, signals */
 int luaopen_astro_core_host(lua_State *L);    /* "astro.core.host": embedded module list, version */
 int luaopen_astro_core_env(lua_State *L);     /* "astro.core.env": the environment variables read */
+int luaopen_astro_core_term(lua_State *L);    /* "astro.core.term": text made safe for a terminal */
 
 /* Installs the SIGINT/SIGTERM handler that sets the interrupt flag. The first signal sets the
  * flag (transfers and sleeps stop and the command unwinds); a second one kills the process. */

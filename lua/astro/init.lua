@@ -433,6 +433,8 @@ M.output = {
   --- RFC 3339 as the astro CLI prints it.
   time = output.rfc3339,
   color_enabled = output.color_enabled,
+  --- Text safe to show on a terminal (see astro.output.printable).
+  printable = output.printable,
   --- A progress bar on stderr (drawn only on a terminal): p.step(n), p.finish().
   progress = output.progress,
 }

@@ -2,6 +2,7 @@
 local json = require("astro.json")
 local env = require("astro.core.env")
 local sys = require("astro.core.sys")
+local term = require("astro.core.term")
 
 local M = {}
 
@@ -17,13 +18,21 @@ function M.color_enabled(stream)
   return sys.isatty(stream or "stdout")
 end
 
---- Text safe to show on a terminal: control characters (ESC, newline, ...) as \xNN, so data
--- from the API or a file can neither break a table's lines nor send terminal escapes.
+local LINES = { lines = true }
+
+--- Text safe to show on a terminal, so that data from the API or a file can neither break a
+-- table's lines nor drive the terminal (src/term.c holds the rule): C0 controls (ESC, newline,
+-- tab...), DEL and each byte that is not valid UTF-8 (a lone 0x9b, an 8-bit CSI) as \xNN; C1
+-- controls (U+0080-U+009F) and the bidi controls and line separators (U+061C, U+200E, U+200F,
+-- U+2028-U+202E, U+2066-U+2069) as \uNNNN; everything else, accents and wide characters
+-- included, as it is. opts.lines = true keeps newline and tab, for text of several lines.
 ---@param s string
+---@param opts? {lines?: boolean}
 ---@return string
-function M.printable(s)
-  if not s:find("[%c\127]") then return s end
-  return (s:gsub("[%c\127]", function(c) return string.format("\\x%02x", c:byte()) end))
+function M.printable(s, opts)
+  local lines = opts ~= nil and opts.lines
+  if not s:find(lines and "[^\t\n -~]" or "[^ -~]") then return s end  -- printable ASCII
+  return term.escape(s, lines and LINES or nil)
 end
 
 -- Gives v back as it is.
@@ -36,7 +45,7 @@ local function _printable_value(v)
 end
 
 --- How data values are to be written to the given stream ("stdout" or "stderr"): on a
--- terminal, a function giving strings through M.printable (control characters as \xNN);
+-- terminal, a function giving strings through M.printable (escaped as tables show them);
 -- else (a file or a pipe) the identity, so the data goes out byte for byte.
 ---@param stream? string
 ---@return fun(v: any): any
@@ -51,33 +60,41 @@ end
 
 --- Renders rows as the astro CLI's tables: each column as wide as its widest cell plus 5,
 -- one leading space, cells left-justified (padded by characters, so non-ASCII text lines up),
--- header first. opts.highlight(row, index) -> true wraps that line in green bold when
--- opts.color is true.
+-- header first; every cell and header shown through M.printable. opts.highlight(row, index)
+-- -> true wraps that line in green bold when opts.color is true.
 ---@param headers string[]
 ---@param rows string[][]
 ---@param opts? {highlight?: fun(row: string[], i: integer): boolean, color?: boolean}
 ---@return string
 function M.table(headers, rows, opts)
   opts = opts or {}
-  local widths = {}
-  for c, h in ipairs(headers) do widths[c] = _width(h) end
-  for _, row in ipairs(rows) do
-    for c = 1, #headers do
-      local w = _width(M.printable(tostring(row[c] or "")))
+  local ncol = #headers
+  -- shown[1] is the header line, shown[i + 1] row i: cells escaped once, for widths and lines.
+  local widths, shown = {}, { {} }
+  for c = 1, ncol do
+    shown[1][c] = M.printable(tostring(headers[c]))
+    widths[c] = _width(shown[1][c])
+  end
+  for i, row in ipairs(rows) do
+    local cells = {}
+    for c = 1, ncol do
+      local cell = M.printable(tostring(row[c] or ""))
+      cells[c] = cell
+      local w = _width(cell)
       if w > widths[c] then widths[c] = w end
     end
+    shown[i + 1] = cells
   end
   local function line(cells)
     local parts = { " " }
-    for c = 1, #headers do
-      local cell = M.printable(tostring(cells[c] or ""))
-      parts[#parts + 1] = cell .. string.rep(" ", widths[c] + 5 - _width(cell))
+    for c = 1, ncol do
+      parts[#parts + 1] = cells[c] .. string.rep(" ", widths[c] + 5 - _width(cells[c]))
     end
     return table.concat(parts)
   end
-  local out = { line(headers) }
+  local out = { line(shown[1]) }
   for i, row in ipairs(rows) do
-    local text = line(row)
+    local text = line(shown[i + 1])
     if opts.color and opts.highlight and opts.highlight(row, i) then
       text = M.GREEN_BOLD .. text .. M.RESET
     end
@@ -148,10 +165,12 @@ function M.json_list_writer(stream, key, order)
   return w
 end
 
---- A progress bar on stderr with rate and ETA, drawn only when stderr is a terminal.
+--- A progress bar on stderr with rate and ETA, drawn only when stderr is a terminal (the label
+-- shown through M.printable).
 ---@param total integer
 ---@param label string
 function M.progress(total, label)
+  label = M.printable(tostring(label))
   local enabled = sys.isatty("stderr") and total > 0
   local t0, done, last = sys.now(), 0, 0
   local p = {}

@@ -7,14 +7,16 @@ local output = require("astro.output")
 
 local M = {}
 
---- Asks a question and reads one line from ctx.stdin (trailing "\r\n" removed).
+--- Asks a question and reads one line from ctx.stdin (trailing "\r\n" removed). The question is
+-- shown through output.printable with its lines kept (newline and tab; any other control
+-- character, C1 or bidi control escaped).
 -- Returns the answer, or nil and an error when standard input has ended.
 ---@param ctx table {stdin, stderr}
 ---@param text string the prompt, e.g. "enter email address to invite a user: "
 ---@param missing string what the answer is, for the error (e.g. "an email address")
 ---@param hint? string how to give it without a prompt (e.g. "pass it as an argument")
 function M.ask(ctx, text, missing, hint)
-  ctx.stderr:write(text)
+  ctx.stderr:write(output.printable(text, { lines = true }))
   ctx.stderr:flush()
   local line = ctx.stdin:read("L")
   if line == nil then
@@ -25,7 +27,8 @@ function M.ask(ctx, text, missing, hint)
   return (line:gsub("[\r\n]+$", ""))
 end
 
---- Shows a numbered menu (a table whose first column is "#") and reads the choice.
+--- Shows a numbered menu (a table whose first column is "#", cells escaped by output.table)
+-- and reads the choice.
 -- Returns the chosen row's index, or nil and an error: `invalid` (the astro CLI's message)
 -- for an answer that is not a row number, or an input error at end of input.
 ---@param ctx table

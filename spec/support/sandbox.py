@@ -143,7 +143,9 @@ def jwt_claims(token):
 
 def dumps(obj):
     """Compact UTF-8 JSON encoding used for every response body."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # surrogateescape: a lone surrogate U+DC80-U+DCFF in seed text (JSON "\udc9b") goes out
+    # as that one raw byte (0x9b), so a seed can hold bytes that are not UTF-8.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 class ApiError(Exception):
@@ -539,7 +541,8 @@ class Faults:
     ``grow_limit`` in all (0 = no cap; setting either restarts the count).
     """
 
-    KEYS = ("latency_ms", "rate_limits", "retry_after", "fail_next", "fail_status", "drop_next",
+    KEYS = ("latency_ms", "rate_limits", "retry_after", "fail_next", "fail_status", "fail_message",
+            "drop_next",
             "drop_after_next", "malformed_next", "truncate_next", "html_next", "hang_next",
             "hang_after_next", "fault_methods", "fault_path_prefix",
             "rate_window", "rate_schedule", "rate_headers", "retry_after_seconds",
@@ -555,6 +558,7 @@ class Faults:
         self.retry_after = True
         self.fail_next = 0
         self.fail_status = 503
+        self.fail_message = None    # the message of a fail answer (None: the reason phrase)
         self.drop_next = 0
         self.drop_after_next = 0
         self.malformed_next = 0
@@ -626,6 +630,9 @@ class Faults:
                 if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
                     raise ValueError("faults: fault_methods must be a list of strings")
                 value = [m.upper() for m in value]
+            elif key == "fail_message":
+                if value is not None and not isinstance(value, str):
+                    raise ValueError("faults: fail_message must be a string or null")
             elif key == "fault_path_prefix":
                 if not isinstance(value, str):
                     raise ValueError("faults: fault_path_prefix must be a string")
@@ -1022,7 +1029,8 @@ class Handler(BaseHTTPRequestHandler):
             retry = faults.retry_after_value(1) if status == 429 else None
             extra = [("Retry-After", retry)] if retry is not None else []
             entry["status"] = status
-            self.send_error_json(ApiError(status, http_phrase(status), headers=extra))
+            message = faults.fail_message if faults.fail_message is not None else http_phrase(status)
+            self.send_error_json(ApiError(status, message, headers=extra))
             return
         status, data, headers = self.process(path, query, body)
         entry["processed_status"] = status

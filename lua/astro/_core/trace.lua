@@ -1,18 +1,20 @@
 --- The debug trace of requests and responses (--verbosity debug, ASTRO_DEBUG): where its lines
 -- go, and the redaction of secrets in what it shows.
-local printable = require("astro.output").printable
+local output = require("astro.output")
 local secrets = require("astro._core.secrets")
 
 local M = {}
 
+local LINES = { lines = true }
+
 --- The sink of trace lines: a function(line), or nil when tracing is off.
 M.sink = nil
 
---- Sends trace lines to a stream (nil turns the trace off).
+--- Sends trace lines to a stream (nil turns the trace off), shown through output.printable with
+-- their lines kept: a response body can hold anything.
 ---@param stream? file*
 function M.to(stream)
-  -- A trace line repeats what servers sent: escaped for the terminal it may reach.
-  M.sink = stream and function(line) stream:write(printable(line), "\n") end or nil
+  M.sink = stream and function(line) stream:write(output.printable(line, LINES), "\n") end or nil
 end
 
 local SECRET_FIELDS = { "access_token", "refresh_token", "id_token", "token", "client_secret" }

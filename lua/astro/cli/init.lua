@@ -7,6 +7,7 @@ local host = require("astro.core.host")
 local sys = require("astro.core.sys")
 local astro = require("astro")
 local errors = require("astro.errors")
+local output = require("astro.output")
 local config = require("astro._core.config")
 local dryrun = require("astro._core.dryrun")
 local secrets = require("astro._core.secrets")
@@ -18,42 +19,40 @@ local tree = require("astro.cli.tree")
 
 local M = {}
 
-local function _hex(c) return string.format("\\x%02x", c:byte()) end
+local TRACEBACK = "\nstack traceback:\n"
 
---- Makes an error message safe for a terminal: a command-line argument of argv (or the value
--- of a --flag=value) holding control characters is shown escaped (\x1b, \x0a) wherever the
--- message repeats it, and every other control character but newline and tab is escaped too.
-local function _printable(message, argv)
-  local pieces = {}
-  for _, a in ipairs(argv or {}) do
-    if a:find("[%c\127]") then
-      pieces[#pieces + 1] = a
-      local value = a:match("^%-[^=]*=(.*)$")
-      if value and value:find("[%c\127]") then pieces[#pieces + 1] = value end
-    end
-  end
-  table.sort(pieces, function(a, b) return #a > #b end)
-  for _, p in ipairs(pieces) do
-    local out, i = {}, 1
+--- Makes an error message safe for a terminal, on one line: every control character (newline
+-- and tab included), C1 control, bidi control and byte that is not UTF-8 is shown escaped
+-- (output.printable), so neither the API's text nor a command-line argument the message repeats
+-- can drive the terminal or print a line of its own. With ASTRO_DEBUG on, a Lua traceback after
+-- the message (from its last "stack traceback:" line on) keeps its lines and tabs.
+local function _printable(message)
+  if env.flag("ASTRO_DEBUG") then
+    local at, from = nil, 1
     while true do
-      local a, b = message:find(p, i, true)
+      local a = message:find(TRACEBACK, from, true)
       if not a then break end
-      out[#out + 1] = message:sub(i, a - 1) .. p:gsub("[%c\127]", _hex)
-      i = b + 1
+      at, from = a, a + 1
     end
-    out[#out + 1] = message:sub(i)
-    message = table.concat(out)
+    if at then
+      return output.printable(message:sub(1, at - 1)) .. "\n" ..
+        output.printable(message:sub(at + 1), { lines = true })
+    end
   end
-  return (message:gsub("[\0-\8\11-\31\127]", _hex))
+  return output.printable(message)
 end
 
---- Prints an error as "Error: <message>" on stderr; a usage error is followed by the usage.
+--- Prints an error as "Error: <message>" on stderr, escaped (_printable), whether stderr is a
+-- terminal or not: the line is for people. An error's `details` (text from elsewhere, such as
+-- the API's message) follow on "Details: " after a blank line, escaped the same way. A usage
+-- error is followed by the usage.
 local function _report(ctx, err, node)
   -- After Ctrl-C the host prints the one "Error: interrupted" line and exits 130; the error that
   -- the interruption caused on its way out (a cut transfer, a prompt's ended input) is not news.
   if sys.interrupted() then return 130 end
   err = errors.wrap(err)
-  ctx.stderr:write("Error: ", _printable(secrets.redact(err.message), ctx.argv), "\n")
+  ctx.stderr:write("Error: ", _printable(secrets.redact(err.message)), "\n")
+  if type(err.details) == "string" then ctx.stderr:write("\nDetails: ", _printable(secrets.redact(err.details)), "\n") end
   if err.code == "usage" and node then ctx.stderr:write(_help().usage(node)) end
   return err.exit or 1
 end
@@ -132,7 +131,7 @@ function M.main(args)
   local quiet = args[1] == "plugin"
   if not quiet then
     for _, f in ipairs(report.failed) do
-      io.stderr:write("astro: plugin not loaded: ", _printable(f.error), "\n")
+      io.stderr:write("astro: plugin not loaded: ", output.printable(f.error), "\n")
     end
   end
   local node, opts, at = parse.parse(root, args)

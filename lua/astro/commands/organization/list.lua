@@ -5,7 +5,7 @@ local astro = require("astro")
 local json = require("astro.json")
 
 local CONNECT_HINT = "cannot connect to Astronomer. Try to log in with astro login or check your internet " ..
-  "connection and user permissions. If you are using an API Key or Token make sure your context is correct.\n\nDetails: "
+  "connection and user permissions. If you are using an API Key or Token make sure your context is correct."
 
 return {
   command = "organization list",
@@ -26,7 +26,8 @@ return {
     local orgs
     orgs, err = astro.organizations.list()
     if not orgs then
-      return nil, errors.new(CONNECT_HINT .. err.message, { status = err.status, requestId = err.requestId })
+      -- The Error line shows the API's message after a blank line and "Details: ", escaped.
+      return nil, errors.new(CONNECT_HINT, { details = err.message, status = err.status, requestId = err.requestId })
     end
     local current = client.organization
     if format == "json" then

@@ -2,6 +2,7 @@
 -- Everything is resolved first (the organization, the session check, the workspace); the
 -- config file is then written once, atomically, so a failure leaves it as it was.
 local errors = require("astro.errors")
+local output = require("astro.output")
 local prompt = require("astro.prompt")
 local astro = require("astro")
 
@@ -63,7 +64,7 @@ local function _default_workspace(ws, values, last_used, ctx, current_ws)
   end
   if chosen then
     values.workspace = chosen.id
-    return string.format('"%s" Workspace found. This is your default Workspace.\n', chosen.name or "")
+    return string.format('"%s" Workspace found. This is your default Workspace.\n', output.printable(chosen.name or ""))
   end
   ctx.stderr:write("\nPlease choose a workspace:\n")
   local rows = {}
@@ -81,8 +82,8 @@ local function _default_workspace(ws, values, last_used, ctx, current_ws)
 end
 
 local function _context_table(domain, workspace)
-  return string.format(" %-36s%-36s\n %-36s%-36s\n", "CONTROLPLANE", "WORKSPACE", domain,
-    (workspace == nil or workspace == "") and "N/A" or workspace)
+  return string.format(" %-36s%-36s\n %-36s%-36s\n", "CONTROLPLANE", "WORKSPACE", output.printable(tostring(domain)),
+    (workspace == nil or workspace == "") and "N/A" or output.printable(workspace))
 end
 
 return {

@@ -10,8 +10,7 @@ return {
   example = "astro plugin list",
   run = function(_, ctx)
     local report = astro.plugins.report()
-    local show = output.printable -- a file name cannot send terminal escapes
-    ctx.stdout:write("Plugins folder: ", report.dir and show(report.dir) or "(no config home)", "\n\n")
+    ctx.stdout:write("Plugins folder: ", output.printable(report.dir or "(no config home)"), "\n\n")
     local rows = {}
     for _, p in ipairs(report.loaded) do
       for _, s in ipairs(p.specs) do
@@ -21,7 +20,7 @@ return {
     ctx.stdout:write(output.table({ "NAME", "COMMAND", "STATUS", "FILE" }, rows))
     if #report.failed > 0 then
       ctx.stdout:write("\nNot loaded:\n")
-      for _, f in ipairs(report.failed) do ctx.stdout:write("  ", show(f.error), "\n") end
+      for _, f in ipairs(report.failed) do ctx.stdout:write("  ", output.printable(f.error), "\n") end
     end
     return #report.failed == 0 and true or 1
   end,

@@ -43,7 +43,8 @@ return {
     ok, err = astro.invites.create(address, role)
     if not ok then return nil, err end
     if not astro.dry_run() then
-      ctx.stdout:write(string.format("invite for %s with role %s created\n", address, role))
+      local shown = require("astro.output").printable
+      ctx.stdout:write(string.format("invite for %s with role %s created\n", shown(address), shown(role)))
     end
     return true
   end,

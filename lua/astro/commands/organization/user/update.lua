@@ -69,7 +69,9 @@ return {
     ok, err = astro.roles.update(user, role)
     if not ok then return nil, err end
     if not astro.dry_run() then
-      ctx.stdout:write(string.format("The user %s role was successfully updated to %s\n", user.username, role))
+      local shown = require("astro.output").printable
+      ctx.stdout:write(string.format("The user %s role was successfully updated to %s\n", shown(tostring(user.username)),
+        shown(role)))
     end
     return true
   end,
