@@ -96,9 +96,27 @@ function M.context(node, opts, level)
   return ctx
 end
 
---- Runs a parsed command. Returns the exit status.
+-- Message handler of a command's run: the error as text, with the traceback kept apart.
+local function _internal(e)
+  local text = type(e) == "string" and e or (type(e) == "table" and type(e.message) == "string" and e.message)
+    or tostring(e)
+  return { message = text, traceback = debug.traceback(text, 2) }
+end
+
+--- Runs a parsed command. Returns the exit status. An error the command raises (a bug, not a
+-- refusal: those come back as values) ends in one "Error: internal error in <command>: ..."
+-- line and status 1; ASTRO_DEBUG=1 adds the traceback.
 function M.execute(node, opts, ctx)
-  local res, err = node.spec.run(opts, ctx)
+  local ok, res, err = xpcall(node.spec.run, _internal, opts, ctx)
+  if not ok then
+    if sys.interrupted() then return 130 end
+    local debug_on = env.flag("ASTRO_DEBUG")
+    local path = ctx.path or tree.path(node)
+    ctx.stderr:write("Error: ", _printable(string.format("internal error in %s: %s; %s", path, res.message,
+      debug_on and "the traceback follows" or "run with ASTRO_DEBUG=1 for details"), ctx.argv), "\n")
+    if debug_on then ctx.stderr:write(_printable(res.traceback, ctx.argv), "\n") end
+    return 1
+  end
   if res == nil and err ~= nil then return _report(ctx, err, node) end
   if math.type(res) == "integer" then return res end
   if res == false then return 1 end
