@@ -35,8 +35,8 @@ function M.is_object(t) return getmetatable(t) == object_mt end
 -- value comes back as an empty object too: a control character no API answer holds). A
 -- string rather than a marked object: Lua interns it, so a body of a million `{}` costs a
 -- million slots, not a million tables.
-local EMPTY_OBJECT = "\1astro-empty-object"
-local EMPTY_OBJECT_TOKEN = '"\\u0001astro-empty-object"'
+local EMPTY_OBJECT = "\1{}"
+local EMPTY_OBJECT_TOKEN = '"\\u0001{}"'
 
 -- How many steps of the Lua part of a decode run between two looks at the interrupt flag.
 local INTERRUPT_EVERY = 4096
@@ -45,6 +45,23 @@ local INTERRUPTED = setmetatable({}, { __name = "astro.json.interrupted" })
 -- Raises INTERRUPTED when Ctrl-C (or SIGTERM) has arrived; M.decode turns it into an error value.
 local function _check_interrupt()
   if sys.interrupted() then error(INTERRUPTED, 0) end
+end
+
+-- The text between strings goes through gsub in pieces of about this many bytes, with a look
+-- at the interrupt flag between them.
+local PIECE = 1 << 20
+
+-- Replaces the empty objects of text outside strings (from..to), adding the result to out.
+local function _mark_between(text, from, to, out)
+  while from <= to do
+    -- Cut after a character that is neither `{` nor white space: no `{ }` spans the cut.
+    local cut = to
+    if to - from > PIECE then cut = math.min(text:find("[^%s{]", from + PIECE) or to, to) end
+    local piece = text:sub(from, cut)
+    out[#out + 1] = piece:find("{", 1, true) and piece:gsub("{%s*}", EMPTY_OBJECT_TOKEN) or piece
+    from = cut + 1
+    if from <= to then _check_interrupt() end
+  end
 end
 
 -- Replaces each empty object `{}` outside strings by a token that survives decoding, so it
@@ -56,9 +73,7 @@ local function _mark_empty_objects(text)
   local out, pos, n, strings = {}, 1, #text, 0
   while pos <= n do
     local open = text:find('"', pos, true)
-    local between = text:sub(pos, (open or n + 1) - 1)
-    out[#out + 1] = between:find("{", 1, true) and between:gsub("{%s*}", EMPTY_OBJECT_TOKEN)
-      or between
+    _mark_between(text, pos, (open or n + 1) - 1, out)
     if not open then break end
     local i = open + 1
     while true do                  -- to the closing quote, or the end of an unterminated string

@@ -69,6 +69,17 @@ describe("astro.json", function()
       end
     end)
 
+    it("finds every empty object of a text longer than the pieces it is read in", function()
+      -- Pieces of about 1 MB, cut after a character that is neither `{` nor white space.
+      local pad = ("{ \n }, "):rep(200000)
+      local v = assert(json.decode("[" .. pad .. '"{}", ' .. pad .. "{   }]"))
+      assert.are.equal(400002, #v)
+      for i = 1, #v do
+        if i ~= 200001 then assert(json.is_object(v[i]), i) end
+      end
+      assert.are.equal("{}", v[200001])
+    end)
+
     it("gives up with nil, \"interrupted\" once Ctrl-C has set the interrupt flag", function()
       local sys = require("astro.core.sys")
       local real = sys.interrupted
