@@ -65,15 +65,28 @@ local function _mark_between(text, from, to, out)
 end
 
 -- Replaces each empty object `{}` outside strings by a token that survives decoding, so it
--- can be told from an empty array afterwards. One pass: the text between strings goes through
--- gsub whole, and each string is skipped from its opening quote to its closing one (a
--- backslash escapes the character after it), so no character is looked at twice.
+-- can be told from an empty array afterwards. One pass: each string is skipped from its
+-- opening quote to its closing one (a backslash escapes the character after it), and the
+-- text between two strings is rewritten only when it holds an empty object. `brace`, the next
+-- `{` at or after `pos`, is searched for again only once `pos` has passed it, so no stretch of
+-- text is searched twice.
 local function _mark_empty_objects(text)
-  if not text:find("{%s*}") then return text end
-  local out, pos, n, strings = {}, 1, #text, 0
+  local brace = text:find("{", 1, true)  -- a plain search first: most bodies hold no `{ }`
+  while brace and not text:find("^%s*}", brace + 1) do brace = text:find("{", brace + 1, true) end
+  if not brace then return text end
+  local out, last, pos, n, strings = {}, 1, 1, #text, 0   -- text before `last` is in out
   while pos <= n do
     local open = text:find('"', pos, true)
-    _mark_between(text, pos, (open or n + 1) - 1, out)
+    local stop = (open or n + 1) - 1     -- pos..stop lies between strings
+    if brace and brace < pos then brace = text:find("{", pos, true) end
+    while brace and brace <= stop and not text:find("^%s*}", brace + 1) do
+      brace = text:find("{", brace + 1, true)
+    end
+    if brace and brace <= stop then
+      if last < pos then out[#out + 1] = text:sub(last, pos - 1) end
+      _mark_between(text, pos, stop, out)
+      last = stop + 1
+    end
     if not open then break end
     local i = open + 1
     while true do                  -- to the closing quote, or the end of an unterminated string
@@ -83,11 +96,11 @@ local function _mark_empty_objects(text)
       if text:byte(c) == 34 then break end
       i = i + 1
     end
-    out[#out + 1] = text:sub(open, i - 1)
     pos = i
     strings = strings + 1
     if strings % INTERRUPT_EVERY == 0 then _check_interrupt() end
   end
+  if last <= n then out[#out + 1] = text:sub(last) end
   return table.concat(out)
 end
 
