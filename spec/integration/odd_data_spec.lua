@@ -46,6 +46,20 @@ describe("odd API answers", function()
     end)
   end)
 
+  it("a page of 300 KB of empty objects is read in seconds (it took minutes), then refused as too long", function()
+    -- Written to a file: the body is too long for a command-line argument.
+    local path = h.tmpdir() .. "/faults.json"
+    h.write_file(path, json.encode({ answer_next = 1, answer_skip = 0, fault_path_prefix = USERS,
+      answer_body = '{"users":[' .. ("{},"):rep(99999) .. '{}],"totalCount":100000}' }))
+    h.sh("curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary @" .. path .. " " ..
+      h.shell_quote(box.sb.url .. "/_sandbox/faults"))
+    local t0 = require("astro.core.sys").now()
+    local r = box.run({ "organization", "user", "list", "--json" })
+    local took = require("astro.core.sys").now() - t0
+    assert_refused(r, "^Error: the API answered 100000 items for a page of at most 1000 %(offset 0%)\n$")
+    assert.is_true(took < 10 * h.slack, string.format("took %.1f s", took))
+  end)
+
   describe("a page of the wrong shape is refused by name", function()
     local cases = {
       { '{"users":5,"totalCount":1}', 'whose "users" is a number, not a list' },
