@@ -165,21 +165,19 @@ function M.spool(stream)
   end
   function sp:commit()
     if failed then self:discard() return nil, failed end
+    local ok, err = true, nil
     if not file then
-      local ok, err = stream:write(table.concat(parts))
-      parts = {}
-      if not ok then return nil, err end
-      return true
+      ok, err = stream:write(table.concat(parts))
+    else
+      file:seek("set", 0)
+      while ok do
+        local chunk = file:read(65536)
+        if not chunk then break end
+        ok, err = stream:write(chunk)
+      end
     end
-    file:seek("set", 0)
-    while true do
-      local chunk = file:read(65536)
-      if not chunk then break end
-      local ok, err = stream:write(chunk)
-      if not ok then file:close() file = nil return nil, err end
-    end
-    file:close()
-    file, parts = nil, {}
+    self:discard()
+    if not ok then return nil, "cannot write the output: " .. tostring(err) end
     return true
   end
   function sp:discard()
