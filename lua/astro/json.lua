@@ -8,6 +8,7 @@
 --   out in a stable order: those listed in opts.order first (in that order), then the rest sorted.
 --   opts.indent (e.g. "  ") pretty-prints like Go's json.MarshalIndent.
 local cjson = require("cjson.safe")
+local sys = require("astro.core.sys")
 
 local M = {}
 
@@ -30,94 +31,136 @@ function M.array(t) return setmetatable(t or {}, array_mt) end
 --- Tells whether a table was marked as (or decoded from) a JSON object.
 function M.is_object(t) return getmetatable(t) == object_mt end
 
-local EMPTY_OBJECT_KEY = "\1astro-empty-object"
-local EMPTY_OBJECT_TOKEN = '{"\\u0001astro-empty-object":0}'
+-- An empty object `{}` goes through lua-cjson as this string, then becomes an empty table
+-- marked as an object (a JSON string that decodes to exactly this value comes back as an
+-- empty object too: it starts with a control character no API answer holds). A short string
+-- rather than a marked object: the text lua-cjson reads is a third as long, and it makes no
+-- table and key for each one (Lua interns the string).
+local EMPTY_OBJECT = "\1{}"
+local EMPTY_OBJECT_TOKEN = '"\\u0001{}"'
 
--- The next empty object `{ }` at or after pos: its first and last positions, or nil. Only the
--- braces are looked at (a plain search), so text without them costs one memchr-like scan.
-local function _next_empty(text, pos)
-  while true do
-    local s = text:find("{", pos, true)
-    if not s then return nil end
-    local after = text:match("^%s*}()", s + 1)
-    if after then return s, after - 1 end
-    pos = s + 1
+-- How many steps of the Lua part of a decode run between two looks at the interrupt flag.
+local INTERRUPT_EVERY = 4096
+local INTERRUPTED = setmetatable({}, { __name = "astro.json.interrupted" })
+
+-- Raises INTERRUPTED when Ctrl-C (or SIGTERM) has arrived; M.decode turns it into an error value.
+local function _check_interrupt()
+  if sys.interrupted() then error(INTERRUPTED, 0) end
+end
+
+-- The text between strings goes through gsub in pieces of about this many bytes, with a look
+-- at the interrupt flag between them.
+local PIECE = 1 << 20
+
+-- Replaces the empty objects of text outside strings (from..to), adding the result to out.
+local function _mark_between(text, from, to, out)
+  while from <= to do
+    -- Cut after a character that is neither `{` nor white space: no `{ }` spans the cut.
+    local cut = to
+    if to - from > PIECE then cut = math.min(text:find("[^%s{]", from + PIECE) or to, to) end
+    local piece = text:sub(from, cut)
+    out[#out + 1] = piece:find("{", 1, true) and piece:gsub("{%s*}", EMPTY_OBJECT_TOKEN) or piece
+    from = cut + 1
+    if from <= to then _check_interrupt() end
   end
 end
 
 -- Replaces each empty object `{}` outside strings by a token that survives decoding, so it
--- can be told from an empty array afterwards. Quotes are tracked only up to each match.
+-- can be told from an empty array afterwards. One pass: each string is skipped from its
+-- opening quote to its closing one (a backslash escapes the character after it), and the
+-- text between two strings is rewritten only when it holds an empty object. `brace`, the next
+-- `{` at or after `pos`, is searched for again only once `pos` has passed it, so no stretch of
+-- text is searched twice.
 local function _mark_empty_objects(text)
-  local s, e = _next_empty(text, 1)
-  if not s then return text end
-  local out, last = {}, 1          -- text before `last` is already copied to out
-  local scan, in_string = 1, false -- string state is known for text before `scan`
-  while s do
-    while scan < s do
-      local q = text:find('["\\]', scan)
-      if not q or q >= s then scan = s break end
-      if text:byte(q) == 92 then
-        scan = in_string and q + 2 or q + 1
-      else
-        in_string, scan = not in_string, q + 1
-      end
+  local brace = text:find("{", 1, true)  -- a plain search first: most bodies hold no `{ }`
+  while brace and not text:find("^%s*}", brace + 1) do brace = text:find("{", brace + 1, true) end
+  if not brace then return text end
+  local out, last, pos, n, strings = {}, 1, 1, #text, 0   -- text before `last` is in out
+  while pos <= n do
+    local open = text:find('"', pos, true)
+    local stop = (open or n + 1) - 1     -- pos..stop lies between strings
+    if brace and brace < pos then brace = text:find("{", pos, true) end
+    while brace and brace <= stop and not text:find("^%s*}", brace + 1) do
+      brace = text:find("{", brace + 1, true)
     end
-    local pos
-    if scan == s and not in_string then
-      out[#out + 1] = text:sub(last, s - 1)
-      out[#out + 1] = EMPTY_OBJECT_TOKEN
-      last, scan, pos = e + 1, e + 1, e + 1
-    else
-      pos = s + 1
+    if brace and brace <= stop then
+      if last < pos then out[#out + 1] = text:sub(last, pos - 1) end
+      _mark_between(text, pos, stop, out)
+      last = stop + 1
     end
-    s, e = _next_empty(text, pos)
+    if not open then break end
+    local i = open + 1
+    while true do                  -- to the closing quote, or the end of an unterminated string
+      local c = text:find('["\\]', i)
+      if not c then i = n + 1 break end
+      i = c + 1
+      if text:byte(c) == 34 then break end
+      i = i + 1
+    end
+    pos = i
+    strings = strings + 1
+    if strings % INTERRUPT_EVERY == 0 then _check_interrupt() end
   end
-  if #out == 0 then return text end
-  out[#out + 1] = text:sub(last)
+  if last <= n then out[#out + 1] = text:sub(last) end
   return table.concat(out)
 end
 
 local tointeger, mtype = math.tointeger, math.type
 
--- Converts integral floats to integers and restores marked empty objects, in place.
-local function _fix(v)
+-- Converts integral floats to integers and restores marked empty objects, in place. `n` counts
+-- the tables visited so far (for the interrupt check); returns the new count.
+local function _fix(v, n)
+  n = n + 1
+  if n % INTERRUPT_EVERY == 0 then _check_interrupt() end
   for k, x in pairs(v) do
-    if type(x) == "table" then
-      if x[EMPTY_OBJECT_KEY] ~= nil and next(x, next(x)) == nil then
-        v[k] = setmetatable({}, object_mt)
-      else
-        _fix(x)
-      end
+    if x == EMPTY_OBJECT then
+      v[k] = setmetatable({}, object_mt)
+      n = n + 1
+      if n % INTERRUPT_EVERY == 0 then _check_interrupt() end
+    elseif type(x) == "table" then
+      n = _fix(x, n)
     elseif mtype(x) == "float" then
       local i = tointeger(x)
       if i and x > -9007199254740992 and x < 9007199254740992 then v[k] = i end
     end
   end
+  return n
 end
 
---- Decodes JSON text.
----@param text string
----@return any value decoded value, or nil on error
----@return string|nil message why the text is not valid JSON
-function M.decode(text)
-  if type(text) ~= "string" then
-    error("json.decode expects a string, got " .. type(text), 2)
-  end
+-- The body of M.decode; raises INTERRUPTED when a signal arrives while it works.
+local function _decode(text)
   local ok, value = pcall(cjson.decode, _mark_empty_objects(text))
   if not ok or (value == nil and text:match("^%s*null%s*$") == nil) then
     local msg = ok and "invalid JSON" or tostring(value)
     local _, err = cjson.decode(text)
     return nil, err or msg
   end
-  if type(value) == "table" then
-    if value[EMPTY_OBJECT_KEY] ~= nil and next(value, next(value)) == nil then
-      return setmetatable({}, object_mt)
-    end
-    _fix(value)
+  _check_interrupt()
+  if value == EMPTY_OBJECT then
+    return setmetatable({}, object_mt)
+  elseif type(value) == "table" then
+    _fix(value, 0)
   elseif mtype(value) == "float" then
     value = tointeger(value) or value
   end
   return value
+end
+
+--- Decodes JSON text. Time and memory grow linearly with the text. The Lua part of the work
+-- looks at the interrupt flag every few thousand steps: after Ctrl-C it gives up with
+-- nil, "interrupted". lua-cjson's own pass, in C, runs to its end first: for the most a
+-- response may hold (64 MB, all `{}`), about 3 s (bench/json_decode.lua).
+---@param text string
+---@return any value decoded value, or nil on error
+---@return string|nil message why the text is not valid JSON, or "interrupted"
+function M.decode(text)
+  if type(text) ~= "string" then
+    error("json.decode expects a string, got " .. type(text), 2)
+  end
+  local ok, value, err = pcall(_decode, text)
+  if ok then return value, err end
+  if value == INTERRUPTED then return nil, "interrupted" end
+  error(value, 0)
 end
 
 -- Encoder ---------------------------------------------------------------------------------

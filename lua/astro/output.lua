@@ -147,20 +147,81 @@ function M.format(opts, allow_csv)
     string.format('invalid format "%s" (must be %s)', o, allow_csv and "table, json or csv" or "table or json"))
 end
 
+--- A value of an API answer shown where text is expected (a name, an email, a role, a
+-- date): a string as it is, null or a missing field as "", any other value (a number, a
+-- boolean, an object, a list) as its compact JSON text, so that what the server sent is shown
+-- rather than lost or turned into a Lua address.
+---@param v any
+---@return string
+function M.text(v)
+  if type(v) == "string" then return v end
+  if v == nil or v == json.null then return "" end
+  local ok, s = pcall(json.encode, v)
+  return ok and s or tostring(v)
+end
+
+--- Holds what is written to it until :commit() copies it all to stream, so a document is
+-- either whole on stream or absent. The text waits in an anonymous temporary file
+-- (io.tmpfile(), gone at exit), so memory stays flat however long it is; where no such file
+-- can be made it waits in memory. :discard() drops it. Returns an object with :write(...),
+-- :commit() (-> true, or nil, message when stream refuses the text) and :discard().
+---@param stream file*
+function M.spool(stream)
+  local file = io.tmpfile()
+  local parts = not file and {} or nil
+  local sp, failed = {}, nil
+  function sp:write(...)
+    if failed then return self end
+    if file then
+      local ok, err = file:write(...)
+      if not ok then failed = "cannot hold the output in a temporary file: " .. tostring(err) end
+    else
+      for i = 1, select("#", ...) do parts[#parts + 1] = select(i, ...) end
+    end
+    return self
+  end
+  function sp:commit()
+    if failed then self:discard() return nil, failed end
+    local ok, err = true, nil
+    if not file then
+      ok, err = stream:write(table.concat(parts))
+    else
+      file:seek("set", 0)
+      while ok do
+        local chunk = file:read(65536)
+        if not chunk then break end
+        ok, err = stream:write(chunk)
+      end
+    end
+    self:discard()
+    if not ok then return nil, "cannot write the output: " .. tostring(err) end
+    return true
+  end
+  function sp:discard()
+    if file then file:close() end
+    file, parts = nil, {}
+  end
+  return sp
+end
+
 --- Writes a JSON document { <key>: [items...] } item by item, in the layout of M.json, so a
--- long list never has to be held whole. Returns an object with :add(item) and :close().
+-- long list never has to be held whole in memory. The document goes to stream only at
+-- :close(), whole (it waits in M.spool until then): a list that fails half-way leaves
+-- nothing on stream. Returns an object with :add(item) and :close() (-> true, or nil, message).
 ---@param stream file*
 ---@param key string
 ---@param order string[] key order for the items
 function M.json_list_writer(stream, key, order)
   local w = { n = 0 }
-  stream:write("{\n  ", json.quote(key), ": [")
+  local sp = M.spool(stream)
+  sp:write("{\n  ", json.quote(key), ": [")
   function w:add(item)
-    stream:write(self.n > 0 and ",\n    " or "\n    ", json.encode(item, { indent = "  ", order = order, depth = 2 }))
+    sp:write(self.n > 0 and ",\n    " or "\n    ", json.encode(item, { indent = "  ", order = order, depth = 2 }))
     self.n = self.n + 1
   end
   function w:close()
-    stream:write(self.n > 0 and "\n  ]\n}\n" or "]\n}\n")
+    sp:write(self.n > 0 and "\n  ]\n}\n" or "]\n}\n")
+    return sp:commit()
   end
   return w
 end

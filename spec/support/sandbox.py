@@ -547,7 +547,8 @@ class Faults:
             "hang_after_next", "fault_methods", "fault_path_prefix",
             "rate_window", "rate_schedule", "rate_headers", "retry_after_seconds",
             "jitter_ms", "random_seed", "max_page_size", "total_count_claim",
-            "grow_per_page", "grow_limit", "auth_domain_url", "token_answer", "echo_token")
+            "grow_per_page", "grow_limit", "auth_domain_url", "token_answer", "echo_token",
+            "answer_next", "answer_skip", "answer_body")
     WINDOWS = ("bucket", "sliding", "fixed")
     HEADER_FAMILIES = ("none", "ietf", "x")
 
@@ -581,6 +582,9 @@ class Faults:
         self.auth_domain_url = None  # domainUrl the auth-config answers (None: this server)
         self.token_answer = None     # JSON object /oauth/token answers 200 instead of a token
         self.echo_token = False      # error messages repeat the request's Authorization value
+        self.answer_next = 0        # "answer" fault: 200 with answer_body, after answer_skip
+        self.answer_skip = 0        # matching requests are served as usual
+        self.answer_body = ""
         self.buckets = {}           # (token, key) -> (level, last) | [accepted times] | (window, count)
         self.window_start = time.monotonic()
         self.schedule_start = None  # monotonic time of the first rate-checked request
@@ -645,6 +649,9 @@ class Faults:
                                      % ", ".join(self.HEADER_FAMILIES))
             elif key == "rate_schedule":
                 value = self.check_schedule(value)
+            elif key == "answer_body":
+                if not isinstance(value, str):
+                    raise ValueError("faults: answer_body must be a string")
             elif key in ("retry_after_seconds", "total_count_claim"):
                 if value is not None:
                     self.non_negative_int(key, value)
@@ -712,6 +719,12 @@ class Faults:
                 if getattr(self, attr) > 0:
                     setattr(self, attr, getattr(self, attr) - 1)
                     return kind
+            if self.answer_next > 0:
+                if self.answer_skip > 0:
+                    self.answer_skip -= 1
+                    return None
+                self.answer_next -= 1
+                return "answer"
         return None
 
     def delay(self):
@@ -1019,6 +1032,10 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             entry["status"] = 200
             self.send_body(200, MALFORMED_BODY)
+            return
+        if kind == "answer":
+            entry["status"] = 200
+            self.send_body(200, faults.answer_body.encode("utf-8"))
             return
         if kind == "html":
             entry["status"] = 200

@@ -586,6 +586,19 @@ class TestFaultFlags(unittest.TestCase):
             json.loads(data)
         self.assertEqual(srv.api("GET", "/v1/organizations")[0], 200)
 
+    def test_answer_fault(self):
+        srv = self.server()
+        path = "/v1/organizations/%s/users" % ACME
+        self.assertEqual(srv.control("POST", "/faults", {"answer_next": 1, "answer_skip": 1,
+                                                        "answer_body": '{"users": 5}',
+                                                        "fault_path_prefix": path})[0], 200)
+        self.assertEqual(srv.api("GET", "/v1/organizations")[0], 200)     # not under the prefix
+        self.assertIsInstance(srv.api("GET", path)[1]["users"], list)     # skipped
+        status, resp, data = srv.request("GET", path, headers=AUTH)
+        self.assertEqual((status, resp.getheader("Content-Type"), data), (200, "application/json", b'{"users": 5}'))
+        self.assertEqual(srv.api("GET", path)[0], 200)                    # served as usual again
+        self.assertEqual(srv.control("POST", "/faults", {"answer_body": 5})[0], 400)
+
     def invite(self, srv, email, timeout=5):
         """POST an invite on a fresh connection; return (status, resp, body) or raise."""
         conn = srv.conn(timeout=timeout)

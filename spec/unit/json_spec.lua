@@ -41,6 +41,62 @@ describe("astro.json", function()
       local v = assert(json.decode('{"a":{"b":1},"c":{\n},"d":[{"e":"{"},{  }],"f":"}{ }"}'))
       assert.are.equal('{"a":{"b":1},"c":{},"d":[{"e":"{"},{}],"f":"}{ }"}', json.encode(v))
     end)
+    it("keeps braces, escapes and empty objects apart around escaped quotes and backslashes", function()
+      local v = assert(json.decode('["\\\\",{},"\\"{}\\\\",{ },"{}\\\\\\"",{}]'))
+      assert.are.equal('["\\\\",{},"\\"{}\\\\",{},"{}\\\\\\"",{}]', json.encode(v))
+      assert.are.equal("\\", v[1])
+      assert.are.equal('"{}\\', v[3])
+    end)
+
+    it("decodes 1 MB of empty objects, or of strings, in linear time", function()
+      -- Each case runs in its own process under `timeout`: a decoder that rescans the rest of the
+      -- text after every empty object needs minutes here (300 KB took two), a linear one well
+      -- under a second.
+      local h = require("spec.helpers")
+      local dir = h.tmpdir()
+      local script = dir .. "/decode.lua"
+      h.write_file(script, [[
+        local json = require("astro.json")
+        if arg[1] == "strings" then -- many strings holding a brace, then one empty object
+          local v = assert(json.decode("[" .. ('"{",'):rep(350000) .. "{}]"))
+          assert(#v == 350001 and v[1] == "{" and json.is_object(v[350001]))
+          return io.write("ok")
+        end
+        local body = "[" .. ("{},"):rep(350000) .. "{}" .. (arg[1] or "") .. "]"
+        local v = assert(json.decode(body))
+        assert(#v == 350001 + (arg[1] and 1 or 0) and json.is_object(v[350001]))
+        io.write("ok")
+      ]])
+      for _, tail in ipairs({ "", ',"x"', ',"{}"', "strings" }) do
+        local out = h.capture(string.format("timeout %d %s --lua %s %s", 10 * h.slack,
+          h.shell_quote(h.astro), h.shell_quote(script), tail == "" and "" or h.shell_quote(tail)) .. " 2>&1")
+        assert.are.equal("ok", out, "tail " .. tail)
+      end
+    end)
+
+    it("finds every empty object of a text longer than the pieces it is read in", function()
+      -- Pieces of about 1 MB, cut after a character that is neither `{` nor white space.
+      local pad = ("{ \n }, "):rep(200000)
+      local v = assert(json.decode("[" .. pad .. '"{}", ' .. pad .. "{   }]"))
+      assert.are.equal(400002, #v)
+      for i = 1, #v do
+        if i ~= 200001 then assert(json.is_object(v[i]), i) end
+      end
+      assert.are.equal("{}", v[200001])
+    end)
+
+    it("gives up with nil, \"interrupted\" once Ctrl-C has set the interrupt flag", function()
+      local sys = require("astro.core.sys")
+      local real = sys.interrupted
+      local ok, v, err = pcall(function()
+        sys.interrupted = function() return 2 end
+        return json.decode("[" .. ('"a",{},'):rep(10000) .. "{}]")
+      end)
+      sys.interrupted = real
+      assert.is_true(ok, v)
+      assert.are.same({ nil, "interrupted" }, { v, err })
+      assert.are.equal(3, #assert(json.decode('[{},"a",{}]')))
+    end)
   end)
 
   describe("encode", function()

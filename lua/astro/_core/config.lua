@@ -100,7 +100,9 @@ function Config:get(dotted)
     if type(v) ~= "table" then v = nil break end
     v = v[p]
   end
-  if v == nil or v == "" then return M.DEFAULTS[dotted] end
+  -- A map or list where a plain key of M.DEFAULTS belongs reads as the default
+  -- (current_context refuses it before a connection is made).
+  if v == nil or v == "" or (M.DEFAULTS[dotted] and type(v) ~= "string") then return M.DEFAULTS[dotted] end
   return v
 end
 
@@ -109,12 +111,60 @@ function M.context_key(domain)
   return (domain:gsub("%.", "_"))
 end
 
+-- The keys of a context that the commands read, each a YAML scalar (a string) when present.
+local CONTEXT_STRINGS = { "domain", "token", "refreshtoken", "organization", "organization_product",
+  "workspace", "last_used_workspace", "expiresin", "user_email" }
+
+-- The error of a config value of the wrong type: "config file <path>: <key> must be <what>".
+local function _type_error(cfg, key, what, value)
+  local got = type(value) == "table" and (next(value) == nil and "empty" or (#value > 0 and "a list" or "a map"))
+    or "a " .. type(value)
+  return nil, errors.new(string.format("config file %s: %s must be %s, not %s; fix or remove it", cfg.path, key,
+    what, got == "empty" and "an empty list or map" or got), { code = "config" })
+end
+
+-- Checks the types of the values a connection reads: `context` a string, `contexts` a map of
+-- maps, the keys of the current context and the plain keys of M.DEFAULTS strings. Returns true,
+-- or nil, err naming the first value of the wrong type.
+function Config:_check_types(key)
+  local tree = self.tree
+  if tree.context ~= nil and type(tree.context) ~= "string" then
+    return _type_error(self, "context", "a string", tree.context)
+  end
+  local contexts = tree.contexts
+  if contexts ~= nil and (type(contexts) ~= "table" or #contexts > 0) then
+    return _type_error(self, "contexts", "a map of contexts", contexts)
+  end
+  local c = key and contexts and contexts[key]
+  if c ~= nil and (type(c) ~= "table" or #c > 0) then
+    return _type_error(self, "contexts." .. key, "a map", c)
+  end
+  for _, k in ipairs(c and CONTEXT_STRINGS or {}) do
+    if c[k] ~= nil and type(c[k]) ~= "string" then
+      return _type_error(self, "contexts." .. key .. "." .. k, "a string", c[k])
+    end
+  end
+  for dotted in pairs(M.DEFAULTS) do
+    local v, at = self.tree, nil
+    for _, p in ipairs(_split(dotted)) do
+      if v == nil then break end
+      if type(v) ~= "table" or #v > 0 then return _type_error(self, at, "a map", v) end
+      at = at and (at .. "." .. p) or p
+      v = v[p]
+    end
+    if v ~= nil and type(v) ~= "string" then return _type_error(self, dotted, "a string", v) end
+  end
+  return true
+end
+
 --- The current context: a table of its keys plus `key` (its name under contexts), or nil, err.
 -- ASTRO_DOMAIN overrides the `context` key. With ASTRO_API_TOKEN set and no context at all, a
 -- context for ASTRO_DOMAIN or astronomer.io is made up in memory (never written).
 function Config:current_context()
   local domain = env.get("ASTRO_DOMAIN") or self.tree.context
   local api_token = env.is_set("ASTRO_API_TOKEN")
+  local typed, terr = self:_check_types(type(domain) == "string" and M.context_key(domain) or nil)
+  if not typed then return nil, terr end
   if type(domain) ~= "string" or domain == "" then
     if api_token then
       return { key = "astronomer_io", domain = "astronomer.io", virtual = true }

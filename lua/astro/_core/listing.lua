@@ -33,11 +33,44 @@ local function _disagree(ended_at, offset, n)
     "the one at offset %d holds %d items; list again", ended_at, offset, n), { code = "api" })
 end
 
--- The total of a page (a non-negative integer), or nil when it has none that can be read.
-local function _total(data)
-  local t = math.tointeger(type(data) == "table" and data.totalCount or nil)
-  if t and t >= 0 then return t end
-  return nil
+-- What a JSON value is, in words, for an error naming a value of the wrong type.
+local function _kind(v)
+  if v == nil or v == json.null then return "null" end
+  if type(v) == "table" then
+    if json.is_object(v) or (next(v) ~= nil and #v == 0) then return "an object" end
+    return "a list"
+  end
+  if type(v) == "string" then return "a string" end
+  if type(v) == "boolean" then return "a boolean" end
+  return "a number"
+end
+
+-- Checks the shape of a page as it comes in: an object whose `key` is a list of objects and
+-- whose totalCount, when present, is a non-negative integer. Returns the items and the total
+-- (nil when the page has none), or nil, err naming what was wrong.
+local function _page(data, key, where)
+  local function bad(what)
+    return nil, errors.new(string.format("the API answered a page%s %s", where, what), { code = "api" })
+  end
+  if _kind(data) ~= "an object" then return bad("that is " .. _kind(data) .. ", not an object") end
+  local items = data[key]
+  if items == nil or items == json.null then return bad(string.format("without a %q list", key)) end
+  if _kind(items) ~= "a list" then
+    return bad(string.format("whose %q is %s, not a list", key, _kind(items)))
+  end
+  for i = 1, #items do
+    if _kind(items[i]) ~= "an object" then
+      return bad(string.format("whose %q item %d is %s, not an object", key, i, _kind(items[i])))
+    end
+  end
+  local t = data.totalCount
+  if t == nil or t == json.null then return items, nil end
+  local n = type(t) == "number" and math.tointeger(t) or nil
+  if not n or n < 0 then
+    return bad(string.format("whose totalCount is %s, not a non-negative integer",
+      type(t) == "table" and _kind(t) or json.encode(t)))
+  end
+  return items, n
 end
 
 --- Streams every item of a paginated list in API order. The first page (largest page size)
@@ -109,17 +142,13 @@ function M.stream(client, path, key, on_page, opts)
     if failure then return end
     local offset = item.offset
     if not result.ok then return fail(result.err) end
-    local data = result.data
-    if type(data) ~= "table" or type(data[key]) ~= "table" then
-      return fail(errors.new(string.format("the API answered a page (offset %d) without a %q list", offset, key),
-        { code = "api" }))
-    end
-    local items = data[key]
+    local items, total = _page(result.data, key, string.format(" (offset %d)", offset))
+    if not items then return fail(total) end
     if #items > size then
       return fail(errors.new(string.format("the API answered %d items for a page of at most %d (offset %d)",
         #items, size, offset), { code = "api" }))
     end
-    latest = _total(data) or latest
+    latest = total or latest
     if not step then
       -- The first page: the server's page size and the plan.
       if #items == 0 then
@@ -214,11 +243,10 @@ function M.each(client, path, key, opts)
       pages = pages + 1
       local data, err = client:request("GET", path, { query = _page_query(opts.query, size, offset) })
       if not data then return failure(err) end
-      if type(data) ~= "table" or type(data[key]) ~= "table" then
-        return failure(errors.new(string.format("the API answered a page without a %q list", key), { code = "api" }))
-      end
-      page, i = data[key], 0
-      latest = _total(data) or latest
+      local items, total = _page(data, key, string.format(" (offset %d)", offset))
+      if not items then return failure(total) end
+      page, i = items, 0
+      latest = total or latest
       if not plan_end then plan_end = latest or math.huge end
       offset = offset + #page
       if #page == 0 then return nil end

@@ -111,19 +111,38 @@ function M.context(node, opts, level)
   return ctx
 end
 
---- Runs a parsed command. Returns the exit status.
+-- Message handler of a command's run: the error as text, with the traceback kept apart.
+local function _internal(e)
+  local text = type(e) == "string" and e or (type(e) == "table" and type(e.message) == "string" and e.message)
+    or tostring(e)
+  return { message = text, traceback = debug.traceback(text, 2) }
+end
+
+-- Prints a raised (internal) error as one "Error: internal error in <where>: ..." line, with
+-- the traceback after it under ASTRO_DEBUG=1. Returns the exit status: 1, or 130 after Ctrl-C.
+local function _internal_report(stderr, where, e, argv)
+  if sys.interrupted() then return 130 end
+  local debug_on = env.flag("ASTRO_DEBUG")
+  stderr:write("Error: ", _printable(string.format("internal error in %s: %s; %s", where, e.message,
+    debug_on and "the traceback follows" or "run with ASTRO_DEBUG=1 for details"), argv), "\n")
+  if debug_on then stderr:write(_printable(e.traceback, argv), "\n") end
+  return 1
+end
+
+--- Runs a parsed command. Returns the exit status. An error the command raises (a bug, not a
+-- refusal: those come back as values) ends in one "Error: internal error in <command>: ..."
+-- line and status 1; ASTRO_DEBUG=1 adds the traceback.
 function M.execute(node, opts, ctx)
-  local res, err = node.spec.run(opts, ctx)
+  local ok, res, err = xpcall(node.spec.run, _internal, opts, ctx)
+  if not ok then return _internal_report(ctx.stderr, ctx.path or tree.path(node), res, ctx.argv) end
   if res == nil and err ~= nil then return _report(ctx, err, node) end
   if math.type(res) == "integer" then return res end
   if res == false then return 1 end
   return 0
 end
 
---- Entry point: parses args, prints help or runs the command. Returns the exit status.
----@param args string[]
----@return integer
-function M.main(args)
+-- The body of M.main.
+local function _main(args)
   if args[1] == "--version" and args[2] == nil then args = { "version" } end
   local root = tree.new(host.modules())
   local report = plugins.load_all()
@@ -163,6 +182,16 @@ function M.main(args)
   ctx.argv = args
   collectgarbage("restart") -- the host holds the collector back while the modules load
   return M.execute(node, opts, ctx)
+end
+
+--- Entry point: parses args, prints help or runs the command. Returns the exit status. An
+-- error raised on the way (a bug) is one "Error: internal error in astro: ..." line, status 1.
+---@param args string[]
+---@return integer
+function M.main(args)
+  local ok, code = xpcall(_main, _internal, args)
+  if ok then return code end
+  return _internal_report(io.stderr, "astro", code, args)
 end
 
 return M

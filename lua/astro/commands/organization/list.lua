@@ -33,14 +33,14 @@ return {
     if format == "json" then
       local list = {}
       for i, o in ipairs(orgs) do
-        list[i] = { name = o.name or "", id = o.id or "", isCurrent = (o.id == current) }
+        list[i] = { name = output.text(o.name), id = output.text(o.id), isCurrent = (o.id == current) }
       end
       ctx.stdout:write(output.json({ organizations = json.array(list) },
         { "organizations", "name", "id", "isCurrent" }))
       return true
     end
     local rows = {}
-    for i, o in ipairs(orgs) do rows[i] = { o.name or "", o.id or "" } end
+    for i, o in ipairs(orgs) do rows[i] = { output.text(o.name), output.text(o.id) } end
     ctx.stdout:write(output.table({ "NAME", "ID" }, rows, {
       color = output.color_enabled("stdout"),
       highlight = function(row) return row[2] == current end,

@@ -24,7 +24,7 @@ local function _target(client, arg, ctx)
     return nil, errors.new("invalid organization name")
   end
   local rows = {}
-  for i, o in ipairs(orgs) do rows[i] = { o.name or "", o.id or "" } end
+  for i, o in ipairs(orgs) do rows[i] = { output.text(o.name), output.text(o.id) } end
   local n
   n, err = prompt.menu(ctx, { "NAME", "ID" }, rows, {
     invalid = "invalid organization selection", missing = "organization choice",
@@ -64,11 +64,12 @@ local function _default_workspace(ws, values, last_used, ctx, current_ws)
   end
   if chosen then
     values.workspace = chosen.id
-    return string.format('"%s" Workspace found. This is your default Workspace.\n', output.printable(chosen.name or ""))
+    return string.format('"%s" Workspace found. This is your default Workspace.\n',
+      output.printable(output.text(chosen.name)))
   end
   ctx.stderr:write("\nPlease choose a workspace:\n")
   local rows = {}
-  for i, w in ipairs(ws) do rows[i] = { w.name or "", w.id or "" } end
+  for i, w in ipairs(ws) do rows[i] = { output.text(w.name), output.text(w.id) } end
   local n = prompt.menu(ctx, { "NAME", "ID" }, rows, {
     invalid = "invalid workspace selection", missing = "workspace choice",
     highlight = function(row) return row[2] == current_ws end,
@@ -79,6 +80,20 @@ local function _default_workspace(ws, values, last_used, ctx, current_ws)
   end
   values.workspace, values.last_used_workspace = ws[n].id, ws[n].id
   return nil, true
+end
+
+-- The id of an organization or workspace of an API answer, or nil, err when it has none that
+-- can go into the config file (a non-empty string).
+local function _id(what, obj)
+  if type(obj) == "table" and type(obj.id) == "string" and obj.id ~= "" then return obj.id end
+  if type(obj) ~= "table" or (next(obj) ~= nil and #obj > 0) then
+    local shown = output.text(obj)
+    return nil, errors.new(string.format("the API answered %s that is not an object (%s); nothing was changed", what,
+      shown ~= "" and shown or "null"), { code = "api" })
+  end
+  local name = output.text(obj.name)
+  return nil, errors.new(string.format("the API answered %s%s without an id (id: %s); nothing was changed", what,
+    name ~= "" and (" " .. name) or "", obj.id == nil and "none" or output.text(obj.id)), { code = "api" })
 end
 
 local function _context_table(domain, workspace)
@@ -117,6 +132,9 @@ return {
     local org
     org, err = _target(client, opts.args[1], ctx)
     if not org then return nil, err end
+    local org_id
+    org_id, err = _id("the organization", org)
+    if not org_id then return nil, err end
     local wanted_ws = opts.workspace_id ~= "" and opts.workspace_id or nil
     local values, notice, chosen = {}, nil, false
     local same = org.id == client.organization
@@ -125,13 +143,18 @@ return {
       ok, err = astro.request("GET", "/users/self", { query = { createIfNotExist = true } })
       if not ok then return nil, err end
       values.organization = org.id
-      values.organization_product = (org.product ~= nil and org.product ~= "") and org.product or "HYBRID"
+      values.organization_product = (type(org.product) == "string" and org.product ~= "") and org.product or "HYBRID"
     end
     if not same or wanted_ws then
       local ws
       ws, err = astro.list("/organizations/" .. astro.escape_path(org.id) .. "/workspaces",
         "workspaces", { query = { sorts = { "name:asc" } } })
       if not ws then return nil, err end
+      for _, w in ipairs(ws) do
+        local ok
+        ok, err = _id("a workspace", w)
+        if not ok then return nil, err end
+      end
       if wanted_ws then
         local w
         w, err = _workspace_by_flag(ws, wanted_ws)

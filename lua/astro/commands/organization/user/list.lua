@@ -8,12 +8,19 @@ local output = require("astro.output")
 local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole" }
 local CSV_HEADER = { "full_name", "email", "id", "organization_role", "created_at" }
 
+-- A user's fields as shown: text (output.text: a value of another JSON type as its JSON text).
+local function _shown(u)
+  return { fullName = output.text(u.fullName), username = output.text(u.username), id = output.text(u.id),
+           organizationRole = output.text(u.organizationRole), createdAt = output.text(u.createdAt) }
+end
+
 local function _json_item(u)
+  u = _shown(u)
   local role = u.organizationRole
   return {
-    fullName = u.fullName or "", email = u.username or "", id = u.id or "",
+    fullName = u.fullName, email = u.username, id = u.id,
     createdAt = output.rfc3339(u.createdAt, true),
-    orgRole = (type(role) == "string" and role ~= "") and role or nil,
+    orgRole = role ~= "" and role or nil,
   }
 end
 
@@ -39,33 +46,37 @@ return {
       users, err = astro.users.list()
       if not users then return nil, err end
       local rows = {}
-      for i, u in ipairs(users) do rows[i] = astro.users.row(u) end
+      for i, u in ipairs(users) do rows[i] = astro.users.row(_shown(u)) end
       ctx.stdout:write(output.table(astro.users.COLUMNS, rows))
       return true
     end
-    -- JSON and CSV stream page by page: memory stays flat however large the organization.
+    -- JSON and CSV are written page by page to a spool (memory stays flat however large the
+    -- organization) and reach stdout whole, once the last page is in, or not at all.
     local add, close
     if format == "json" then
       local w = output.json_list_writer(ctx.stdout, "users", JSON_ORDER)
       add = function(u) w:add(_json_item(u)) end
-      close = function() w:close() end
+      close = function() return w:close() end
     else
       -- On a terminal, control characters in cells are shown escaped as in the table; a file
       -- or a pipe gets the data as it is.
       local shown = output.for_stream("stdout")
-      local w = csv.writer(ctx.stdout, CSV_HEADER)
+      local spool = output.spool(ctx.stdout)
+      local w = csv.writer(spool, CSV_HEADER)
       add = function(u)
         local j = _json_item(u)
         w:write({ shown(j.fullName), shown(j.email), shown(j.id), shown(j.orgRole or ""), shown(j.createdAt) })
       end
-      close = function() end
+      close = function() return spool:commit() end
     end
     local count
     count, err = astro.stream_list("/organizations/{org}/users", "users", function(page)
       for _, u in ipairs(page) do add(u) end
     end)
     if not count then return nil, err end
-    close()
+    local ok
+    ok, err = close()
+    if not ok then return nil, err end
     return true
   end,
 }

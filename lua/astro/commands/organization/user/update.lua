@@ -24,7 +24,7 @@ return {
     local handled, status, ferr = people.dispatch("update", opts, ctx)
     if handled then return status, ferr end
     local astro, errors, roles = require("astro"), require("astro.errors"), require("astro.roles")
-    local email, prompt = require("astro.email"), require("astro.prompt")
+    local email, prompt, output = require("astro.email"), require("astro.prompt"), require("astro.output")
     local role, err = opts.role, nil
     if role == "" then
       role, err = prompt.ask(ctx,
@@ -56,7 +56,11 @@ return {
       if #users == 0 then return nil, errors.new("no users found in your organization") end
       ctx.stderr:write("\nPlease select the user:\n")
       local rows = {}
-      for i, u in ipairs(users) do rows[i] = astro.users.row(u) end
+      for i, u in ipairs(users) do
+        rows[i] = astro.users.row({ fullName = output.text(u.fullName), username = output.text(u.username),
+          id = output.text(u.id), organizationRole = output.text(u.organizationRole),
+          createdAt = output.text(u.createdAt) })
+      end
       local n
       n, err = prompt.menu(ctx, astro.users.COLUMNS, rows, {
         invalid = "invalid User selected", missing = "user choice",
@@ -64,6 +68,10 @@ return {
       })
       if not n then return nil, err end
       user = users[n]
+    end
+    if type(user.id) ~= "string" or user.id == "" then
+      return nil, errors.new(string.format("the API answered user %s without an id (id: %s); nothing was changed",
+        output.text(user.username), output.text(user.id)), { code = "api" })
     end
     local ok
     ok, err = astro.roles.update(user, role)
