@@ -447,12 +447,22 @@ static int sys_read_file(lua_State *L) {
     return 3;
 }
 
+/* sys.realpath(path) -> the absolute path with every link, "." and ".." resolved | nil,
+ * message, "io". */
+static int sys_realpath(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char real[PATH_MAX];
+    if (realpath(path, real) == NULL) return push_errno(L, path, errno);
+    lua_pushstring(L, real);
+    return 1;
+}
+
 static const luaL_Reg sys_funcs[] = {
     {"stat", sys_stat}, {"listdir", sys_listdir}, {"geteuid", sys_geteuid},
     {"uname", sys_uname}, {"now", sys_now}, {"time", sys_time}, {"sleep", sys_sleep},
     {"isatty", sys_isatty}, {"interrupted", sys_interrupted}, {"getpid", sys_getpid},
     {"create_temp", sys_create_temp}, {"open_write", sys_open_write},
-    {"read_file", sys_read_file},
+    {"read_file", sys_read_file}, {"realpath", sys_realpath},
     {NULL, NULL}
 };
 
