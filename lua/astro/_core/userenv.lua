@@ -24,7 +24,8 @@ function M.is_public(name)
   local word = name:match("^astro%.([%a][%w_]*)$")
   if word == nil or NOT_PUBLIC[word] then return false end
   if package.loaded[name] ~= nil or package.preload[name] ~= nil then return true end
-  -- A module of the development folder (ASTRO_LUA_DIR) that is not embedded yet.
+  -- A module of the development folder (ASTRO_LUA_DIR, honoured by a development build only:
+  -- host.lua_dir is nil otherwise) that is not embedded yet.
   local dir = host.lua_dir
   local st = dir and sys.stat(dir .. "/astro/" .. word .. ".lua")
   return st ~= nil and st.type == "file"
