@@ -37,7 +37,8 @@ int astro_file_read(const char *path, const char *name, astro_buf *out, size_t m
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return astro_err_set(e, "io", "%s is not a regular file (a FIFO, device or folder)", name);
+        if (S_ISDIR(st.st_mode)) return astro_err_set(e, "io", "%s: %s", name, strerror(EISDIR));
+        return astro_err_set(e, "io", "%s is not a regular file (a FIFO or device)", name);
     }
     for (;;) {
         if (!astro_buf_reserve(out, 4096)) {

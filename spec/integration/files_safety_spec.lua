@@ -116,6 +116,18 @@ describe("the config lock", function()
   end)
 end)
 
+describe("a config file that is a FIFO", function()
+  it("is refused at once, not waited on", function()
+    local home = h.tmpdir()
+    h.sh("mkdir -m 700 " .. q(home .. "/.astro") .. " && mkfifo -m 600 " .. q(home .. "/.astro/config.yaml"))
+    local t0 = sys.now()
+    local r = h.run({ "10", h.astro, "organization", "list" }, { home = home, bin = "timeout" })
+    assert.is_true(sys.now() - t0 < 5, "the command waited on the FIFO")
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: " .. home .. "/.astro/config.yaml is not a regular file (a FIFO or device)\n", r.stderr)
+  end)
+end)
+
 describe("a config file others can read", function()
   local box = h.use_sandbox({ reset = "requests" })
 
