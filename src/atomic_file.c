@@ -24,10 +24,21 @@
 
 int astro_file_read(const char *path, const char *name, astro_buf *out, size_t max,
                     astro_err *e) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);   /* a FIFO: no wait */
     if (fd < 0) {
         if (errno == ENOENT) return 0;
         return astro_err_set(e, "io", "%s: %s", name, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return astro_err_set(e, "io", "%s: %s", name, strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (S_ISDIR(st.st_mode)) return astro_err_set(e, "io", "%s: %s", name, strerror(EISDIR));
+        return astro_err_set(e, "io", "%s is not a regular file (a FIFO or device)", name);
     }
     for (;;) {
         if (!astro_buf_reserve(out, 4096)) {
@@ -207,7 +218,9 @@ void astro_file_remove_stale_temps(const char *target) {
     closedir(d);
 }
 
-/* Takes an exclusive flock on "<path>.lock" (created 0600), polling until the deadline (of a
+/* Takes an exclusive flock on "<path>.lock" (created 0600; a symbolic link there is not
+ * followed and anything but a regular file is refused, so neither a link to another file nor
+ * a FIFO, which would block the open, can stand in for the lock), polling until the deadline (of a
  * wait of timeout seconds) or a signal. The descriptor goes to *fd, which the owner of the
  * lock closes, also after a failure. Returns 0 or -1. */
 static int lock_acquire(int *fd, const char *path, double timeout, double deadline,
@@ -215,8 +228,18 @@ static int lock_acquire(int *fd, const char *path, double timeout, double deadli
     char lock[PATH_MAX + 8];
     if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
         return astro_err_set(e, "io", "%s.lock: %s", path, strerror(ENAMETOOLONG));
-    *fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+    *fd = open(lock, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+    if (*fd < 0 && errno == ELOOP)
+        return astro_err_set(e, "io",
+                             "config lock %s is a symbolic link, which astro does not follow: "
+                             "remove it (rm %s) and run the command again", lock, lock);
     if (*fd < 0) return astro_err_set(e, "io", "%s: %s", lock, strerror(errno));
+    struct stat st;
+    if (fstat(*fd, &st) != 0) return astro_err_set(e, "io", "%s: %s", lock, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return astro_err_set(e, "io",
+                             "config lock %s is not a regular file (a FIFO, device or folder): "
+                             "remove it (rm %s) and run the command again", lock, lock);
     for (;;) {
         if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
         if (errno != EWOULDBLOCK && errno != EINTR)

@@ -43,7 +43,7 @@ static const env_var vars[] = {
     {"ASTRO_API_TOKEN", KIND_SECRET, "API token used instead of the context's (astro.core.auth)"},
     {"ASTRO_DOMAIN", KIND_VALUE, "domain used instead of the current context's"},
     {"ASTRO_DEBUG", KIND_FLAG, "Lua tracebacks of internal errors, and the request trace"},
-    {"ASTRO_LUA_DIR", KIND_VALUE, "development Lua source folder, ahead of the embedded modules"},
+    {"ASTRO_LUA_DIR", KIND_VALUE, "development builds only (-DASTRO_DEVELOPMENT=ON): Lua source folder, ahead of the embedded modules; ignored otherwise"},
     {"NO_COLOR", KIND_PRESENCE, "set to anything non-empty: colour off"},
     {"TERM", KIND_VALUE, "terminal type: \"dumb\" turns colour off"},
     {"GITHUB_ACTIONS", KIND_VALUE, "\"true\" in GitHub Actions: client identifier headers"},

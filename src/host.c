@@ -1,9 +1,11 @@
 /*
  * Host set-up: opens the standard libraries, registers the C primitive modules, lua-cjson and
- * every embedded Lua module in package.preload, and, when ASTRO_LUA_DIR names a folder, puts a
- * searcher for that folder ahead of everything else (for development without rebuilding).
+ * every embedded Lua module in package.preload, and, in a development build only
+ * (-DASTRO_DEVELOPMENT=ON) when ASTRO_LUA_DIR names a folder, puts a searcher for that folder
+ * ahead of everything else (for development without rebuilding). A default build ignores
+ * ASTRO_LUA_DIR: it would load code from any folder with none of the plugin checks.
  * Also the "astro.core.host" module, which tells Lua what is embedded and which development
- * folder (host.lua_dir) astro_host_open found.
+ * folder (host.lua_dir) astro_host_open found (never one in a default build).
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +41,7 @@ static int load_embedded(lua_State *L) {
     return 1;
 }
 
+#ifdef ASTRO_DEVELOPMENT
 /* Returns 1 when path names a regular file. */
 static int is_file(const char *path) {
     struct stat st;
@@ -65,6 +68,7 @@ static int search_dev_dir(lua_State *L) {
     lua_pushfstring(L, "no file '%s' (" ASTRO_LUA_DIR_ENV ")", candidates[0]);
     return 1;
 }
+#endif
 
 /* astro.core.host.modules(): the names of the embedded Lua modules, sorted. */
 static int host_modules(lua_State *L) {
@@ -107,10 +111,14 @@ static const luaL_Reg c_modules[] = {
     {NULL, NULL}
 };
 
-/* Reads ASTRO_LUA_DIR, the one place that does: when it names a folder, keeps it in the
- * registry for host.lua_dir and puts its searcher first in package.searchers (package is on
- * top of the stack, and stays there). */
+/* In a development build, reads ASTRO_LUA_DIR, the one place that does: when it names a
+ * folder, keeps it in the registry for host.lua_dir and puts its searcher first in
+ * package.searchers (package is on top of the stack, and stays there). Otherwise does
+ * nothing. */
 static void dev_dir_install(lua_State *L) {
+#ifndef ASTRO_DEVELOPMENT
+    (void)L;
+#else
     const char *dir = astro_env_value(ASTRO_LUA_DIR_ENV);
     if (dir == NULL) return;
     lua_pushstring(L, dir);
@@ -125,6 +133,7 @@ static void dev_dir_install(lua_State *L) {
     lua_pushcclosure(L, search_dev_dir, 1);
     lua_rawseti(L, -2, 1);
     lua_pop(L, 1);                                               /* [package] */
+#endif
 }
 
 int astro_host_open(lua_State *L) {

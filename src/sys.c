@@ -1,11 +1,17 @@
 /*
  * "astro.core.sys": the few operating-system services Lua's standard library lacks: a
- * monotonic clock, an interruptible sleep, terminal detection and the interrupt flag that
- * SIGINT/SIGTERM set.
+ * monotonic clock, an interruptible sleep, terminal detection, the interrupt flag that
+ * SIGINT/SIGTERM set, and the file operations of include/astro/sys.h that another local user
+ * cannot turn against this one (exclusive temporary files, writes that follow no link, the
+ * checked read of code files).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +23,7 @@
 
 #include "astro/binding.h"
 #include "astro/core.h"
+#include "astro/sys.h"
 
 /* Process-wide: set once by the signal handler, read by transfers and sleeps. */
 static volatile sig_atomic_t interrupted_by = 0;
@@ -141,6 +148,27 @@ static int push_errno(lua_State *L, const char *path, int err) {
     return 3;
 }
 
+/* Pushes the sys.stat table of st: { type, mode, uid, size, dev, ino, mtime_ns }. */
+static void push_stat(lua_State *L, const struct stat *st) {
+    lua_createtable(L, 0, 7);
+    const char *type = S_ISREG(st->st_mode) ? "file" : S_ISDIR(st->st_mode) ? "directory"
+                     : S_ISLNK(st->st_mode) ? "link" : "other";
+    lua_pushstring(L, type);
+    lua_setfield(L, -2, "type");
+    lua_pushinteger(L, (lua_Integer)(st->st_mode & 07777));
+    lua_setfield(L, -2, "mode");
+    lua_pushinteger(L, (lua_Integer)st->st_uid);
+    lua_setfield(L, -2, "uid");
+    lua_pushinteger(L, (lua_Integer)st->st_size);
+    lua_setfield(L, -2, "size");
+    lua_pushinteger(L, (lua_Integer)st->st_dev);
+    lua_setfield(L, -2, "dev");
+    lua_pushinteger(L, (lua_Integer)st->st_ino);
+    lua_setfield(L, -2, "ino");
+    lua_pushinteger(L, (lua_Integer)st->st_mtim.tv_sec * 1000000000 + (lua_Integer)st->st_mtim.tv_nsec);
+    lua_setfield(L, -2, "mtime_ns");
+}
+
 /* sys.stat(path [, follow=true]) -> { type = "file"|"directory"|"link"|"other", mode = perm bits,
  * uid = owner, size = bytes, dev, ino, mtime_ns = modification time in nanoseconds } | nil, message, "io". With follow = false a link is not followed. */
 static int sys_stat(lua_State *L) {
@@ -148,23 +176,7 @@ static int sys_stat(lua_State *L) {
     int follow = lua_isnone(L, 2) || lua_toboolean(L, 2);
     struct stat st;
     if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return push_errno(L, path, errno);
-    lua_createtable(L, 0, 7);
-    const char *type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory"
-                     : S_ISLNK(st.st_mode) ? "link" : "other";
-    lua_pushstring(L, type);
-    lua_setfield(L, -2, "type");
-    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
-    lua_setfield(L, -2, "mode");
-    lua_pushinteger(L, (lua_Integer)st.st_uid);
-    lua_setfield(L, -2, "uid");
-    lua_pushinteger(L, (lua_Integer)st.st_size);
-    lua_setfield(L, -2, "size");
-    lua_pushinteger(L, (lua_Integer)st.st_dev);
-    lua_setfield(L, -2, "dev");
-    lua_pushinteger(L, (lua_Integer)st.st_ino);
-    lua_setfield(L, -2, "ino");
-    lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec * 1000000000 + (lua_Integer)st.st_mtim.tv_nsec);
-    lua_setfield(L, -2, "mtime_ns");
+    push_stat(L, &st);
     return 1;
 }
 
@@ -222,10 +234,235 @@ static int sys_geteuid(lua_State *L) {
     return 1;
 }
 
+int astro_random_bytes(void *buf, size_t n) {
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) break;
+        p += got;
+        n -= (size_t)got;
+    }
+    if (n == 0) return 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);  /* no getrandom(2) */
+    if (fd < 0) return -1;
+    while (n > 0) {
+        ssize_t got = read(fd, p, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            close(fd);
+            if (got == 0) errno = EIO;
+            return -1;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    close(fd);
+    return 0;
+}
+
+/* The closef of the file handles made here: closes the FILE, as io's own handles do. */
+static int stream_close(lua_State *L) {
+    luaL_Stream *p = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+    errno = 0;
+    return luaL_fileresult(L, fclose(p->f) == 0, NULL);
+}
+
+/* Pushes a Lua file handle (io's LUA_FILEHANDLE metatable, so :write, :close, io.type work)
+ * writing to fd, which it takes over. Returns 1, or closes fd and pushes nil, message, "io"
+ * (3). */
+static int push_write_stream(lua_State *L, int fd, const char *path) {
+    luaL_Stream *p = lua_newuserdatauv(L, sizeof *p, 0);
+    p->f = NULL;
+    p->closef = NULL;                                   /* "closed" until fdopen succeeds */
+    luaL_setmetatable(L, LUA_FILEHANDLE);
+    p->f = fdopen(fd, "wb");
+    if (p->f == NULL) {
+        int err = errno;
+        close(fd);
+        return push_errno(L, path, err);
+    }
+    p->closef = stream_close;
+    return 1;
+}
+
+#define TEMP_RANDOM_BYTES 12                            /* 96 bits: 24 hex digits */
+#define TEMP_TRIES 16
+
+/* sys.create_temp(base [, mode=0600]) -> file, name | nil, message, "io". Creates a new file
+ * named base .. ".astro-tmp-" .. 24 random hex digits (getrandom, never a guessable counter),
+ * with O_CREAT|O_EXCL|O_NOFOLLOW: never a file or link that was there already, whoever made
+ * it. The file gets exactly mode and is open for writing. */
+static int sys_create_temp(lua_State *L) {
+    const char *base = luaL_checkstring(L, 1);
+    lua_Integer mode = luaL_optinteger(L, 2, 0600);
+    luaL_argcheck(L, mode >= 0 && mode <= 0777, 2, "mode must be permission bits");
+    int err = EEXIST;
+    for (int tries = 0; tries < TEMP_TRIES && err == EEXIST; tries++) {
+        unsigned char rnd[TEMP_RANDOM_BYTES];
+        if (astro_random_bytes(rnd, sizeof rnd) != 0) return push_errno(L, "/dev/urandom", errno);
+        char hex[2 * TEMP_RANDOM_BYTES + 1];
+        for (size_t i = 0; i < sizeof rnd; i++) snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+        const char *name = lua_pushfstring(L, "%s.astro-tmp-%s", base, hex);
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                      (mode_t)mode);
+        if (fd >= 0) {
+            if (fchmod(fd, (mode_t)mode) != 0) {                /* exactly mode, whatever umask */
+                err = errno;
+                close(fd);
+                unlink(name);
+                return push_errno(L, name, err);
+            }
+            if (push_write_stream(L, fd, name) != 1) {
+                unlink(name);
+                return 3;
+            }
+            lua_insert(L, -2);                                  /* [file, name] */
+            return 2;
+        }
+        err = errno;
+        if (err != EEXIST) return push_errno(L, name, err);
+        lua_pop(L, 1);
+    }
+    return push_errno(L, base, err);
+}
+
+/* sys.open_write(path, how) -> file | nil, message, "io". Opens path for writing in place
+ * ("w": emptied once checked; "a": appended to, left as it is), creating it (mode 0600) when
+ * missing, without following a symbolic link at path (O_NOFOLLOW) and without blocking on a
+ * FIFO (O_NONBLOCK, cleared once open). Refuses a link, anything but a regular file, and a
+ * file of another user, saying which. */
+static int sys_open_write(lua_State *L) {
+    static const char *const hows[] = {"w", "a", NULL};
+    const char *path = luaL_checkstring(L, 1);
+    int append = luaL_checkoption(L, 2, NULL, hows) == 1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+                            (append ? O_APPEND : 0), 0600);
+    if (fd < 0) {
+        int err = errno;
+        struct stat lst;
+        if (err == ELOOP && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "%s is a symbolic link, which is not followed (it could send the "
+                               "file elsewhere): remove it or give another path", path);
+            lua_pushliteral(L, "io");
+            return 3;
+        }
+        if (err == ENXIO) {                                     /* a FIFO with no reader */
+            lua_pushnil(L);
+            lua_pushfstring(L, "%s is not a regular file (a FIFO or device): remove it or give "
+                               "another path", path);
+            lua_pushliteral(L, "io");
+            return 3;
+        }
+        return push_errno(L, path, err);
+    }
+    struct stat st;
+    const char *problem = NULL;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return push_errno(L, path, err);
+    }
+    if (!S_ISREG(st.st_mode))
+        problem = lua_pushfstring(L, "%s is not a regular file (a FIFO, device or folder): remove "
+                                     "it or give another path", path);
+    else if (st.st_uid != geteuid())
+        problem = lua_pushfstring(L, "%s belongs to user id %d, not to you (%d): remove it or "
+                                     "give another path", path, (int)st.st_uid, (int)geteuid());
+    if (problem != NULL) {
+        close(fd);
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        lua_pushliteral(L, "io");
+        return 3;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+        (!append && ftruncate(fd, 0) != 0)) {
+        int err = errno;
+        close(fd);
+        return push_errno(L, path, err);
+    }
+    return push_write_stream(L, fd, path);
+}
+
+#define FD_MT "astro.sys.Fd"
+
+/* __gc of a descriptor box: closes the descriptor if still open, so an error never leaks it. */
+static int fd_gc(lua_State *L) {
+    int *box = luaL_checkudata(L, 1, FD_MT);
+    if (*box > 0) {
+        close(*box - 1);
+        *box = 0;
+    }
+    return 0;
+}
+
+/* sys.read_file(path) -> text, stat, real | nil, message, "io". Opens path read-only (links
+ * followed; O_NONBLOCK, so a FIFO cannot block), refuses anything but a regular file, reads it
+ * whole and returns its text, the sys.stat table of that same descriptor (fstat: what the
+ * caller judges is what was read) and the real path of the file opened (from
+ * /proc/self/fd, else realpath(3)). */
+static int sys_read_file(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    int *box = astro_udata_new(L, sizeof *box, FD_MT, fd_gc);  /* [box]; holds fd + 1 */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return push_errno(L, path, errno);
+    *box = fd + 1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) return push_errno(L, path, errno);
+    if (!S_ISREG(st.st_mode)) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s is refused: it is not a regular file (a FIFO, device or folder)",
+                        path);
+        lua_pushliteral(L, "io");
+        return 3;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (;;) {
+        char *dst = luaL_prepbuffer(&b);
+        ssize_t n = read(fd, dst, LUAL_BUFFERSIZE);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return push_errno(L, path, errno);
+        if (n == 0) break;
+        luaL_addsize(&b, (size_t)n);
+    }
+    luaL_pushresult(&b);                                       /* [box, text] */
+    push_stat(L, &st);                                         /* [box, text, stat] */
+    char proc[64], real[PATH_MAX];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(proc, real, sizeof real - 1);
+    if (n > 0 && real[0] == '/') {
+        real[n] = '\0';
+        lua_pushstring(L, real);
+    } else if (realpath(path, real) != NULL) {
+        lua_pushstring(L, real);
+    } else {
+        lua_pushstring(L, path);
+    }
+    close(fd);
+    *box = 0;
+    return 3;
+}
+
+/* sys.realpath(path) -> the absolute path with every link, "." and ".." resolved | nil,
+ * message, "io". */
+static int sys_realpath(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char real[PATH_MAX];
+    if (realpath(path, real) == NULL) return push_errno(L, path, errno);
+    lua_pushstring(L, real);
+    return 1;
+}
+
 static const luaL_Reg sys_funcs[] = {
     {"stat", sys_stat}, {"listdir", sys_listdir}, {"geteuid", sys_geteuid},
     {"uname", sys_uname}, {"now", sys_now}, {"time", sys_time}, {"sleep", sys_sleep},
     {"isatty", sys_isatty}, {"interrupted", sys_interrupted}, {"getpid", sys_getpid},
+    {"create_temp", sys_create_temp}, {"open_write", sys_open_write},
+    {"read_file", sys_read_file}, {"realpath", sys_realpath},
     {NULL, NULL}
 };
 

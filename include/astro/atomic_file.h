@@ -10,6 +10,13 @@
  * temporary file such a writer leaves is removed by the next writer, under the lock, and its
  * lock dies with it.
  *
+ * A lock file is opened without following a symbolic link (O_NOFOLLOW) and without blocking
+ * (O_NONBLOCK), and must be a regular file: a link or a FIFO put there (by another user, in a
+ * folder they can write) is refused with the path and "remove it", never followed or waited
+ * on. The temporary file comes from mkstemp (O_CREAT|O_EXCL, so never an existing file or
+ * link) and is renamed over the target, which replaces a link there rather than writing
+ * through it.
+ *
  * Failures are recorded in an astro_err (include/astro/err.h) with code "io", "memory",
  * "lock" (timed out) or "interrupted" (a signal arrived while waiting).
  */
@@ -32,7 +39,8 @@ typedef struct astro_file_locks {
 
 /* Appends the bytes of the file at path to out, stopping once out holds more than max bytes
  * (so a caller that refuses more than max never reads a huge file whole). name is the path
- * shown in messages. Returns 1 when read, 0 when the file does not exist, -1 on failure. */
+ * shown in messages. Anything but a regular file is refused without waiting (a FIFO opened
+ * O_NONBLOCK). Returns 1 when read, 0 when the file does not exist, -1 on failure. */
 int astro_file_read(const char *path, const char *name, astro_buf *out, size_t max,
                     astro_err *e);
 

@@ -11,11 +11,13 @@
 --   assert(set:apply({ progress = true }))
 --   io.write(set:table())
 --
--- Built only on the public API (require("astro") and its public modules). The CSV reader and
--- the bulk engine are loaded when a file is read or sent, not when this module is.
+-- Built on the public API (require("astro") and its public modules), and astro.core.sys for the
+-- report file (a new file with a random name, never a link someone put there). The CSV reader
+-- and the bulk engine are loaded when a file is read or sent, not when this module is.
 local astro = require("astro")
 local errors = require("astro.errors")
 local roles = require("astro.roles")
+local sys = require("astro.core.sys")
 
 local M = {}
 
@@ -365,49 +367,42 @@ function Set:summary_line()
 end
 
 --- Checks, before anything is sent, that a report can be written to path, without changing
--- the file there (it may be the very file being read). Returns true or nil, err.
+-- the file there (it may be the very file being read): a new temporary file can be made beside
+-- it, or else the file itself can be written in place (no symbolic link followed). Returns
+-- true or nil, err.
 ---@param path string
 function M.check_report(path)
-  local existing = io.open(path, "rb")
-  if existing then existing:close() end
-  local f, err = io.open(path, "ab")
+  local tmp_file, tmp = sys.create_temp(path)
+  if tmp_file then
+    tmp_file:close()
+    os.remove(tmp)
+    return true
+  end
+  local existed = sys.stat(path, false) ~= nil
+  local f, err = sys.open_write(path, "a")
   if not f then
     return nil, errors.new("cannot write the report: " .. tostring(err) .. "; nothing was sent", { code = "io" })
   end
   f:close()
-  if not existing then os.remove(path) end
+  if not existed then os.remove(path) end
   return true
 end
 
--- Opens a new temporary file beside path, never one that is there already. Returns the file
--- and its name, or nil.
-local function _open_temporary(path)
-  for _ = 1, 8 do
-    local name = string.format("%s.astro-tmp-%08x%08x", path, math.random(0, 0xffffffff), math.random(0, 0xffffffff))
-    local there = io.open(name, "rb")
-    if there then
-      there:close()
-    else
-      local f = io.open(name, "wb")
-      if f then return f, name end
-      return nil
-    end
-  end
-  return nil
-end
-
 --- Writes the report as CSV (people.REPORT_HEADER; cells that would start a formula
--- neutralised), whole or not at all: into a temporary file beside path, then renamed over it
--- (written in place when the folder refuses a new file). Fed back to people.read, rows done
--- are skipped and the others planned again. Returns true or nil, err.
+-- neutralised), whole or not at all: into a new temporary file beside path (mode 0600, a
+-- random name, created exclusively: never a file or link that was there), then renamed over
+-- it. When the folder refuses a new file it is written in place, never through a symbolic
+-- link and never into another user's file. Fed back to people.read, rows done are skipped and
+-- the others planned again. Returns true or nil, err.
 ---@param path string
 function Set:write_report(path)
   if type(path) ~= "string" then error("set:write_report needs a path", 2) end
-  local f, tmp = _open_temporary(path)
+  local f, tmp = sys.create_temp(path)
   if not f then
     local err
-    f, err = io.open(path, "wb")
+    f, err = sys.open_write(path, "w")
     if not f then return nil, errors.new("cannot write the report: " .. tostring(err), { code = "io" }) end
+    tmp = nil
   end
   local w = require("astro.csv").writer(f, M.REPORT_HEADER)
   for _, e in ipairs(self.rows) do

@@ -232,3 +232,117 @@ end }
     assert.matches("^error: probe:1: undeclared global 'shared'", r.stdout)
   end)
 end)
+
+-- What a plugin is loaded from: every folder of its real path (a folder plugin's subfolders, the
+-- folder a plugin link points into, ~/.astro) and the file itself, judged on the descriptor the
+-- code is read from.
+describe("the files a plugin is loaded from", function()
+  local box = h.use_sandbox({ reset = false })
+  local sys = require("astro.core.sys")
+
+  local function plugin_list(home)
+    return h.run({ "10", h.astro, "plugin", "list" }, { home = home, bin = "timeout" })
+  end
+
+  it("refuses a folder plugin whose subfolder others can write", function()
+    local home2 = box.sb:home()
+    local util = plugin(home2, "kit/lib/util.lua", "return { n = 1 }\n")
+    local init = plugin(home2, "kit/init.lua", 'local util = require("lib.util")\n' .. probe_src("kitprobe"))
+    local lib = home2 .. "/.astro/plugins/kit/lib"
+    h.sh("chmod 777 " .. q(lib))
+    local r = plugin_list(home2)
+    assert.are.equal(1, r.code)
+    assert.matches("Not loaded:\n  " .. esc(init) .. ":1: " .. esc(util) .. " is refused: its folder " .. esc(lib) ..
+      " is writable by others %(mode 777%); run: chmod go%-w " .. esc(lib) .. "\n", r.stdout)
+  end)
+
+  it("refuses a plugin link that points into a folder others can write", function()
+    local home2 = box.sb:home()
+    local shared = h.tmpdir() .. "/shared"
+    h.sh("mkdir -m 777 " .. q(shared) .. " && chmod 777 " .. q(shared))
+    h.write_file(shared .. "/p.lua", probe_src("linked"))
+    h.sh("chmod 600 " .. q(shared .. "/p.lua"))
+    local link = plugin(home2, "placeholder.lua", "")
+    h.sh("rm " .. q(link))
+    link = home2 .. "/.astro/plugins/linked.lua"
+    h.sh("ln -s " .. q(shared .. "/p.lua") .. " " .. q(link))
+    local r = plugin_list(home2)
+    assert.are.equal(1, r.code)
+    assert.matches("Not loaded:\n  " .. esc(link) .. " is refused: its folder " .. esc(shared) ..
+      " is writable by others %(mode 777%); run: chmod go%-w " .. esc(shared) .. "\n", r.stdout)
+    -- The same folder made the user's alone: the link is followed and the plugin loads (the
+    -- folders above it, such as /tmp, root's with the sticky bit, are fine).
+    h.sh("chmod 700 " .. q(shared))
+    r = plugin_list(home2)
+    assert.are.equal(0, r.code, r.stdout .. r.stderr)
+    assert.matches("organization user linked", r.stdout)
+  end)
+
+  it("refuses every plugin when ~/.astro itself is writable by others", function()
+    local home2 = box.sb:home()
+    plugin(home2, "probe.lua", PROBE)
+    local dot = home2 .. "/.astro"
+    h.sh("chmod 777 " .. q(dot))
+    local r = h.run({ "organization", "user", "probe", "return 1" }, { home = home2 })
+    assert.are.equal(2, r.code)
+    assert.matches("^astro: plugin not loaded: " .. esc(dot .. "/plugins") .. " is refused: its folder " .. esc(dot) ..
+      " is writable by others %(mode 777%); run: chmod go%-w " .. esc(dot) .. "\n", r.stderr)
+  end)
+
+  it("refuses a FIFO as a plugin file, or as a file a folder plugin requires, without waiting on it", function()
+    local home2 = box.sb:home()
+    local dir = home2 .. "/.astro/plugins"
+    plugin(home2, "kit/init.lua", 'local helper = require("helper")\n' .. probe_src("kitprobe"))
+    h.sh("mkfifo " .. q(dir .. "/pipe.lua") .. " " .. q(dir .. "/kit/helper.lua"))
+    local t0 = sys.now()
+    local r = plugin_list(home2)
+    assert.is_true(sys.now() - t0 < 5, "astro waited on a FIFO")
+    assert.are.equal(1, r.code)
+    assert.matches("Not loaded:\n", r.stdout)
+    assert.matches("\n  " .. esc(dir .. "/kit/init.lua") .. ":1: " .. esc(dir .. "/kit/helper.lua") ..
+      " is refused: it is not a regular file %(a FIFO, device or folder%)\n", r.stdout)
+    assert.matches("\n  " .. esc(dir .. "/pipe.lua") .. " is refused: it is not a regular file %(a FIFO, device or " ..
+      "folder%)\n", r.stdout)
+  end)
+
+  it("loads only what it checked: a link swapped between the check and the read never runs unsafe code", function()
+    local home2 = box.sb:home()
+    local src = h.tmpdir()
+    local marker = src .. "/ran"
+    h.write_file(src .. "/good.lua", probe_src("swapped"))
+    -- Writable by others: refused, so it must never run.
+    h.write_file(src .. "/evil.lua", string.format('local f = io.open(%q, "a") f:write("x") f:close()\n', marker) ..
+      probe_src("swapped"))
+    h.sh("chmod 600 " .. q(src .. "/good.lua") .. " && chmod 666 " .. q(src .. "/evil.lua"))
+    local dir = home2 .. "/.astro/plugins"
+    plugin(home2, "placeholder.lua", "")
+    h.sh("rm " .. q(dir .. "/placeholder.lua"))
+    local link = dir .. "/swapped.lua"
+    h.sh("ln -s " .. q(src .. "/good.lua") .. " " .. q(link))
+    -- Swaps the link as fast as rename(2) goes, for at most a minute.
+    local flip = string.format([[
+import os, time
+end = time.time() + 60
+n = 0
+while time.time() < end:
+    for target in (%q, %q):
+        tmp = %q + str(n)
+        n += 1
+        os.symlink(target, tmp)
+        os.rename(tmp, %q)
+]], src .. "/good.lua", src .. "/evil.lua", dir .. "/.swap", link)
+    h.write_file(src .. "/flip.py", flip)
+    local flipper = h.capture(q(h.python) .. " " .. q(src .. "/flip.py") .. " >/dev/null 2>&1 & echo $!"):gsub("%s+$", "")
+    local loaded, refused = 0, 0
+    for _ = 1, 150 do
+      local r = h.run({ "plugin", "list" }, { home = home2 })
+      if r.stdout:find("is refused: it is writable by others", 1, true) then refused = refused + 1
+      elseif r.code == 0 then loaded = loaded + 1 end
+    end
+    h.sh("kill " .. flipper .. " 2>/dev/null")
+    assert.is_false(sys.stat(marker) ~= nil, "the unsafe file ran " .. #(h.read_file(marker) or "") ..
+      " times in 150 loads")
+    assert.is_true(loaded > 0 and refused > 0, string.format("the swap was not seen (%d loaded, %d refused)",
+      loaded, refused))
+  end)
+end)

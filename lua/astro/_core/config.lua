@@ -41,6 +41,38 @@ function M.check_safe(path, st)
   return true
 end
 
+-- The config files already warned about in this run, by path.
+local warned = {}
+
+-- Tells whether a config tree holds a login token or refresh token in any context.
+local function _holds_token(tree)
+  if type(tree) ~= "table" or type(tree.contexts) ~= "table" then return false end
+  for _, c in pairs(tree.contexts) do
+    if type(c) == "table" then
+      for _, k in ipairs({ "token", "refreshtoken" }) do
+        if type(c[k]) == "string" and c[k] ~= "" then return true end
+      end
+    end
+  end
+  return false
+end
+
+--- Warns, on stderr and once per run, when the config file (st: its sys.stat) is readable by
+-- its group or others and holds a token: kubectl and helm warn about their config files the
+-- same way, and the file stays usable (the astro CLI writes it 0644). A file without a token
+-- has nothing to hide, and no warning. Returns true when it warned.
+---@param path string
+---@param st {mode: integer}|nil
+---@param tree table
+function M.warn_readable(path, st, tree)
+  if not st or st.mode & 36 == 0 or warned[path] or not _holds_token(tree) then return false end
+  warned[path] = true
+  io.stderr:write(string.format(
+    "Warning: config file %s is readable by %s (mode %04o) and holds login tokens: run chmod 600 %s\n",
+    path, st.mode & 4 ~= 0 and "others" or "its group", st.mode & 4095, path))
+  return true
+end
+
 --- What makes a file unsafe to trust (as ssh judges its keys), from its sys.stat: "owner"
 -- (it belongs to another user; root too unless allow_root), "others" or "group" (they may
 -- write it), or nil when it is safe. Shared by the config file and plugin checks.
@@ -81,6 +113,7 @@ function M.load(path)
   if stamp and seen and seen.stamp == stamp then return seen.cfg end
   local tree, exists_or_err = core.read(path)
   if not tree then return nil, errors.new(exists_or_err, { code = "config" }) end
+  M.warn_readable(path, st, tree)
   local cfg = setmetatable({ path = path, tree = tree, exists = exists_or_err }, Config)
   last[path] = { cfg = cfg, stamp = stamp }
   return cfg

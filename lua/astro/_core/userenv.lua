@@ -32,7 +32,8 @@ function M.is_public(name)
   local word = name:match("^astro%.([%a][%w_]*)$")
   if word == nil or NOT_PUBLIC[word] then return false end
   if package.loaded[name] ~= nil or package.preload[name] ~= nil then return true end
-  -- A module of the development folder (ASTRO_LUA_DIR) that is not embedded yet.
+  -- A module of the development folder (ASTRO_LUA_DIR, honoured by a development build only:
+  -- host.lua_dir is nil otherwise) that is not embedded yet.
   local dir = host.lua_dir
   local st = dir and sys.stat(dir .. "/astro/" .. word .. ".lua")
   return st ~= nil and st.type == "file"
@@ -189,24 +190,36 @@ function M.load_source(text, chunkname, name, env)
   return load(text, chunkname, "t", env)
 end
 
---- Loads a Lua source file as text only, with the given environment. The file is read once,
--- whole, so a pipe or FIFO (/dev/stdin, <(...)) works as a regular file does. Returns the
--- chunk or nil, message (naming the file; bytecode refused with a clear reason).
+--- Loads a Lua source file as text only, with the given environment. Without read, the file
+-- is read once, whole, so a pipe or FIFO (/dev/stdin, <(...)) works as a regular file does
+-- (an `astro run` script: the user's own file, named on the command line). With read (plugin
+-- code: astro._core.plugins' checked read), the text is read(path), which returns the text or
+-- nil, reason. Returns the chunk or nil, message (naming the file; bytecode refused with a
+-- clear reason).
 ---@param path string
 ---@param env table
-function M.loadfile(path, env)
-  local f, ferr = io.open(path, "rb")
-  if not f then return nil, ferr end
-  local text, rerr = f:read("a")
-  f:close()
-  if not text then return nil, "cannot read " .. path .. ": " .. tostring(rerr) end
+---@param read? fun(path: string): string|nil, string|nil
+function M.loadfile(path, env, read)
+  local text
+  if read then
+    local why
+    text, why = read(path)
+    if not text then return nil, why end
+  else
+    local f, ferr = io.open(path, "rb")
+    if not f then return nil, ferr end
+    local rerr
+    text, rerr = f:read("a")
+    f:close()
+    if not text then return nil, "cannot read " .. path .. ": " .. tostring(rerr) end
+  end
   return M.load_source(text, "@" .. path, path, env)
 end
 
 --- Makes a fresh environment for user code.
----@param opts {name: string, dir?: string, check?: fun(path: string): boolean|nil, string|nil}
+---@param opts {name: string, dir?: string, read?: fun(path: string): string|nil, string|nil}
 --   name: shown in messages; dir: a folder whose Lua files `require` may load (a folder
---   plugin); check(path): a safety check applied to every file loaded from dir.
+--   plugin); read(path): the checked read of every file loaded from dir (text or nil, reason).
 ---@return table env
 function M.new_env(opts)
   _protect_string_metatable()
@@ -242,12 +255,9 @@ function M.new_env(opts)
     if opts.dir and name:match("^[%w_]+[%w_.]*$") then
       local path = opts.dir .. "/" .. name:gsub("%.", "/") .. ".lua"
       local st = sys.stat(path)
-      if st and st.type == "file" then
-        if opts.check then
-          local ok, why = opts.check(path)
-          if not ok then error(why, 2) end
-        end
-        local fn, err = M.loadfile(path, env)
+      -- With a checked read, anything there is read through it (a FIFO is refused, not waited on).
+      if st and (st.type == "file" or (opts.read and st.type ~= "directory")) then
+        local fn, err = M.loadfile(path, env, opts.read)
         if not fn then error(err, 2) end
         local v = fn(name)
         if v == nil then v = true end
