@@ -16,6 +16,7 @@
 #include "astro/core.h"
 #include "astro/env.h"
 #include "astro/host.h"
+#include "astro/term.h"
 
 #define EXIT_INTERRUPTED 130
 
@@ -35,13 +36,29 @@ static int msghandler(lua_State *L) {
     return 1;
 }
 
-/* Prints an error produced under msghandler: the first part always, the traceback only when
- * the ASTRO_DEBUG flag is on. */
+/* Writes text[0..len) to stderr escaped for a terminal (astro_term_escape, flags as there);
+ * without memory for the escaped copy, says so instead of writing the raw bytes. */
+static void write_escaped(const char *text, size_t len, unsigned flags) {
+    char *out = malloc(ASTRO_TERM_MAX(len) + 1);
+    if (out == NULL) {
+        fputs("(message not shown: not enough memory)", stderr);
+        return;
+    }
+    size_t n = astro_term_escape(text, len, out, flags);
+    fwrite(out, 1, n, stderr);
+    free(out);
+}
+
+/* Prints an error produced under msghandler: the first part always, on one line and escaped
+ * (an error message may repeat data from anywhere), the traceback only when the ASTRO_DEBUG
+ * flag is on (escaped, its lines kept). */
 static void report(const char *text) {
     const char *tb = strstr(text, "\nstack traceback:");
-    int show_tb = astro_env_flag("ASTRO_DEBUG");
-    size_t len = (tb != NULL && !show_tb) ? (size_t)(tb - text) : strlen(text);
-    fprintf(stderr, "Error: %.*s\n", (int)len, text);
+    size_t len = tb != NULL ? (size_t)(tb - text) : strlen(text);
+    fputs("Error: ", stderr);
+    write_escaped(text, len, 0);
+    if (tb != NULL && astro_env_flag("ASTRO_DEBUG")) write_escaped(tb, strlen(tb), ASTRO_TERM_LINES);
+    fputc('\n', stderr);
     fflush(stderr);
 }
 

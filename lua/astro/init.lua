@@ -426,8 +426,11 @@ end
 M.output = {
   --- Renders rows as the astro CLI's tables (see astro.output.table).
   table = output.table,
-  --- Encodes a value as indented JSON with a trailing newline.
+  --- Encodes a value as indented JSON with a trailing newline (json(value, order, terminal):
+  -- terminal = true leaves terminal controls out of its strings, the data unchanged).
   json = output.json,
+  --- Tells whether "stdout" (default) or "stderr" is a terminal.
+  is_terminal = output.is_terminal,
   --- Renders a header and rows as CSV text (cells that start a formula are neutralised).
   csv = function(header, rows, opts) return require("astro.csv").format(header, rows, opts) end,
   --- RFC 3339 as the astro CLI prints it.

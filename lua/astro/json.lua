@@ -180,6 +180,32 @@ local function _quote(s)
 end
 M.quote = _quote
 
+-- The \u escape of a UTF-8 sequence.
+local function _u_escape(seq) return string.format("\\u%04x", utf8.codepoint(seq)) end
+
+--- JSON text made safe for a terminal without changing its data: C1 controls (U+0080-U+009F),
+-- bidi controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the line and
+-- paragraph separators (U+2028, U+2029) become \u escapes, which decode to the same string;
+-- a byte that is not UTF-8 (which no JSON may hold) becomes \ufffd. Non-ASCII bytes occur only
+-- inside strings of encoded JSON, so only string contents change.
+---@param text string encoded JSON
+---@return string
+function M.terminal_safe(text)
+  if not text:find("[\128-\255]") then return text end
+  local parts, i = {}, 1
+  while true do
+    local ok, bad = utf8.len(text, i)
+    if ok then parts[#parts + 1] = text:sub(i) break end
+    parts[#parts + 1] = text:sub(i, bad - 1)
+    parts[#parts + 1] = "\\ufffd"
+    i = bad + 1
+  end
+  text = table.concat(parts)
+  text = text:gsub("\194[\128-\159]", _u_escape):gsub("\216\156", _u_escape)
+    :gsub("\226\128[\142\143\168-\174]", _u_escape):gsub("\226\129[\166-\169]", _u_escape)
+  return text
+end
+
 local function _number(n)
   if mtype(n) == "integer" then return string.format("%d", n) end
   if n ~= n or n == math.huge or n == -math.huge then
@@ -277,8 +303,9 @@ end
 --- Encodes a Lua value as JSON text. Raises on values JSON cannot hold (functions, cycles,
 -- NaN): those are programming mistakes.
 ---@param value any
----@param opts? {indent?: string, order?: string[], depth?: integer}
---   depth: the nesting level the value sits at (for streaming the items of a list).
+---@param opts? {indent?: string, order?: string[], depth?: integer, terminal?: boolean}
+--   depth: the nesting level the value sits at (for streaming the items of a list);
+--   terminal: the text is for a terminal (M.terminal_safe: same data, no terminal controls).
 ---@return string
 function M.encode(value, opts)
   opts = opts or {}
@@ -287,6 +314,7 @@ function M.encode(value, opts)
   local buf = {}
   local ok, err = pcall(_encode, value, buf, opts.indent, opts.depth or 0, rank, {})
   if not ok then error(err, 2) end
+  if opts.terminal then return M.terminal_safe(table.concat(buf)) end
   return table.concat(buf)
 end
 

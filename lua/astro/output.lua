@@ -103,12 +103,22 @@ function M.table(headers, rows, opts)
   return table.concat(out, "\n") .. "\n"
 end
 
---- Encodes a value as indented JSON with a trailing newline, keys in the given order first.
+--- Encodes a value as indented JSON with a trailing newline, keys in the given order first;
+-- for a terminal (terminal = true, e.g. M.is_terminal("stdout")) without terminal controls in
+-- its strings (astro.json.terminal_safe: the same data).
 ---@param value any
 ---@param order? string[]
+---@param terminal? boolean
 ---@return string
-function M.json(value, order)
-  return json.encode(value, { indent = "  ", order = order }) .. "\n"
+function M.json(value, order, terminal)
+  return json.encode(value, { indent = "  ", order = order, terminal = terminal }) .. "\n"
+end
+
+--- Tells whether the named standard stream ("stdout" or "stderr") is a terminal: JSON written
+-- there is then encoded with terminal = true (astro.json.terminal_safe).
+---@param stream? string
+function M.is_terminal(stream)
+  return sys.isatty(stream or "stdout")
 end
 
 --- Re-formats an RFC 3339 timestamp as the astro CLI prints it: the original UTC offset kept
@@ -213,10 +223,12 @@ end
 ---@param order string[] key order for the items
 function M.json_list_writer(stream, key, order)
   local w = { n = 0 }
+  local terminal = stream == io.stdout and sys.isatty("stdout")
   local sp = M.spool(stream)
   sp:write("{\n  ", json.quote(key), ": [")
   function w:add(item)
-    sp:write(self.n > 0 and ",\n    " or "\n    ", json.encode(item, { indent = "  ", order = order, depth = 2 }))
+    sp:write(self.n > 0 and ",\n    " or "\n    ", json.encode(item, { indent = "  ", order = order, depth = 2,
+      terminal = terminal }))
     self.n = self.n + 1
   end
   function w:close()

@@ -348,14 +348,15 @@ function Set:table()
 end
 
 --- The rows as JSON text: { rows = [{ line, email, role, result, message, requestId }],
--- summary = set:summary() }.
-function Set:json()
+-- summary = set:summary() }; terminal = true leaves out terminal controls (the same data).
+---@param terminal? boolean
+function Set:json(terminal)
   local list = astro.json.array({})
   for i, e in ipairs(self.rows) do
     list[i] = { line = e.line, email = e.email, role = e.role, result = e.result, message = e.message,
                 requestId = e.requestId }
   end
-  return astro.output.json({ rows = list, summary = self:summary() }, JSON_ORDER)
+  return astro.output.json({ rows = list, summary = self:summary() }, JSON_ORDER, terminal)
 end
 
 --- The summary as one line of text, e.g. "3 rows: 2 invited, 1 skipped, 0 failed\n" (with
@@ -451,7 +452,8 @@ function M.run(kind, opts, ctx)
     if ok then ok, err = set:apply({ rates = rates, progress = true, quiet_plan = true }) end
     if not ok then return nil, err end
   end
-  ctx.stdout:write(opts.json and set:json() or set:table())
+  ctx.stdout:write(opts.json and set:json(ctx.stdout == io.stdout and astro.output.is_terminal("stdout"))
+    or set:table())
   if ctx.stdout.flush then ctx.stdout:flush() end      -- the table before the summary, in a shared log
   ctx.stderr:write(set:summary_line())
   if report then

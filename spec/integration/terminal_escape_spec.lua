@@ -86,6 +86,27 @@ describe("text from the API on a terminal", function()
     assert.are.equal(raw(EVIL), json.decode(r.stdout).organizations[1].name)
   end)
 
+  -- Regression: JSON on a terminal carried C1 controls, bidi controls and the raw 0x9b as
+  -- they came (JSON escapes only C0); now they are \u escapes, which decode to the same data.
+  it("--json on a terminal holds no terminal control, and decodes to the same data", function()
+    for _, args in ipairs({ { "organization", "list", "--json" }, { "organization", "user", "list", "--json" } }) do
+      local r = box.run(args, { tty = true })
+      assert.are.equal(0, r.code, r.stderr)
+      assert_clean(r.stdout, "stdout")
+      local doc = assert(json.decode(r.stdout))
+      local name = args[2] == "list" and doc.organizations[1].name or doc.users[1].fullName
+      -- The same string, but the byte 0x9b (no JSON can hold it) as U+FFFD.
+      assert.are.equal((EVIL:gsub(RAW, "\239\191\189")), name)
+    end
+  end)
+
+  it("an error raised outside the command line shows escaped on one line", function()
+    local path = box.file("raise.lua", string.format("error(%q, 0)\n", "bad" .. OSC .. C1_CSI .. FAKE))
+    local r = h.run({ "--lua", path })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: bad\\x1b]0;pwned\\x07\\u009b2J\\x0aSuccessfully switched organization\n", r.stderr)
+  end)
+
   it("user list: a full name shows escaped, an accented or wide one unchanged", function()
     local r = box.run({ "organization", "user", "list" }, { tty = true })
     assert.are.equal(0, r.code, r.stderr)

@@ -36,7 +36,7 @@ return {
         list[i] = { name = output.text(o.name), id = output.text(o.id), isCurrent = (o.id == current) }
       end
       ctx.stdout:write(output.json({ organizations = json.array(list) },
-        { "organizations", "name", "id", "isCurrent" }))
+        { "organizations", "name", "id", "isCurrent" }, ctx.stdout == io.stdout and output.is_terminal("stdout")))
       return true
     end
     local rows = {}
