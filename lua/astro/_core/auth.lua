@@ -5,6 +5,7 @@ local core = require("astro.core.auth")
 local json = require("astro.json")
 local errors = require("astro.errors")
 local sys = require("astro.core.sys")
+local config = require("astro._core.config")
 local secrets = require("astro._core.secrets")
 local transport = require("astro._core.transport")
 
@@ -77,17 +78,6 @@ local function _auth_error(message)
   return errors.new(message, { code = "auth" })
 end
 
--- The Astro base domain of a cloud context's domain ("cloud.astronomer.io" -> "astronomer.io",
--- "pr1234.astronomer-dev.io" -> "astronomer-dev.io"), or nil.
-local function _base_domain(domain)
-  local d = domain:lower():gsub("^https://", ""):gsub("/+$", "")
-  d = d:gsub("^pr%d%d%d%d%d?%d?%.", ""):gsub("^cloud%.", "")
-  for _, e in ipairs({ "", "-dev", "-stage", "-perf" }) do
-    if d == "astronomer" .. e .. ".io" then return d end
-  end
-  return nil
-end
-
 --- Checks the `domainUrl` an auth configuration names before the refresh token is posted to
 -- it. For an Astro domain it must be https on that domain or one of its subdomains (whole
 -- labels: auth.astronomer.io for astronomer.io); for the localhost context, the origin of the
@@ -104,7 +94,7 @@ function M.check_auth_url(domain_url, domain, api_base)
   elseif domain == "localhost" then
     if origin ~= transport.origin(api_base) then why = "it is not the origin of local.core (" .. api_base .. ")" end
   else
-    local base = _base_domain(domain)
+    local base = config.astro_domain(domain)
     local host = origin:match("^https://([^:]+):%d+$")
     if not host then
       why = "it is not https"

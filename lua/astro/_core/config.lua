@@ -254,12 +254,21 @@ end
 function M.is_cloud(domain, platform)
   if type(domain) ~= "string" then return false end
   if domain == "localhost" then return (platform or "cloud") == "cloud" end
-  local d = domain:gsub("^https://", ""):gsub("/$", "")
+  return M.astro_domain(domain) ~= nil
+end
+
+--- The Astro base domain of a context's domain ("cloud.astronomer.io" -> "astronomer.io",
+-- "pr1234.astronomer-dev.io" -> "astronomer-dev.io"; an https:// prefix and a trailing slash
+-- are dropped), or nil when it is not one. Whole names only.
+---@param domain string
+---@return string|nil
+function M.astro_domain(domain)
+  local d = domain:lower():gsub("^https://", ""):gsub("/+$", "")
   d = d:gsub("^pr%d%d%d%d%d?%d?%.", ""):gsub("^cloud%.", "")
   for _, env in ipairs({ "", "-dev", "-stage", "-perf" }) do
-    if d == "astronomer" .. env .. ".io" then return true end
+    if d == "astronomer" .. env .. ".io" then return d end
   end
-  return false
+  return nil
 end
 
 --- The API v1 base URL of a context, per the astro CLI's rules.
