@@ -9,6 +9,10 @@ Serves (see docs/sandbox.md for the full contract):
 * ``/private/v1alpha1/cli/auth-config``, ``/oauth/token``, ``/userinfo``   (token refresh)
 * ``/_sandbox/...``           control endpoints (request log, faults, tokens, state, shutdown)
 
+Extensions: a module ``sandbox_<name>.py`` beside this file that the list ``EXTENSION_NAMES``
+names serves more of the API (teams, tokens, roles, audit logs) with data of its own; see
+``load_extensions``.
+
 Structure: ``State`` holds the data, ``Faults`` the injected failures and rate limits,
 ``Recorder`` the request log, ``Handler`` the HTTP side, ``main()`` the command line.
 
@@ -42,6 +46,7 @@ import re
 import select
 import signal
 import socket
+import importlib
 import sys
 import tempfile
 import threading
@@ -139,6 +144,47 @@ def jwt_claims(token):
     except ValueError:
         return None
     return claims if isinstance(claims, dict) else None
+
+
+class Raw:
+    """A response body that is not JSON (an extension's route may return it as its object):
+    bytes, their Content-Type, and extra headers."""
+
+    def __init__(self, body, content_type, headers=()):
+        self.body = body
+        self.content_type = content_type
+        self.headers = list(headers)
+
+
+# Extension modules, in the order their routes are tried. Each module (imported as
+# ``sandbox_<name>``; it may ``import sandbox`` for ApiError, Raw, parse_page, make_cuid, ...)
+# defines:
+#   load(state, seed)          called at the end of State.__init__ (and so at every reset and
+#                              seed): keeps its data in state.ext["<name>"], from its own keys of
+#                              the seed document, or demo data of its own for the demo seed's
+#                              organizations when the seed has none of its keys;
+#   snapshot(state) -> dict    its data in seed format, merged into GET /_sandbox/state;
+#   route(handler, state, method, parts, query, body) -> (status, obj) or None
+#                              an API v1 route (parts: the path after /v1, split and unquoted;
+#                              query: parse_qs of the query string; body: bytes); None when the
+#                              path is not its own. Called after rate limits, auth and faults,
+#                              under no lock (take state.lock); may raise ApiError; obj may be
+#                              a Raw body.
+EXTENSION_NAMES = ("teams", "tokens", "roles", "audit_logs")
+EXTENSIONS = []
+
+
+def load_extensions():
+    """Imports the extension modules that exist beside this file (a missing one is skipped)."""
+    sys.modules.setdefault("sandbox", sys.modules[__name__])  # one module, run or imported
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    for name in EXTENSION_NAMES:
+        module = "sandbox_" + name
+        if not os.path.exists(os.path.join(here, module + ".py")):
+            continue
+        EXTENSIONS.append(importlib.import_module(module))
 
 
 def dumps(obj):
@@ -275,6 +321,9 @@ class State:
             if org_id not in self.org_by_id:
                 raise ValueError("--users-org: unknown organization %s" % org_id)
             self._generate_users(org_id, gen_users)
+        self.ext = {}  # extension name -> its data (see EXTENSIONS)
+        for ext in EXTENSIONS:
+            ext.load(self, seed)
 
     # -- construction helpers -------------------------------------------------------------
 
@@ -478,13 +527,16 @@ class State:
     def snapshot(self):
         """Full data in seed format (``GET /_sandbox/state``)."""
         with self.lock:
-            return {
+            doc = {
                 "self": self.self_user,
                 "organizations": list(self.orgs),
                 "users": {k: list(v) for k, v in self.users.items()},
                 "workspaces": {k: list(v) for k, v in self.workspaces.items()},
                 "invites": {k: list(v) for k, v in self.invites.items()},
             }
+            for ext in EXTENSIONS:
+                doc.update(ext.snapshot(self))
+            return doc
 
 
 # --------------------------------------------------------------------------------------------
@@ -1088,14 +1140,19 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             err = ApiError(500, "Internal Server Error: %s" % exc)
             return err.status, self.error_bytes(err), err.headers + rate_headers
+        if isinstance(obj, Raw):
+            return status, obj, rate_headers + obj.headers
         return status, dumps(obj), rate_headers
 
     def send_truncated(self, status, body, headers=()):
         """Status line, JSON type and the full Content-Length, then only part of the body
         (at most half of it, and always at least one byte short), then the connection is closed."""
         self.close_connection = True
+        content_type = "application/json"
+        if isinstance(body, Raw):
+            body, content_type = body.body, body.content_type
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(max(len(body), 1)))
         self.send_header("X-Request-Id", self.request_id or str(uuid.uuid4()))
         for name, value in headers:
@@ -1206,6 +1263,10 @@ class Handler(BaseHTTPRequestHandler):
             allow("GET")
             with state.lock:
                 return 200, state.self_user
+        for ext in EXTENSIONS:
+            answer = ext.route(self, state, method, parts, query, body)
+            if answer is not None:
+                return answer
         raise ApiError(404, "Not Found")
 
     def page_params(self, query):
@@ -1353,7 +1414,10 @@ class Handler(BaseHTTPRequestHandler):
     # -- response writing -----------------------------------------------------------------
 
     def send_body(self, status, body, headers=(), content_type="application/json"):
-        """Write one complete response (single write): JSON type, Content-Length, X-Request-Id."""
+        """Write one complete response (single write): JSON type (or a Raw body's own),
+        Content-Length, X-Request-Id."""
+        if isinstance(body, Raw):
+            body, content_type = body.body, body.content_type
         if status in (204, 304):  # no body allowed (a --fail-status 204 "success" without data)
             body = b""
         self.send_response(status)
@@ -1690,6 +1754,8 @@ def main(argv=None):
         server.server_close()
     return 0
 
+
+load_extensions()
 
 if __name__ == "__main__":
     sys.exit(main())
