@@ -501,10 +501,16 @@ function M.run_script(path, args, ctx)
   return require("astro._core.scripts").run(path, args, ctx)
 end
 
--- astro.email is loaded when first read (a command that checks no address never loads it).
+-- Public modules that are also fields of the facade, each loaded when first read (a command
+-- that checks no address never loads astro.email). One line each: name = a loader with the
+-- module's name as a string literal (the layers spec reads it).
+local LAZY = {
+  email = _email,
+}
 setmetatable(M, { __index = function(t, k)
-  if k == "email" then
-    local v = _email()
+  local load = LAZY[k]
+  if load then
+    local v = load()
     rawset(t, k, v)
     return v
   end
