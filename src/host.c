@@ -17,6 +17,7 @@
 #include "astro/binding.h"
 #include "astro/core.h"
 #include "astro/env.h"
+#include "astro/gzip.h"
 #include "astro/host.h"
 
 /* lua-cjson's header declares only luaopen_cjson. */
@@ -108,6 +109,7 @@ static const luaL_Reg c_modules[] = {
     {"astro.core.host", luaopen_astro_core_host},
     {"astro.core.env", luaopen_astro_core_env},
     {"astro.core.term", luaopen_astro_core_term},
+    {"astro.core.gzip", luaopen_astro_core_gzip},
     {NULL, NULL}
 };
 
