@@ -339,6 +339,45 @@ M.roles = {
   validate = roles.validate,
 }
 
+--- The roles of the current organization: { default = the API's built-in roles (DefaultRole:
+-- name, description, permissions, scopeType; only with opts.include_default = true, else
+-- empty), custom = the organization's custom roles (Role: id, name, description, scopeType,
+-- ...) in API order }, or nil, err. Custom roles are paged with the largest page, so a list
+-- that fits in one page costs one request; the default roles come with the first page.
+---@param opts? {include_default?: boolean}
+function M.roles.list(opts)
+  opts = opts or {}
+  local include = opts.include_default == true
+  local c, err = _client()
+  if not c then return nil, err end
+  local path
+  path, err = c:org_path("/roles")
+  if not path then return nil, err end
+  local default, bad = json.array({}), nil
+  local custom
+  custom, err = _listing().all(c, path, "roles", {
+    query = { includeDefaultRoles = include },
+    on_first_page = function(data)
+      local d = include and type(data) == "table" and data.defaultRoles or nil
+      if d == nil or d == json.null then return end
+      if type(d) ~= "table" or json.is_object(d) or (next(d) ~= nil and #d == 0) then
+        bad = "whose defaultRoles is not a list"
+        return
+      end
+      for i, r in ipairs(d) do
+        if type(r) ~= "table" or (#r > 0) then
+          bad = string.format("whose defaultRoles item %d is not an object", i)
+          return
+        end
+        default[i] = r
+      end
+    end,
+  })
+  if not custom then return nil, err end
+  if bad then return nil, errors.new("the API answered a roles page " .. bad, { code = "api" }) end
+  return { default = default, custom = custom }
+end
+
 --- Sets a user's organization role. `user` is a user table (from users.list/find) or an id.
 -- Returns the SubjectRoles or nil, err; an invalid role sends nothing.
 function M.roles.update(user, role)

@@ -87,7 +87,9 @@ end
 ---@param path string
 ---@param key string
 ---@param on_page fun(items: table[], offset: integer)
----@param opts? {query?: table, page_size?: integer, concurrency?: integer, window?: integer, max_pages?: integer, pacer?: table, policy?: table}
+-- opts.on_first_page(data), when given, gets the whole first page (fields beside the list,
+-- such as the defaultRoles of a roles listing) before its items are handed over.
+---@param opts? {query?: table, page_size?: integer, concurrency?: integer, window?: integer, max_pages?: integer, pacer?: table, policy?: table, on_first_page?: fun(data: table)}
 function M.stream(client, path, key, on_page, opts)
   opts = opts or {}
   local size = opts.page_size or client_mod.MAX_PAGE_SIZE
@@ -151,6 +153,7 @@ function M.stream(client, path, key, on_page, opts)
     latest = total or latest
     if not step then
       -- The first page: the server's page size and the plan.
+      if opts.on_first_page then opts.on_first_page(result.data) end
       if #items == 0 then
         step, plan_end = size, 0
         return
