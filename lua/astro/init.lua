@@ -545,6 +545,7 @@ end
 -- module's name as a string literal (the layers spec reads it).
 local LAZY = {
   email = _email,
+  audit_logs = function() return require("astro.audit_logs") end,
 }
 setmetatable(M, { __index = function(t, k)
   local load = LAZY[k]
