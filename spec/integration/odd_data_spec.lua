@@ -110,8 +110,8 @@ describe("odd API answers", function()
       answer(USERS, ODD)
       local r = box.run({ "organization", "user", "list", "-o", "csv" })
       assert.are.equal(0, r.code, r.stderr)
-      assert.are.equal('full_name,email,id,organization_role,created_at\n5,"{""a"":1}",[1],true,12345\n' ..
-        ",,,,0001-01-01T00:00:00Z\n", r.stdout)
+      assert.are.equal('full_name,email,id,organization_role,created_at,status\n5,"{""a"":1}",[1],true,12345,\n' ..
+        ",,,,0001-01-01T00:00:00Z,\n", r.stdout)
       answer(USERS, ODD)
       r = box.run({ "organization", "user", "list" })
       assert.are.equal(0, r.code, r.stderr)

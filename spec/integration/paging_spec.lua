@@ -35,7 +35,7 @@ describe("user list over several pages", function()
 
   local function csv_emails(stdout)
     local lines = h.lines(stdout)
-    assert.are.equal("full_name,email,id,organization_role,created_at", lines[1])
+    assert.are.equal("full_name,email,id,organization_role,created_at,status", lines[1])
     local out = {}
     for i = 2, #lines do out[#out + 1] = lines[i]:match("^[^,]*,([^,]*),") end
     return out
@@ -48,7 +48,7 @@ describe("user list over several pages", function()
     assert.are.same(expected, json_emails(r.stdout))
     local last = json.decode(r.stdout).users[2503]
     assert.are.same({ fullName = "User 02500", email = "user02500@example.com", id = last.id,
-                      createdAt = "2024-01-02T17:40:00Z", orgRole = "ORGANIZATION_OWNER" }, last)
+                      createdAt = "2024-01-02T17:40:00Z", orgRole = "ORGANIZATION_OWNER", status = "ACTIVE" }, last)
     assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(box.sb))
   end)
 
@@ -56,7 +56,7 @@ describe("user list over several pages", function()
     local r = list({ "-o", "csv" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.same(expected, csv_emails(r.stdout))
-    assert.matches("\nUser 01050,user01050@example%.com,cgu%w+,ORGANIZATION_BILLING_ADMIN,2024%-01%-01T17:30:00Z\n", r.stdout)
+    assert.matches("\nUser 01050,user01050@example%.com,cgu%w+,ORGANIZATION_BILLING_ADMIN,2024%-01%-01T17:30:00Z,ACTIVE\n", r.stdout)
     assert.are.same({ "limit=1000&offset=0", "limit=1000&offset=1000", "limit=1000&offset=2000" }, queries(box.sb))
     r = list()
     assert.are.equal(0, r.code, r.stderr)

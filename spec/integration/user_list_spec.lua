@@ -11,7 +11,7 @@ local TABLE =
   " Raj Patel     raj.patel@acme.io     clrraj0000002019nj9w0ji6b     ORGANIZATION_MEMBER            2024-05-17T21:45:09Z     \n" ..
   " Mei Lin       mei.lin@acme.io       clrmei00000030v4ds06npq50     ORGANIZATION_BILLING_ADMIN     2025-09-02T07:30:00Z     \n"
 
--- fixtures/expected/organization-user-list.json.txt
+-- fixtures/expected/organization-user-list.json.txt, and each user's status (not in the astro CLI)
 local JSON = table.concat({
   "{",
   '  "users": [',
@@ -20,21 +20,24 @@ local JSON = table.concat({
   '      "email": "jane.doe@acme.io",',
   '      "id": "clrjane00000109s3nj4egnyn",',
   '      "createdAt": "2023-02-01T15:04:05Z",',
-  '      "orgRole": "ORGANIZATION_OWNER"',
+  '      "orgRole": "ORGANIZATION_OWNER",',
+  '      "status": "ACTIVE"',
   "    },",
   "    {",
   '      "fullName": "Raj Patel",',
   '      "email": "raj.patel@acme.io",',
   '      "id": "clrraj0000002019nj9w0ji6b",',
   '      "createdAt": "2024-05-17T21:45:09.512Z",',
-  '      "orgRole": "ORGANIZATION_MEMBER"',
+  '      "orgRole": "ORGANIZATION_MEMBER",',
+  '      "status": "ACTIVE"',
   "    },",
   "    {",
   '      "fullName": "Mei Lin",',
   '      "email": "mei.lin@acme.io",',
   '      "id": "clrmei00000030v4ds06npq50",',
   '      "createdAt": "2025-09-02T07:30:00Z",',
-  '      "orgRole": "ORGANIZATION_BILLING_ADMIN"',
+  '      "orgRole": "ORGANIZATION_BILLING_ADMIN",',
+  '      "status": "ACTIVE"',
   "    }",
   "  ]",
   "}",
@@ -98,6 +101,32 @@ describe("astro organization user list", function()
     assert.are.equal("/v1/organizations/clu7glbx000020j7zc6npf32j/users", box.sb:requests()[1].path)
   end)
 
+  it("shows each user's status (ACTIVE, PENDING, ...) in JSON and CSV, and not in the table", function()
+    local globex = box.sb:home({ organization = h.ids.GLOBEX })
+    local r = h.run({ "organization", "user", "list", "--json" }, { home = globex })
+    assert.are.equal(0, r.code, r.stderr)
+    local statuses = {}
+    for i, u in ipairs(assert(json.decode(r.stdout)).users) do statuses[i] = u.email .. "=" .. tostring(u.status) end
+    assert.are.same({ "jane.doe@acme.io=ACTIVE", "hank.scorpio@globex.io=ACTIVE", "frank.grimes@globex.io=PENDING" },
+      statuses)
+    assert.matches('"orgRole": "ORGANIZATION_MEMBER",\n      "status": "PENDING"\n', r.stdout)
+    r = h.run({ "organization", "user", "list", "-o", "csv" }, { home = globex })
+    assert.are.equal(0, r.code, r.stderr)
+    local lines = h.lines(r.stdout)
+    assert.are.equal("full_name,email,id,organization_role,created_at,status", lines[1])
+    assert.are.equal(",frank.grimes@globex.io,clrfrank000060q2w8e4r6t1y,ORGANIZATION_MEMBER,2026-06-01T09:15:00Z,PENDING",
+      lines[4])
+    r = h.run({ "organization", "user", "list" }, { home = globex })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_nil(r.stdout:find("STATUS", 1, true))
+    assert.is_nil(r.stdout:find("PENDING", 1, true))
+    -- Invited through this tool, a user shows as PENDING too.
+    r = box.run({ "organization", "user", "invite", "new.person@example.com" })
+    assert.are.equal(0, r.code, r.stderr)
+    r = box.run({ "organization", "user", "list", "-o", "csv" })
+    assert.matches("\n,new%.person@example%.com,c[%w]+,ORGANIZATION_MEMBER,[%dTZ:-]+,PENDING\n$", r.stdout)
+  end)
+
   it("leaves out a missing role and keeps time offsets, with fractions only in JSON", function()
     box.sb:control("POST", "/_sandbox/seed", {
       organizations = { { id = ACME, name = "Acme Data Platform", product = "HOSTED" } },
@@ -146,13 +175,13 @@ describe("astro organization user list", function()
           createdAt = "2024-03-10T08:00:00Z", organizationRole = "ORGANIZATION_MEMBER" },
       } },
     })
-    local header = "full_name,email,id,organization_role,created_at\n"
+    local header = "full_name,email,id,organization_role,created_at,status\n"
     local args = { "organization", "user", "list", "-o", "csv" }
     local r = box.run(args, { tty = true })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(header ..
-      "Eve \\x1b[31mred\\x1b[0m,eve@acme.io,clreve000000000000000000a,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n" ..
-      "Tab\\x09here\\x0aBell\\x07,tab@acme.io,clrtab000000000000000000b,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n",
+      "Eve \\x1b[31mred\\x1b[0m,eve@acme.io,clreve000000000000000000a,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z,\n" ..
+      "Tab\\x09here\\x0aBell\\x07,tab@acme.io,clrtab000000000000000000b,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z,\n",
       r.stdout)
     -- The table escapes them the same way.
     r = box.run({ "organization", "user", "list" }, { tty = true })
@@ -163,8 +192,8 @@ describe("astro organization user list", function()
     r = box.run(args)
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(header ..
-      "Eve \27[31mred\27[0m,eve@acme.io,clreve000000000000000000a,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n" ..
-      '"Tab\there\nBell\7",tab@acme.io,clrtab000000000000000000b,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z\n',
+      "Eve \27[31mred\27[0m,eve@acme.io,clreve000000000000000000a,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z,\n" ..
+      '"Tab\there\nBell\7",tab@acme.io,clrtab000000000000000000b,ORGANIZATION_MEMBER,2024-03-10T08:00:00Z,\n',
       r.stdout)
     assert.are.equal("", r.stderr)
   end)

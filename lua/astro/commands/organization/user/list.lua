@@ -1,17 +1,19 @@
--- `astro organization user list`: every user of the current organization with their role.
+-- `astro organization user list`: every user of the current organization with their role (and,
+-- in JSON and CSV, their status: ACTIVE, PENDING, ...; the table keeps the astro CLI's columns).
 -- Uses only the public API (require "astro"): copy it into ~/.astro/plugins under a name of its
 -- own to make a command of your own from it.
 local astro = require("astro")
 local csv = require("astro.csv")
 local output = require("astro.output")
 
-local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole" }
-local CSV_HEADER = { "full_name", "email", "id", "organization_role", "created_at" }
+local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole", "status" }
+local CSV_HEADER = { "full_name", "email", "id", "organization_role", "created_at", "status" }
 
 -- A user's fields as shown: text (output.text: a value of another JSON type as its JSON text).
 local function _shown(u)
   return { fullName = output.text(u.fullName), username = output.text(u.username), id = output.text(u.id),
-           organizationRole = output.text(u.organizationRole), createdAt = output.text(u.createdAt) }
+           organizationRole = output.text(u.organizationRole), createdAt = output.text(u.createdAt),
+           status = output.text(u.status) }
 end
 
 local function _json_item(u)
@@ -21,6 +23,7 @@ local function _json_item(u)
     fullName = u.fullName, email = u.username, id = u.id,
     createdAt = output.rfc3339(u.createdAt, true),
     orgRole = role ~= "" and role or nil,
+    status = u.status ~= "" and u.status or nil,
   }
 end
 
@@ -65,7 +68,8 @@ return {
       local w = csv.writer(spool, CSV_HEADER)
       add = function(u)
         local j = _json_item(u)
-        w:write({ shown(j.fullName), shown(j.email), shown(j.id), shown(j.orgRole or ""), shown(j.createdAt) })
+        w:write({ shown(j.fullName), shown(j.email), shown(j.id), shown(j.orgRole or ""), shown(j.createdAt),
+                  shown(j.status or "") })
       end
       close = function() return spool:commit() end
     end
