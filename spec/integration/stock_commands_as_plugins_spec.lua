@@ -146,6 +146,20 @@ local INVOCATIONS = {
     assert.are.equal(3, #users)
   end,
   ["version"] = same_as_stock({}),
+  ["organization role"] = group,
+  ["organization role list"] = function(c)
+    same_as_stock({ "-i", "--json" })(c)
+    local roles = assert(json.decode(c.run({ "--json" }).stdout)).roles
+    assert.are.equal(2, #roles)
+  end,
+  ["organization audit-logs"] = group,
+  ["organization audit-logs export"] = function(c)
+    local path = c.file("logs.gz", "old")
+    local r = c.run({ "-o", path, "-i", "3" })
+    ok(r, c.path)
+    local text = assert(require("astro.core.gzip").decompress(assert(h.read_file(path))))
+    assert.are.equal(2, select(2, text:gsub("\n", "")), "want the events of 3 days, got:\n" .. text)
+  end,
   ["organization switch"] = function(c)
     local r = c.run({ "Globex" })
     ok(r, c.path)
