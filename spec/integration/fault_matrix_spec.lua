@@ -111,6 +111,8 @@ local COMMANDS = {
     target = { method = "GET", path = ORGS }, success = "Successfully switched organization", switch = true },
   { name = "organization user list", args = { "organization", "user", "list" }, kind = "read",
     target = { method = "GET", path = USERS }, success = "raj.patel@acme.io" },
+  { name = "organization role list", args = { "organization", "role", "list", "-i" }, kind = "read",
+    target = { method = "GET", path = ORGS .. "/" .. ACME .. "/roles" }, success = "DAG Operator" },
   { name = "organization user invite EMAIL", args = { "organization", "user", "invite", NEW }, kind = "invite",
     target = { method = "POST", path = INVITES }, invite = true,
     success = "invite for " .. NEW .. " with role ORGANIZATION_MEMBER created" },
