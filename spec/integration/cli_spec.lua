@@ -13,7 +13,8 @@ describe("astro command line", function()
       assert.are.equal("", r.stderr)
     end
     local r = h.run({ "organization", "--help" })
-    assert.matches("Available Commands:\n  list +List all Organizations you have access to", r.stdout)
+    assert.matches("Available Commands:\n  audit%-logs +Manage your Organization audit logs%.\n" ..
+      "  list +List all Organizations you have access to", r.stdout)
     assert.matches("^Manage your Astro Organizations%. These commands are for users in more than one Organization\n", r.stdout)
   end)
 
