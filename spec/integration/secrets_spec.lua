@@ -58,6 +58,11 @@ describe("no secret escapes", function()
     { "organization switch", function() return { "organization", "switch", GLOBEX } end },
     { "user list --json", function() return { "organization", "user", "list", "--json" } end },
     { "user list -o csv", function() return { "organization", "user", "list", "-o", "csv" } end },
+    { "role list -i --json", function() return { "organization", "role", "list", "-i", "--json" } end },
+    { "audit-logs export", function()
+        n = n + 1
+        return { "organization", "audit-logs", "export", "-o", dir .. "/" .. n .. "-logs.gz" }
+      end },
     { "user invite", function()
         n = n + 1
         return { "organization", "user", "invite", "canary" .. n .. "@acme.io", "--role", "ORGANIZATION_MEMBER" }
