@@ -47,7 +47,11 @@ if(ASTRO_SANITIZE)
   set_tests_properties(sanitizer/reports PROPERTIES FIXTURES_CLEANUP sanitizer)
 endif()
 
-if(EXISTS ${CMAKE_SOURCE_DIR}/spec/support/test_sandbox.py)
-  add_test(NAME support/sandbox COMMAND ${PYTHON3} spec/support/test_sandbox.py
-           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
-endif()
+# The sandbox's self-tests: test_sandbox.py and one test_sandbox_<extension>.py per extension.
+file(GLOB ASTRO_SANDBOX_TESTS CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}
+     ${CMAKE_SOURCE_DIR}/spec/support/test_sandbox*.py)
+list(SORT ASTRO_SANDBOX_TESTS)
+foreach(t IN LISTS ASTRO_SANDBOX_TESTS)
+  string(REGEX REPLACE "^spec/support/test_(.*)\\.py$" "support/\\1" name "${t}")
+  add_test(NAME ${name} COMMAND ${PYTHON3} ${t} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+endforeach()
