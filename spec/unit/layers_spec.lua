@@ -17,7 +17,7 @@ local lex = require("spec.support.lua_tokens")
 -- The facade set, layer 3: the public modules built on the private machinery (astro._core.*).
 -- A public module (astro.<name>) that is not here is a library module of layer 1, which may not
 -- require astro._core.* or a facade.
-local FACADES = { ["astro"] = true, ["astro.http"] = true, ["astro.people"] = true }
+local FACADES = { ["astro"] = true, ["astro.http"] = true, ["astro.people"] = true, ["astro.teams"] = true }
 
 -- Modules from outside the tree that any module may require (layer 0).
 local EXTERNAL = { ["cjson"] = true, ["cjson.safe"] = true }
@@ -229,12 +229,23 @@ describe("the layers of lua/astro", function()
   end)
 
   it("has no cycle of requires", function()
-    -- Tarjan's strongly connected components over the edges between modules of the tree.
+    -- The facade's LAZY table (lua/astro/init.lua) loads a public module when its field is first
+    -- read, once `astro` is loaded: such a module may require `astro` back, so the edges of
+    -- that table's lines are no load-time dependency and take no part in cycles.
+    local lazy = {}
+    local init_text = h.read_file(h.root .. "/lua/astro/init.lua") or ""
+    local n, inside = 0, false
+    for line in (init_text .. "\n"):gmatch("([^\n]*)\n") do
+      n = n + 1
+      if line:match("^local LAZY = {") then inside = true
+      elseif inside and line:match("^}") then inside = false
+      elseif inside then lazy[n] = true end
+    end
     local succ = {}
     for _, name in ipairs(names) do succ[name] = {} end
     local where = {}
     for _, e in ipairs(all_edges()) do
-      if modules[e.to] then
+      if modules[e.to] and not (e.from.name == "astro" and lazy[e.line]) then
         local key = e.from.name .. "\0" .. e.to
         if not where[key] then
           where[key] = e.from.file .. ":" .. e.line
