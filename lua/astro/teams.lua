@@ -143,7 +143,8 @@ function M.update(team, changes)
     description = type(team.description) == "string" and team.description or nil
   end
   if description == "" then description = nil end
-  return astro.request("POST", _path(id), { body = { description = description, name = name } })
+  -- Setting a name and description is idempotent: a lost answer may be followed by the same request.
+  return astro.request("POST", _path(id), { body = { description = description, name = name }, idempotent = true })
 end
 
 -- A role list of a team to send back as it is, or nil when it has none.
