@@ -488,6 +488,48 @@ describe("astro organization team", function()
     end)
   end)
 
+  describe("astro.teams (astro run)", function()
+    it("checks its arguments before sending anything", function()
+      local script = box.file("check.lua", [[
+local teams = astro.teams
+local function show(ok, err) print(ok and "ok" or err.message) end
+show(teams.create({ name = "X", role = "ADMIN" }))
+show(teams.create({ name = "  " }))
+show(teams.set_role("]] .. DATA_ENG .. [[", "OWNER"))
+show(teams.get(""))
+show(teams.members.add("]] .. DATA_ENG .. [[", {}))
+show(teams.members.add("]] .. DATA_ENG .. [[", { "" }))
+show(teams.members.remove("]] .. DATA_ENG .. [[", ""))
+print(pcall(teams.get, 42))
+]])
+      local r = box.run({ "run", script })
+      assert.are.equal(0, r.code, r.stderr)
+      local lines = h.lines(r.stdout)
+      assert.are.equal("requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
+        "ORGANIZATION_BILLING_ADMIN and ORGANIZATION_OWNER ", lines[1])
+      assert.are.equal("you must give your Team a name", lines[2])
+      assert.matches("^requested role is invalid", lines[3])
+      assert.are.equal("team id is empty: give the team id", lines[4])
+      assert.are.equal("no user id given: give at least one", lines[5])
+      assert.are.equal("user id is empty: give the user id", lines[6])
+      assert.are.equal("user id is empty: give the user id", lines[7])
+      assert.matches("^false\t.*team id must be a string", lines[8])
+      assert.are.same({}, box.sb:requests())
+    end)
+
+    it("runs the example of docs/automation.md", function()
+      local guide = assert(h.read_file(h.root .. "/docs/automation.md"))
+      local example = guide:match("### Teams\n.-```lua\n(.-)```\n")
+      local r = box.run({ "run", box.file("example.lua", assert(example)) })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal("raj.patel@acme.io\nmanaged by the IDP:\tokta-platform-admins\n", r.stdout)
+      local st, created = box.sb:state(), nil
+      for _, t in ipairs(st.teams[ACME]) do if t.name == "Platform" then created = t end end
+      assert.are.equal("ORGANIZATION_BILLING_ADMIN", created.organizationRole)
+      assert.are.equal(RAJ, st.teamMembers[created.id][1].userId)
+    end)
+  end)
+
   it("escapes terminal controls of names the API sends", function()
     box.sb:control("POST", "/_sandbox/seed", {
       organizations = { { id = ACME, name = "Acme" } },
