@@ -1,7 +1,8 @@
 -- `astro organization team user remove`: removes a member from a team. The team (--team-id) and
 -- the member (--user-id) are chosen from menus when not given; an IDP-managed team is asked
--- about unless --force.
+-- about unless --force. With --file, every member a CSV file names (astro.people, kind "team_remove").
 local astro = require("astro")
+local people = require("astro.people")
 local errors = require("astro.errors")
 local output = require("astro.output")
 local prompt = require("astro.prompt")
@@ -18,9 +19,12 @@ return {
     { name = "team-id", short = "t", type = "string", default = "", help = "The Team's unique identifier \"\" " },
     { name = "user-id", short = "u", type = "string", default = "", help = "The User's unique identifier \"\"" },
     { name = "force", short = "f", type = "bool", help = "Force remove: Skip confirmation for IDP-managed teams" },
+    table.unpack(people.MEMBER_FLAGS)
   },
   mutates = true,
   run = function(opts, ctx)
+    local handled, status, ferr = people.dispatch("team_remove", opts, ctx)
+    if handled then return status, ferr end
     local team, err = teams.choose(ctx, opts.team_id ~= "" and opts.team_id or nil, "pass it with --team-id")
     if not team then return nil, err end
     local go
