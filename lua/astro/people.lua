@@ -186,7 +186,7 @@ end
 -- Checks the options of read/parse. Returns kind, default role or nil, err; raises on misuse.
 local function _options(opts, fn)
   if type(opts) ~= "table" or not KINDS[opts.kind] then
-    error("people." .. fn .. ' needs opts.kind = "invite", "update", "team_add" or "team_remove"', 3)
+    error("people." .. fn .. ' needs opts.kind = "invite" or "update" (or "team_add" / "team_remove" with opts.team)', 3)
   end
   if KINDS[opts.kind].member then
     if type(opts.team) ~= "table" and type(opts.team) ~= "string" then
