@@ -546,6 +546,7 @@ end
 local LAZY = {
   email = _email,
   audit_logs = function() return require("astro.audit_logs") end,
+  teams = function() return require("astro.teams") end,
 }
 setmetatable(M, { __index = function(t, k)
   local load = LAZY[k]

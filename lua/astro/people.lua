@@ -4,7 +4,10 @@
 -- at the API's pace, and reported row by row as invited, updated, skipped or failed: as a
 -- table, as JSON, or as a CSV report file that can be fed back (then only what still needs
 -- doing is sent). `user invite --file` and `user update --file` are people.run; scripts use
--- the same pieces:
+-- the same pieces. Two more kinds take the members of a team instead (`team user add|remove
+-- --file`): rows name people by `email` and/or `user_id`, planned against the organization's
+-- users and the team's members (members already there are skipped on add, non-members on
+-- remove):
 --
 --   local people = require("astro.people")
 --   local set = assert(people.read("people.csv", { kind = "invite" }))
@@ -23,6 +26,8 @@ local M = {}
 
 --- The columns of a report file, in order.
 M.REPORT_HEADER = { "email", "role", "line", "result", "message", "request_id" }
+--- The columns of a report file of team members (kinds team_add and team_remove), in order.
+M.MEMBER_REPORT_HEADER = { "email", "user_id", "line", "result", "message", "request_id" }
 
 --- The flags `user invite` and `user update` take for files (--file, --strict, --json,
 -- --report, --rate-limit); a command adds them to its own: `flags = { ..., table.unpack(people.FLAGS) }`.
@@ -37,14 +42,25 @@ M.FLAGS = {
     help = "With --file: requests per second per method, e.g. POST=10,GET=25 (the API's limits by default)" },
 }
 
--- What each kind of set does: the result of a row it did, and the progress bar's label.
+--- The flags `team user add` and `team user remove` take for files: as M.FLAGS, but --file
+-- has no short form there (-f is --force).
+M.MEMBER_FLAGS = {
+  { name = "file", type = "string", default = "",
+    help = "CSV file of members (header with email and/or user_id; - for standard input)" },
+  table.unpack(M.FLAGS, 2)
+}
+
+-- What each kind of set does: the result of a row it did, and the progress bar's label;
+-- member kinds work on the members of a team.
 local KINDS = {
   invite = { done = "invited", label = "inviting" },
   update = { done = "updated", label = "updating" },
+  team_add = { done = "added", label = "adding", member = true },
+  team_remove = { done = "removed", label = "removing", member = true },
 }
 
-local JSON_ORDER = { "rows", "summary", "line", "email", "role", "result", "message", "requestId",
-                     "invited", "updated", "skipped", "failed" }
+local JSON_ORDER = { "rows", "summary", "line", "email", "userId", "role", "result", "message", "requestId",
+                     "invited", "updated", "added", "removed", "skipped", "failed" }
 
 local Set = {}
 Set.__index = Set
@@ -53,12 +69,21 @@ Set.__index = Set
 
 -- Parses the text of a file of people; `name` is what messages call it. Returns the CSV rows
 -- or nil, err.
-local function _parse_csv(text, name, required)
+local function _parse_csv(text, name, required, either)
   if not text:find("%S") then
     return nil, errors.new(name .. " is empty (or closed): it needs a header line naming the columns (" ..
-      table.concat(required, ",") .. ") and a row per person", { code = "csv" })
+      (either and "email and/or user_id" or table.concat(required, ",")) .. ") and a row per person", { code = "csv" })
   end
   local rows, err = require("astro.csv").parse(text, { required = required })
+  if rows and either then
+    local have = {}
+    for _, c in ipairs(err or {}) do have[c] = true end
+    if not have.email and not have.user_id then
+      return nil, errors.new(name .. ": line 1: the header names neither email nor user_id; the first line must " ..
+        "be a header naming the columns, such as email or user_id", { code = "csv" })
+    end
+    return rows
+  end
   if not rows then
     local message = tostring(err.message or err)
     local first = text:match("^[^\r\n]*") or ""
@@ -120,10 +145,54 @@ local function _validate(rows, kind)
   return invalid
 end
 
+-- Validates the rows of a member kind: each names a person by email and/or user_id (a valid
+-- address, an id without spaces or control characters); a row a report of this kind says was
+-- done is skipped; a second row naming the same email or id is skipped as a duplicate (rows
+-- naming one person in two ways are found when planned). Returns the number of invalid rows.
+local function _validate_members(rows, kind)
+  local invalid, first = 0, {}
+  local done_word = KINDS[kind].done
+  local email = require("astro.email")
+  for _, e in ipairs(rows) do
+    local prior = e.columns.result
+    if prior == done_word then
+      e.result, e.message, e.reason = "skipped", "done in an earlier run (" .. prior .. ")", "done"
+    elseif e.email == "" and e.user_id == "" then
+      e.result, e.reason = "failed", "no_member"
+      e.message = "no email or user_id given: fill in at least one"
+    elseif e.user_id ~= "" and e.user_id:find("[%s%c]") then
+      e.result, e.message, e.reason = "failed", "the user_id holds spaces or control characters", "user_id"
+    else
+      local norm, err = true, nil
+      if e.email ~= "" then norm, err = email.normalize(e.email) end
+      if not norm then
+        e.result, e.message, e.reason = "failed", err.message, "email"
+      else
+        if e.email ~= "" then e.email = norm end
+        local key = e.user_id ~= "" and ("id:" .. e.user_id) or ("email:" .. e.email)
+        local f = first[key]
+        if f then
+          e.result, e.message, e.reason, e.other = "skipped", "duplicate of line " .. f.line, "duplicate", f
+        else
+          first[key] = e
+        end
+      end
+    end
+    if e.result == "failed" then invalid = invalid + 1 end
+  end
+  return invalid
+end
+
 -- Checks the options of read/parse. Returns kind, default role or nil, err; raises on misuse.
 local function _options(opts, fn)
   if type(opts) ~= "table" or not KINDS[opts.kind] then
-    error("people." .. fn .. ' needs opts.kind = "invite" or "update"', 3)
+    error("people." .. fn .. ' needs opts.kind = "invite" or "update" (or "team_add" / "team_remove" with opts.team)', 3)
+  end
+  if KINDS[opts.kind].member then
+    if type(opts.team) ~= "table" and type(opts.team) ~= "string" then
+      error("people." .. fn .. " needs opts.team (a team or a team id) for " .. opts.kind, 3)
+    end
+    return opts.kind, nil
   end
   -- opts.role is the role of every row without one (invite: ORGANIZATION_MEMBER by default);
   -- a bad one stops before the file is read.
@@ -138,25 +207,37 @@ end
 -- This tool writes CSV cells that would start a formula with a leading "'" (a report, or
 -- `user list -o csv`); reading any file takes it off again, so such a file fed back names the
 -- same addresses.
-local function _new_set(csv_rows, kind, default_role, path)
+local function _new_set(csv_rows, kind, default_role, path, team)
   local unneutralize = require("astro.csv").unneutralize
   local rows = {}
   for i, r in ipairs(csv_rows) do
     local e = { line = r._line, email = unneutralize(r.email or ""), role = unneutralize(r.role or ""), columns = r }
-    if e.role == "" and default_role then e.role = default_role end
+    if KINDS[kind].member then
+      e.role, e.user_id = nil, unneutralize(r.user_id or ""):match("^%s*(.-)%s*$")
+    elseif e.role == "" and default_role then
+      e.role = default_role
+    end
     rows[i] = e
   end
-  local set = setmetatable({ kind = kind, path = path, role = default_role, rows = rows }, Set)
-  set.invalid = _validate(rows, kind)
+  local set = setmetatable({ kind = kind, path = path, role = default_role, rows = rows, team = team }, Set)
+  set.invalid = KINDS[kind].member and _validate_members(rows, kind) or _validate(rows, kind)
   return set
+end
+
+-- The columns a file of this kind must have (member kinds: checked after parsing).
+local function _required(kind, role)
+  if KINDS[kind].member then return {} end
+  return role and { "email" } or { "email", "role" }
 end
 
 --- Reads a CSV file of people (path, or "-" for standard input) and validates every row.
 -- opts.kind: "invite" or "update"; opts.role: the role of rows without one (invite: default
 -- ORGANIZATION_MEMBER; without it, update needs a role column); opts.stdin: the file "-" reads
--- (default io.stdin). Returns a set, or nil, err (unreadable or malformed file, bad opts.role).
+-- (default io.stdin). Or opts.kind "team_add" / "team_remove" with opts.team (a team as listed
+-- or fetched, or its id): rows name members by `email` and/or `user_id` (no role).
+-- Returns a set, or nil, err (unreadable or malformed file, bad opts.role).
 ---@param path string
----@param opts {kind: "invite"|"update", role?: string, stdin?: file*}
+---@param opts {kind: "invite"|"update"|"team_add"|"team_remove", role?: string, team?: table|string, stdin?: file*}
 function M.read(path, opts)
   if type(path) ~= "string" then error("people.read needs a path (or \"-\")", 2) end
   local kind, role = _options(opts, "read")
@@ -170,22 +251,22 @@ function M.read(path, opts)
     text, name = f:read("a"), path
     f:close()
   end
-  local rows, err = _parse_csv(text, name, role and { "email" } or { "email", "role" })
+  local rows, err = _parse_csv(text, name, _required(kind, role), KINDS[kind].member)
   if not rows then return nil, err end
-  return _new_set(rows, kind, role, path)
+  return _new_set(rows, kind, role, path, opts.team)
 end
 
 --- As people.read, from CSV text already in memory; opts.name is what messages call it
 -- (default "the text"). Returns a set or nil, err.
 ---@param text string
----@param opts {kind: "invite"|"update", role?: string, name?: string}
+---@param opts {kind: "invite"|"update"|"team_add"|"team_remove", role?: string, team?: table|string, name?: string}
 function M.parse(text, opts)
   if type(text) ~= "string" then error("people.parse needs CSV text", 2) end
   local kind, role = _options(opts, "parse")
   if not kind then return nil, role end
-  local rows, err = _parse_csv(text, opts.name or "the text", role and { "email" } or { "email", "role" })
+  local rows, err = _parse_csv(text, opts.name or "the text", _required(kind, role), KINDS[kind].member)
   if not rows then return nil, err end
-  return _new_set(rows, kind, role, nil)
+  return _new_set(rows, kind, role, nil, opts.team)
 end
 
 -- Planning and sending --------------------------------------------------------------------
@@ -204,7 +285,9 @@ end
 -- update skips rows already of that role and fails unknown users; what is left to send is
 -- "planned" (row.user is the user listed for a row). Returns the set or nil, err.
 ---@param users? table[]
-function Set:plan(users)
+---@param members? table[] member kinds: the team's members (listed once when not given)
+function Set:plan(users, members)
+  if KINDS[self.kind].member then return self:_plan_members(users, members) end
   if users == nil then
     local err
     users, err = astro.users.list()
@@ -236,6 +319,67 @@ function Set:plan(users)
   return self
 end
 
+-- The id of the team of a member set.
+local function _team_id(set)
+  return type(set.team) == "table" and set.team.id or set.team
+end
+
+-- Set:plan for the member kinds: each open row's person is found among the organization's
+-- users (by user_id, else by email; both given must name the same user), then add skips
+-- members already in the team and remove skips people who are not in it; a row naming a
+-- person an earlier row named is skipped as a duplicate.
+function Set:_plan_members(users, members)
+  local err
+  if users == nil then
+    users, err = astro.users.list()
+    if not users then return nil, err end
+  end
+  if members == nil then
+    members, err = require("astro.teams").members.list(_team_id(self))
+    if not members then return nil, err end
+  end
+  local by_email, by_id, member = _index(users), {}, {}
+  for _, u in ipairs(users) do
+    if type(u.id) == "string" then by_id[u.id] = u end
+  end
+  for _, m in ipairs(members) do
+    if type(m.userId) == "string" then member[m.userId] = true end
+  end
+  local seen = {}
+  for _, e in ipairs(self.rows) do
+    if e.result == nil or e.result == "planned" then
+      e.user, e.result, e.message, e.reason = nil, nil, nil, nil
+      local u = e.user_id ~= "" and by_id[e.user_id] or nil
+      local named = e.email ~= "" and by_email[e.email] or nil
+      if e.user_id ~= "" and not u and not (self.kind == "team_remove" and member[e.user_id]) then
+        e.result, e.message, e.reason = "failed", "no user was found for the ID you provided", "not_found"
+      elseif e.user_id == "" and not named then
+        e.result, e.message, e.reason = "failed", "no user was found for the email you provided", "not_found"
+      elseif u and e.email ~= "" and named ~= u then
+        e.result, e.reason = "failed", "conflict"
+        e.message = "the user_id and the email name different users"
+      else
+        u = u or named or { id = e.user_id }
+        e.user = u
+        if e.user_id == "" then e.user_id = u.id end
+        if e.email == "" and type(u.username) == "string" then e.email = u.username end
+        if seen[u.id] then
+          e.result, e.message, e.reason, e.other = "skipped", "duplicate of line " .. seen[u.id].line, "duplicate",
+            seen[u.id]
+        elseif self.kind == "team_add" and member[u.id] then
+          e.result, e.message, e.reason = "skipped", "already a member of the team", "member"
+        elseif self.kind == "team_remove" and not member[u.id] then
+          e.result, e.message, e.reason = "skipped", "not a member of the team", "not_member"
+        else
+          seen[u.id] = e
+          e.result = "planned"
+        end
+      end
+    end
+  end
+  return self
+end
+
 --- Marks every row still to plan or send "skipped" with the message (default "not sent: the
 -- file has invalid rows"), so that nothing is sent: what --strict does when set.invalid > 0.
 ---@param message? string
@@ -250,7 +394,15 @@ function Set:hold(message)
 end
 
 -- The job of a planned row.
-local function _job(kind, e)
+local function _job(set, e)
+  local kind = set.kind
+  if kind == "team_add" or kind == "team_remove" then
+    local path = "/organizations/{org}/teams/" .. astro.escape_path(_team_id(set)) .. "/members"
+    if kind == "team_add" then
+      return { method = "POST", path = path, body = { memberIds = astro.json.array({ e.user.id }) } }
+    end
+    return { method = "DELETE", path = path .. "/" .. astro.escape_path(e.user.id) }
+  end
   if kind == "invite" then
     return { method = "POST", path = "/organizations/{org}/invites", body = { inviteeEmail = e.email, role = e.role } }
   end
@@ -268,6 +420,22 @@ local function _confirm_invites(items)
     if by[it.job.body.inviteeEmail] then confirmed[it.index] = true end
   end
   return confirmed
+end
+
+-- For member changes whose answer was lost: did they take effect? One listing of the team's
+-- members tells (the user is there after an add, gone after a remove); nil when it cannot.
+local function _confirm_members(set)
+  return function(items)
+    local now = require("astro.teams").members.list(_team_id(set))
+    if not now then return nil end
+    local member, confirmed = {}, {}
+    for _, m in ipairs(now) do member[m.userId] = true end
+    for _, it in ipairs(items) do
+      local id = it.job.body and it.job.body.memberIds[1] or it.job.path:match("/members/([^/]+)$")
+      if (set.kind == "team_add") == (member[id] == true) then confirmed[it.index] = true end
+    end
+    return confirmed
+  end
 end
 
 --- Sends the planned rows through astro.batch (planning first, with one listing, when rows
@@ -290,7 +458,7 @@ function Set:apply(opts)
   local jobs, owners = {}, {}
   for _, e in ipairs(self.rows) do
     if e.result == "planned" then
-      jobs[#jobs + 1] = _job(self.kind, e)
+      jobs[#jobs + 1] = _job(self, e)
       owners[#jobs] = e
     end
   end
@@ -307,7 +475,8 @@ function Set:apply(opts)
         e.result, e.requestId = kind.done, result.requestId
         if result.dry_run then e.message, e.reason = "dry run: not sent", "dry_run" end
         if result.confirmed then
-          e.message, e.reason = "confirmed by listing the users after an unknown outcome", "confirmed"
+          e.message, e.reason = "confirmed by listing the " .. (kind.member and "team's members" or "users") ..
+            " after an unknown outcome", "confirmed"
         end
       else
         e.result, e.message, e.reason, e.err = "failed", result.err.message, "request", result.err
@@ -316,7 +485,7 @@ function Set:apply(opts)
       if progress then progress.step() end
       if opts.on_row then opts.on_row(e) end
     end,
-    on_unknown = self.kind == "invite" and _confirm_invites or nil,
+    on_unknown = self.kind == "invite" and _confirm_invites or (kind.member and _confirm_members(self)) or nil,
   })
   if progress then progress.finish() end
   if not results then return nil, err end
@@ -325,10 +494,12 @@ end
 
 -- Reporting -------------------------------------------------------------------------------
 
---- Counts the rows by result: { invited, updated, skipped, failed } (always there), plus
+--- Counts the rows by result: { invited, updated, skipped, failed } (always there; for the
+-- member kinds { added or removed, skipped, failed }), plus
 -- planned (rows left to send) and open (rows not planned yet) when there are any.
 function Set:summary()
-  local s = { invited = 0, updated = 0, skipped = 0, failed = 0 }
+  local s = KINDS[self.kind].member and { [KINDS[self.kind].done] = 0, skipped = 0, failed = 0 }
+    or { invited = 0, updated = 0, skipped = 0, failed = 0 }
   for _, e in ipairs(self.rows) do
     local r = e.result or "open"
     s[r] = (s[r] or 0) + 1
@@ -337,9 +508,16 @@ function Set:summary()
 end
 
 --- The rows as a table in the astro CLI's layout: LINE, EMAIL, ROLE, RESULT, MESSAGE (a
--- failed row's message ends with its request id).
+-- failed row's message ends with its request id); member kinds: USER ID instead of ROLE.
 function Set:table()
   local t = {}
+  if KINDS[self.kind].member then
+    for i, e in ipairs(self.rows) do
+      t[i] = { tostring(e.line), e.email, e.user_id, e.result or "", (e.message or "") ..
+        (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
+    end
+    return astro.output.table({ "LINE", "EMAIL", "USER ID", "RESULT", "MESSAGE" }, t)
+  end
   for i, e in ipairs(self.rows) do
     t[i] = { tostring(e.line), e.email, e.role, e.result or "", (e.message or "") ..
       (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
@@ -347,14 +525,14 @@ function Set:table()
   return astro.output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t)
 end
 
---- The rows as JSON text: { rows = [{ line, email, role, result, message, requestId }],
+--- The rows as JSON text: { rows = [{ line, email, role (userId for member kinds), result, message, requestId }],
 -- summary = set:summary() }; terminal = true leaves out terminal controls (the same data).
 ---@param terminal? boolean
 function Set:json(terminal)
   local list = astro.json.array({})
   for i, e in ipairs(self.rows) do
-    list[i] = { line = e.line, email = e.email, role = e.role, result = e.result, message = e.message,
-                requestId = e.requestId }
+    list[i] = { line = e.line, email = e.email, userId = e.user_id, role = e.role, result = e.result,
+                message = e.message, requestId = e.requestId }
   end
   return astro.output.json({ rows = list, summary = self:summary() }, JSON_ORDER, terminal)
 end
@@ -389,7 +567,7 @@ function M.check_report(path)
   return true
 end
 
---- Writes the report as CSV (people.REPORT_HEADER; cells that would start a formula
+--- Writes the report as CSV (people.REPORT_HEADER, member kinds people.MEMBER_REPORT_HEADER; cells that would start a formula
 -- neutralised), whole or not at all: into a new temporary file beside path (mode 0600, a
 -- random name, created exclusively: never a file or link that was there), then renamed over
 -- it. When the folder refuses a new file it is written in place, never through a symbolic
@@ -405,9 +583,11 @@ function Set:write_report(path)
     if not f then return nil, errors.new("cannot write the report: " .. tostring(err), { code = "io" }) end
     tmp = nil
   end
-  local w = require("astro.csv").writer(f, M.REPORT_HEADER)
+  local member = KINDS[self.kind].member
+  local w = require("astro.csv").writer(f, member and M.MEMBER_REPORT_HEADER or M.REPORT_HEADER)
   for _, e in ipairs(self.rows) do
-    w:write({ e.email, e.role, tostring(e.line), e.result or "", e.message or "", e.requestId or "" })
+    w:write({ e.email, member and e.user_id or e.role, tostring(e.line), e.result or "", e.message or "",
+              e.requestId or "" })
   end
   local ok, err = f:close()
   if ok and tmp then ok, err = os.rename(tmp, path) end
@@ -420,12 +600,14 @@ end
 
 -- The command ------------------------------------------------------------------------------
 
---- The --file form of `user invite` / `user update`: reads opts.file, validates it, checks
--- the --report path, then sends nothing (--strict with invalid rows) or plans and applies it,
--- prints the table (or --json) and the summary, and writes the --report file. opts: the
--- command's options (file, role, strict, json, report, rate_limit); ctx: stdin, stdout,
--- stderr. Returns the exit status (0 when no row failed, else 1) or nil, err.
----@param kind "invite"|"update"
+--- The --file form of `user invite` / `user update` (and of `team user add` / `team user
+-- remove`: kinds "team_add" / "team_remove", with opts.team_id and opts.force): reads opts.file,
+-- validates it, checks the --report path (member kinds: then fetches the team and asks before
+-- changing an IDP-managed one unless --force), then sends nothing (--strict with invalid rows)
+-- or plans and applies it, prints the table (or --json) and the summary, and writes the
+-- --report file. opts: the command's options (file, role, strict, json, report, rate_limit);
+-- ctx: stdin, stdout, stderr. Returns the exit status (0 when no row failed, else 1) or nil, err.
+---@param kind "invite"|"update"|"team_add"|"team_remove"
 ---@param opts table
 ---@param ctx table
 function M.run(kind, opts, ctx)
@@ -434,14 +616,28 @@ function M.run(kind, opts, ctx)
     rates, err = astro.bulk.parse_rates(opts.rate_limit)
     if not rates then return nil, err end
   end
+  local member = KINDS[kind] and KINDS[kind].member
   local set
-  set, err = M.read(opts.file, { kind = kind, role = opts.role, stdin = ctx.stdin })
+  set, err = M.read(opts.file, { kind = kind, role = opts.role, stdin = ctx.stdin, team = member and opts.team_id })
   if not set then return nil, err end
   local report = opts.report ~= nil and opts.report ~= "" and opts.report or nil
   if report then
     local ok
     ok, err = M.check_report(report)
     if not ok then return nil, err end
+  end
+  if member then
+    -- The team is fetched once the file is read; an IDP-managed one is asked about unless
+    -- --force (with the file on standard input there is nobody left to answer: an error).
+    local teams = require("astro.teams")
+    local team
+    team, err = teams.get(opts.team_id)
+    if not team then return nil, err end
+    local go
+    go, err = teams.confirm_idp(ctx, team, opts.force)
+    if go == nil then return nil, err end
+    if not go then return 0 end
+    set.team = team
   end
   if set.invalid > 0 and opts.strict then
     set:hold("not sent: the file has invalid rows (--strict)")
@@ -468,12 +664,21 @@ end
 -- true plus its results; returns false when the single form should run; or true, nil, err
 -- when the flags are misused (file flags without --file, an email with --file):
 -- `local handled, status, err = people.dispatch("invite", opts, ctx) if handled then return status, err end`.
----@param kind "invite"|"update"
+---@param kind "invite"|"update"|"team_add"|"team_remove"
 ---@param opts table
 ---@param ctx table
 function M.dispatch(kind, opts, ctx)
   if opts.file ~= "" then
-    if #opts.args > 0 then return true, nil, errors.usage("give either an email or --file, not both") end
+    if KINDS[kind] and KINDS[kind].member then
+      if opts.user_id ~= nil and opts.user_id ~= "" then
+        return true, nil, errors.usage("give either --user-id or --file, not both")
+      end
+      if opts.team_id == nil or opts.team_id == "" then
+        return true, nil, errors.usage("--file needs --team-id: the team whose members the file names")
+      end
+    elseif #opts.args > 0 then
+      return true, nil, errors.usage("give either an email or --file, not both")
+    end
     return true, M.run(kind, opts, ctx)
   end
   for _, f in ipairs({ "strict", "json" }) do

@@ -237,14 +237,14 @@ return { command = "organization user invite", wrap = true, flags = { { name = "
 
   it("refuses a command under a group that does not exist", function()
     local home = box.sb:home()
-    local path = plugin(home, "team.lua", 'return { command = "organization team add", run = function() end }\n')
+    local path = plugin(home, "squad.lua", 'return { command = "organization squad add", run = function() end }\n')
     local r = h.run({ "organization", "list" }, { home = home })
     assert.are.equal(0, r.code)
     assert.are.equal("astro: plugin not loaded: " .. path ..
-      ': there is no command "astro organization team" to put "add" under\n', r.stderr)
-    r = h.run({ "organization", "team", "add" }, { home = home })
+      ': there is no command "astro organization squad" to put "add" under\n', r.stderr)
+    r = h.run({ "organization", "squad", "add" }, { home = home })
     assert.are.equal(2, r.code)
-    assert.matches('Error: unknown command "team" for "astro organization"', r.stderr)
+    assert.matches('Error: unknown command "squad" for "astro organization"', r.stderr)
   end)
 
   it("adds a new group and a command under it from one file returning a list", function()

@@ -9,6 +9,7 @@ local config = require("astro.core.config")
 
 local ACME, GLOBEX, RAJ = h.ids.ACME, h.ids.GLOBEX, h.ids.RAJ
 local INVITES = "/v1/organizations/" .. ACME .. "/invites"
+local TEAM = "clmteamde00101f1sxbrxz86t" -- Acme team "Data Engineering" (spec/support/sandbox_teams.py)
 local SUFFIX = "-copy"
 
 -- The stock command files, found by a glob: { file = "lua/astro/commands/...", path = the
@@ -195,6 +196,35 @@ local INVOCATIONS = {
     assert.are.equal("ORGANIZATION_BILLING_ADMIN", role, "raj.patel@acme.io's role did not change")
     local posts = h.trace(h.recorded(c.sb, { method = "POST" }))
     assert.are.same({ "POST /v1/organizations/" .. ACME .. "/users/" .. RAJ .. "/roles" }, posts)
+  end,
+  ["organization team"] = group,
+  ["organization team user"] = group,
+  ["organization team list"] = function(c)
+    same_as_stock({ "--json" })(c)
+    assert.are.equal(3, #assert(json.decode(c.run({ "--json" }).stdout)).teams)
+  end,
+  ["organization team create"] = function(c)
+    ok(c.run({ "--name", "Copied", "--role", "ORGANIZATION_MEMBER" }), c.path)
+    local names = {}
+    for _, t in ipairs(c.sb:state().teams[ACME]) do names[#names + 1] = t.name end
+    assert.are.equal("Copied", names[#names])
+  end,
+  ["organization team update"] = function(c)
+    ok(c.run({ TEAM, "--name", "Renamed" }), c.path)
+    assert.are.equal("Renamed", c.sb:state().teams[ACME][1].name)
+  end,
+  ["organization team delete"] = function(c)
+    ok(c.run({ TEAM }), c.path)
+    assert.are.equal(2, #c.sb:state().teams[ACME])
+  end,
+  ["organization team user list"] = same_as_stock({ "--team-id", TEAM, "-o", "csv" }),
+  ["organization team user add"] = function(c)
+    ok(c.run({ "--team-id", TEAM, "--user-id", h.ids.MEI }), c.path)
+    assert.are.equal(3, #c.sb:state().teamMembers[TEAM])
+  end,
+  ["organization team user remove"] = function(c)
+    ok(c.run({ "--team-id", TEAM, "--user-id", RAJ }), c.path)
+    assert.are.equal(1, #c.sb:state().teamMembers[TEAM])
   end,
   ["plugin list"] = function(c)
     local r = c.run({})

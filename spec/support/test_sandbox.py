@@ -215,7 +215,7 @@ class TestListsAndPagination(SharedServerTest):
         self.assertEqual((status, body), (200, fixture("self-user.json")))
 
     def test_unknown_route_and_method(self):
-        for path in ("/v1/nothing", "/v1/organizations/%s/teams" % ACME, "/v1/organizations/",
+        for path in ("/v1/nothing", "/v1/organizations/%s/nothing" % ACME, "/v1/organizations/",
                      "/elsewhere"):
             status, body, resp = self.srv.api("GET", path)
             self.assertError(status, body, resp, 404, "Not Found")

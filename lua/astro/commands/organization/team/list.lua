@@ -1,0 +1,75 @@
+-- `astro organization team list`: every team of the current organization. Built only on the
+-- public API (astro.teams): copy it into ~/.astro/plugins under a name of its own to make a
+-- command of your own from it.
+local astro = require("astro")
+local csv = require("astro.csv")
+local output = require("astro.output")
+local teams = require("astro.teams")
+
+local JSON_ORDER = { "teams", "id", "name", "description", "createdAt", "orgRole", "isIdpManaged" }
+local CSV_HEADER = { "id", "name", "description", "organization_role", "idp_managed", "created_at" }
+
+-- A team as the JSON list shows it: description and orgRole left out when empty, isIdpManaged
+-- when false.
+local function _json_item(t)
+  local description, role = output.text(t.description), output.text(t.organizationRole)
+  return {
+    id = output.text(t.id), name = output.text(t.name),
+    description = description ~= "" and description or nil,
+    createdAt = output.rfc3339(output.text(t.createdAt), true),
+    orgRole = role ~= "" and role or nil,
+    isIdpManaged = t.isIdpManaged == true or nil,
+  }
+end
+
+return {
+  command = "organization team list",
+  use = "list",
+  aliases = { "ls" },
+  short = "List all the teams in your Astro Organization",
+  long = "List all the teams in your Astro Organization",
+  example = "astro organization team list\nastro organization team list --json",
+  flags = {
+    { name = "json", type = "bool", help = "Output as JSON" },
+    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },
+  },
+  run = function(opts, ctx)
+    local format, err = output.format(opts, true)
+    if not format then return nil, err end
+    if format == "table" then
+      local list
+      list, err = teams.list()
+      if not list then return nil, err end
+      local rows = {}
+      for i, t in ipairs(list) do rows[i] = teams.row(t) end
+      ctx.stdout:write(output.table(teams.COLUMNS, rows))
+      return true
+    end
+    -- JSON and CSV go to a spool page by page and reach stdout whole, or not at all.
+    local add, close
+    if format == "json" then
+      local w = output.json_list_writer(ctx.stdout, "teams", JSON_ORDER)
+      add = function(t) w:add(_json_item(t)) end
+      close = function() return w:close() end
+    else
+      local shown = output.for_stream("stdout")
+      local spool = output.spool(ctx.stdout)
+      local w = csv.writer(spool, CSV_HEADER)
+      add = function(t)
+        local r = teams.row(t)
+        w:write({ shown(r[1]), shown(r[2]), shown(r[3]), shown(r[4]), r[5],
+                  shown(output.rfc3339(output.text(t.createdAt), true)) })
+      end
+      close = function() return spool:commit() end
+    end
+    local count
+    count, err = astro.stream_list("/organizations/{org}/teams", "teams", function(page)
+      for _, t in ipairs(page) do add(t) end
+    end)
+    if not count then return nil, err end
+    local ok
+    ok, err = close()
+    if not ok then return nil, err end
+    return true
+  end,
+}

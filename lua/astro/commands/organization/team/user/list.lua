@@ -1,0 +1,67 @@
+-- `astro organization team user list`: the members of a team (chosen from a menu without
+-- --team-id), as a table, JSON or CSV.
+local astro = require("astro")
+local csv = require("astro.csv")
+local output = require("astro.output")
+local teams = require("astro.teams")
+
+local JSON_ORDER = { "members", "id", "fullName", "email", "createdAt" }
+local CSV_HEADER = { "id", "full_name", "email", "created_at" }
+
+local function _json_item(m)
+  local created = output.text(m.createdAt)
+  return { id = output.text(m.userId), fullName = output.text(m.fullName), email = output.text(m.username),
+           createdAt = created ~= "" and output.rfc3339(created, true) or nil }
+end
+
+return {
+  command = "organization team user list",
+  use = "list",
+  aliases = { "ls" },
+  short = "Lists users in an Astro Team",
+  long = "List all members of a team.",
+  example = "\n  $ astro organization team user list\n  $ astro organization team user list --team-id team123",
+  flags = {
+    { name = "team-id", short = "t", type = "string", default = "", help = "The Team's id \"\" " },
+    { name = "json", type = "bool", help = "Output as JSON" },
+    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },
+  },
+  run = function(opts, ctx)
+    local format, err = output.format(opts, true)
+    if not format then return nil, err end
+    local team
+    team, err = teams.choose(ctx, opts.team_id ~= "" and opts.team_id or nil, "pass it with --team-id")
+    if not team then return nil, err end
+    local members
+    members, err = teams.members.list(team)
+    if not members then return nil, err end
+    if format == "table" then
+      if #members == 0 then
+        ctx.stdout:write("The selected team has no members\n")
+        return true
+      end
+      local rows = {}
+      for i, m in ipairs(members) do rows[i] = teams.member_row(m) end
+      ctx.stdout:write(output.table(teams.MEMBER_COLUMNS, rows))
+      return true
+    end
+    if format == "json" then
+      local list = astro.json.array({})
+      for i, m in ipairs(members) do list[i] = _json_item(m) end
+      ctx.stdout:write(output.json({ members = list }, JSON_ORDER,
+        ctx.stdout == io.stdout and output.is_terminal("stdout")))
+      return true
+    end
+    local shown = output.for_stream("stdout")
+    local spool = output.spool(ctx.stdout)
+    local w = csv.writer(spool, CSV_HEADER)
+    for _, m in ipairs(members) do
+      local j = _json_item(m)
+      w:write({ shown(j.id), shown(j.fullName), shown(j.email), shown(j.createdAt or "") })
+    end
+    local ok
+    ok, err = spool:commit()
+    if not ok then return nil, err end
+    return true
+  end,
+}
