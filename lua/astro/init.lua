@@ -506,6 +506,7 @@ end
 -- module's name as a string literal (the layers spec reads it).
 local LAZY = {
   email = _email,
+  tokens = function() return require("astro.tokens") end,
 }
 setmetatable(M, { __index = function(t, k)
   local load = LAZY[k]
