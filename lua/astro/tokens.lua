@@ -158,7 +158,7 @@ end
 function M.choose(ctx, q)
   local prompt = require("astro.prompt")
   local opts = { organization = q.organization }
-  local list, header
+  local list, header, hint
   if (q.id == nil or q.id == "") and (q.name == nil or q.name == "") then
     local err
     list, err = M.list(opts)
@@ -171,13 +171,14 @@ function M.choose(ctx, q)
     if err.code ~= "ambiguous" then return nil, err end
     list = err.candidates
     header = "\nThere are more than one API tokens with name " .. q.name .. ". Please select an API token:\n"
+    hint = "pass the id of the token you mean as an argument (astro organization token list shows the ids)"
   end
   ctx.stderr:write(output.printable(header, { lines = true }))
   local rows = {}
   for i, t in ipairs(list) do rows[i] = M.menu_row(t) end
   local n, err = prompt.menu(ctx, M.MENU_COLUMNS, rows, {
     invalid = M.INVALID_SELECTION, missing = "token choice",
-    hint = q.hint or "pass the token's id as an argument",
+    hint = hint or q.hint or "pass the token's id as an argument",
   })
   if not n then return nil, err end
   local id = list[n].id
