@@ -230,12 +230,28 @@ describe("the layers of lua/astro", function()
   end)
 
   it("has no cycle of requires", function()
+    -- The LAZY table of lua/astro/init.lua hands out public modules as fields of the facade,
+    -- each loaded on first use, once the facade itself is loaded: a module built on the facade
+    -- (astro.tokens requires astro) makes no cycle through it, so those edges are left out.
+    local lazy_first, lazy_last, n = nil, nil, 0
+    for line in (h.read_file(h.root .. "/lua/astro/init.lua") or ""):gmatch("([^\n]*)\n") do
+      n = n + 1
+      if not lazy_first and line:match("^local LAZY = {") then
+        lazy_first = n
+      elseif lazy_first and not lazy_last and line:match("^}") then
+        lazy_last = n
+      end
+    end
+    local function lazy(e)
+      return e.from.name == "astro" and lazy_first ~= nil and lazy_last ~= nil and e.line > lazy_first
+        and e.line < lazy_last
+    end
     -- Tarjan's strongly connected components over the edges between modules of the tree.
     local succ = {}
     for _, name in ipairs(names) do succ[name] = {} end
     local where = {}
     for _, e in ipairs(all_edges()) do
-      if modules[e.to] then
+      if modules[e.to] and not lazy(e) then
         local key = e.from.name .. "\0" .. e.to
         if not where[key] then
           where[key] = e.from.file .. ":" .. e.line
