@@ -9,6 +9,8 @@ local config = require("astro.core.config")
 
 local ACME, GLOBEX, RAJ = h.ids.ACME, h.ids.GLOBEX, h.ids.RAJ
 local INVITES = "/v1/organizations/" .. ACME .. "/invites"
+local TOKENS = "/v1/organizations/" .. ACME .. "/tokens"
+local TOKEN_CI = "clotokci00010r7u4hqw74ajw" -- the demo token "CI/CD Token"
 local SUFFIX = "-copy"
 
 -- The stock command files, found by a glob: { file = "lua/astro/commands/...", path = the
@@ -181,6 +183,32 @@ local INVOCATIONS = {
     assert.are.equal("ORGANIZATION_BILLING_ADMIN", role, "raj.patel@acme.io's role did not change")
     local posts = h.trace(h.recorded(c.sb, { method = "POST" }))
     assert.are.same({ "POST /v1/organizations/" .. ACME .. "/users/" .. RAJ .. "/roles" }, posts)
+  end,
+  ["organization token"] = group,
+  ["organization token list"] = function(c)
+    same_as_stock({ "--json" })(c)
+    assert.are.equal(3, #assert(json.decode(c.run({ "--json" }).stdout)).tokens)
+  end,
+  ["organization token roles"] = same_as_stock({ TOKEN_CI }),
+  ["organization token create"] = function(c)
+    local r = c.run({ "--name", "Copy Token", "--role", "ORGANIZATION_MEMBER", "--clean-output" })
+    ok(r, c.path)
+    assert.matches("^[%w_.-]+\n$", r.stdout)
+    assert.are.same({ "POST " .. TOKENS }, h.trace(h.writes(c.sb)))
+  end,
+  ["organization token update"] = function(c)
+    ok(c.run({ TOKEN_CI, "--new-name", "Renamed Token" }), c.path)
+    assert.are.equal("Renamed Token", c.sb:state().api_tokens[ACME][1].name)
+  end,
+  ["organization token rotate"] = function(c)
+    local r = c.run({ TOKEN_CI, "--force", "--clean-output" })
+    ok(r, c.path)
+    assert.matches("^[%w_.-]+\n$", r.stdout)
+    assert.are.same({ "POST " .. TOKENS .. "/" .. TOKEN_CI .. "/rotate" }, h.trace(h.writes(c.sb)))
+  end,
+  ["organization token delete"] = function(c)
+    ok(c.run({ TOKEN_CI, "--force" }), c.path)
+    assert.are.same({ "DELETE " .. TOKENS .. "/" .. TOKEN_CI }, h.trace(h.writes(c.sb)))
   end,
   ["plugin list"] = function(c)
     local r = c.run({})

@@ -1,7 +1,7 @@
 """Sandbox extension: API tokens (``/v1/organizations/{org}/tokens...``).
 
 Data: ``state.ext["tokens"]`` = {organization id: [ApiToken dict, ...]} in creation order,
-from the seed's ``tokens`` key (same shape), or for the demo seed's organizations a demo set:
+from the seed's ``api_tokens`` key (same shape), or for the demo seed's organizations a demo set:
 organization-scoped tokens (two of them named ``Deploy Token``, for the duplicates menu) and
 a workspace-scoped one. The stored dicts never hold a token value: ``token`` appears only in
 the answers of create and rotate, once, and the values minted are not accepted as bearer
@@ -85,12 +85,12 @@ def _demo(state):
 
 
 def load(state, seed):
-    """Tokens from the seed's ``tokens`` key, else the demo set (only for known organizations)."""
-    if "tokens" in seed:
+    """Tokens from the seed's ``api_tokens`` key, else the demo set (only for known organizations)."""
+    if "api_tokens" in seed:
         data = {}
-        for org_id, tokens in (seed.get("tokens") or {}).items():
+        for org_id, tokens in (seed.get("api_tokens") or {}).items():
             if org_id not in state.org_by_id:
-                raise ValueError("seed: tokens for unknown organization %s" % org_id)
+                raise ValueError("seed: api_tokens for unknown organization %s" % org_id)
             for tok in tokens:
                 if not isinstance(tok, dict) or not tok.get("id") or "name" not in tok:
                     raise ValueError("seed: every token needs an id and a name")
@@ -101,9 +101,8 @@ def load(state, seed):
 
 
 def snapshot(state):
-    """The tokens in seed format (never a token value)."""
-    with state.lock:
-        return {"tokens": copy.deepcopy(state.ext[NAME])}
+    """The tokens in seed format (never a token value); called under state.lock."""
+    return {"api_tokens": copy.deepcopy(state.ext[NAME])}
 
 
 # -- validation ---------------------------------------------------------------------------
