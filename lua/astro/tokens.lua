@@ -170,10 +170,11 @@ function M.choose(ctx, q)
     if tok then return tok end
     if err.code ~= "ambiguous" then return nil, err end
     list = err.candidates
-    header = "\nThere are more than one API tokens with name " .. q.name .. ". Please select an API token:\n"
+    header = "\nThere are more than one API tokens with name " .. output.printable(q.name) ..
+      ". Please select an API token:\n"
     hint = "pass the id of the token you mean as an argument (astro organization token list shows the ids)"
   end
-  ctx.stderr:write(output.printable(header, { lines = true }))
+  ctx.stderr:write(header)
   local rows = {}
   for i, t in ipairs(list) do rows[i] = M.menu_row(t) end
   local n, err = prompt.menu(ctx, M.MENU_COLUMNS, rows, {

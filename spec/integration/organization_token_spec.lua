@@ -327,6 +327,25 @@ return nil, astro.errors.new("could not store " .. t.token)
     end)
   end)
 
+  it("shows names from the API and the command line escaped, never as terminal controls", function()
+    local evil = "\27]0;owned\7\226\128\174evil\nname"
+    for _ = 1, 2 do
+      local r = run({ "organization", "token", "create", "-n", evil, "-r", "ORGANIZATION_MEMBER" })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.is_nil(r.stdout:find("\27", 1, true))
+      assert.matches("token \\x1b%]0;owned\\x07\\u202eevil\\x0aname was successfully created", r.stdout)
+    end
+    local r = run({ "organization", "token", "list" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_nil(r.stdout:find("\27", 1, true))
+    assert.is_nil(r.stdout:find("\226\128\174", 1, true))
+    r = run({ "organization", "token", "rotate", "-t", evil }, { stdin = "1\ny\n" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_nil((r.stdout .. r.stderr):find("\27", 1, true))
+    assert.is_nil((r.stdout .. r.stderr):find("\226\128\174", 1, true))
+    assert.matches("with name \\x1b%]0;owned", r.stderr)
+  end)
+
   describe("update", function()
     it("renames a token found by id, keeping its description", function()
       local r = run({ "organization", "token", "update", CI, "--new-name", "Renamed" })
