@@ -547,6 +547,7 @@ local LAZY = {
   email = _email,
   audit_logs = function() return require("astro.audit_logs") end,
   teams = function() return require("astro.teams") end,
+  tokens = function() return require("astro.tokens") end,
 }
 setmetatable(M, { __index = function(t, k)
   local load = LAZY[k]

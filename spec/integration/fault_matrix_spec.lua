@@ -26,6 +26,8 @@ local ROLES = USERS .. "/" .. RAJ .. "/roles"
 local TEAMS = ORGS .. "/" .. ACME .. "/teams"
 local TEAM = "clmteamde00101f1sxbrxz86t"       -- Acme team "Data Engineering" (sandbox_teams.py)
 local TEAM_EMPTY = "clmteamana030a8v2k4q6w1zx" -- Acme team "Analysts", no member
+local TOKENS = ORGS .. "/" .. ACME .. "/tokens"
+local TOKEN_CI = "clotokci00010r7u4hqw74ajw" -- the demo token "CI/CD Token"
 local NEW = "new.person@acme.io"
 local NEW_ROLE = "ORGANIZATION_BILLING_ADMIN"
 local RUN_CLI = h.root .. "/spec/support/run_cli.lua"
@@ -73,7 +75,8 @@ local FAULTS = {
 -- attempt (persistent). `kind`: "read" (GET through the bulk engine's stream_list), "invite"
 -- (a POST that must not be repeated blindly: a lost answer is checked against a fresh listing
 -- before any resend, by astro.invites.create and by --file alike), "update" (setting a role is
--- idempotent: retried like a GET, single or --file).
+-- idempotent: retried like a GET, single or --file), "create" (a POST sent once: never repeated
+-- after it may have arrived).
 -- Returns { ok, msg (substring of the error), unknown (the error must say the outcome is
 -- unknown), attempts (times the request is sent), effect (1 when the change is made), confirmed }.
 local function rule(f, kind, persistent)
@@ -123,6 +126,15 @@ local COMMANDS = {
     args = { "organization", "user", "update", "raj.patel@acme.io", "--role", NEW_ROLE },
     target = { method = "POST", path = ROLES },
     success = "The user raj.patel@acme.io role was successfully updated to " .. NEW_ROLE },
+  { name = "organization token list", args = { "organization", "token", "list" }, kind = "read",
+    target = { method = "GET", path = TOKENS }, success = "CI/CD Token" },
+  { name = "organization token create", kind = "create",
+    args = { "organization", "token", "create", "--name", "New", "--role", "ORGANIZATION_MEMBER" },
+    target = { method = "POST", path = TOKENS }, success = "Astro Organization API token New was successfully created" },
+  { name = "organization token update ID --new-name N", kind = "update",
+    args = { "organization", "token", "update", TOKEN_CI, "--new-name", "Renamed" },
+    target = { method = "POST", path = TOKENS .. "/" .. TOKEN_CI },
+    success = "Astro Organization API token CI/CD Token was successfully updated" },
   { name = "organization user invite --file F", file = "invite", kind = "invite", invite = true,
     target = { method = "POST", path = INVITES }, bulk = "invited" },
   { name = "organization user update --file F", file = "update", kind = "update", update = true,

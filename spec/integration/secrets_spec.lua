@@ -82,6 +82,13 @@ describe("no secret escapes", function()
                  file("roles.csv", "email,role\nmei.lin@acme.io,ORGANIZATION_OWNER\nnobody@acme.io,ORGANIZATION_MEMBER\n"),
                  "--report", report }, { report }
       end, ok_code = 1 },
+    { "token create", function()
+        n = n + 1
+        return { "organization", "token", "create", "--name", "canary" .. n, "--role", "ORGANIZATION_MEMBER" }
+      end },
+    { "token rotate", function()
+        return { "organization", "token", "rotate", "clotokci00010r7u4hqw74ajw", "--force" }
+      end },
     { "run examples/bulk_invite.lua", function()
         return { "run", h.root .. "/examples/bulk_invite.lua",
                  file("people.csv", "email,role\nbulk" .. n .. "@acme.io,\nbad-email,\n") }

@@ -10,6 +10,8 @@ local config = require("astro.core.config")
 local ACME, GLOBEX, RAJ = h.ids.ACME, h.ids.GLOBEX, h.ids.RAJ
 local INVITES = "/v1/organizations/" .. ACME .. "/invites"
 local TEAM = "clmteamde00101f1sxbrxz86t" -- Acme team "Data Engineering" (spec/support/sandbox_teams.py)
+local TOKENS = "/v1/organizations/" .. ACME .. "/tokens"
+local TOKEN_CI = "clotokci00010r7u4hqw74ajw" -- the demo token "CI/CD Token"
 local SUFFIX = "-copy"
 
 -- The stock command files, found by a glob: { file = "lua/astro/commands/...", path = the
@@ -225,6 +227,32 @@ local INVOCATIONS = {
   ["organization team user remove"] = function(c)
     ok(c.run({ "--team-id", TEAM, "--user-id", RAJ }), c.path)
     assert.are.equal(1, #c.sb:state().teamMembers[TEAM])
+  end,
+  ["organization token"] = group,
+  ["organization token list"] = function(c)
+    same_as_stock({ "--json" })(c)
+    assert.are.equal(3, #assert(json.decode(c.run({ "--json" }).stdout)).tokens)
+  end,
+  ["organization token roles"] = same_as_stock({ TOKEN_CI }),
+  ["organization token create"] = function(c)
+    local r = c.run({ "--name", "Copy Token", "--role", "ORGANIZATION_MEMBER", "--clean-output" })
+    ok(r, c.path)
+    assert.matches("^[%w_.-]+\n$", r.stdout)
+    assert.are.same({ "POST " .. TOKENS }, h.trace(h.writes(c.sb)))
+  end,
+  ["organization token update"] = function(c)
+    ok(c.run({ TOKEN_CI, "--new-name", "Renamed Token" }), c.path)
+    assert.are.equal("Renamed Token", c.sb:state().api_tokens[ACME][1].name)
+  end,
+  ["organization token rotate"] = function(c)
+    local r = c.run({ TOKEN_CI, "--force", "--clean-output" })
+    ok(r, c.path)
+    assert.matches("^[%w_.-]+\n$", r.stdout)
+    assert.are.same({ "POST " .. TOKENS .. "/" .. TOKEN_CI .. "/rotate" }, h.trace(h.writes(c.sb)))
+  end,
+  ["organization token delete"] = function(c)
+    ok(c.run({ TOKEN_CI, "--force" }), c.path)
+    assert.are.same({ "DELETE " .. TOKENS .. "/" .. TOKEN_CI }, h.trace(h.writes(c.sb)))
   end,
   ["plugin list"] = function(c)
     local r = c.run({})

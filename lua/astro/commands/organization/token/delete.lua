@@ -1,0 +1,57 @@
+-- `astro organization token delete [TOKEN_ID]`: revokes an Organization API token for good.
+-- Asks first unless --force. Built on astro.tokens alone.
+local output = require("astro.output")
+local tokens = require("astro.tokens")
+
+return {
+  command = "organization token delete",
+  use = "delete [TOKEN_ID]",
+  aliases = { "de" },
+  short = "Delete a Organization API token or remove an Organization API token from a Organization",
+  long = "Permanently revoke an Organization API token. All access the token grants — including any Workspace " ..
+         "and Deployment roles — is immediately revoked.",
+  example = "\n  $ astro organization token delete token123\n" ..
+            "  $ astro organization token delete --name \"My Token\" --force",
+  flags = {
+    { name = "name", short = "t", type = "string", default = "",
+      help = "The name of the token to be deleted. If the name contains a space, specify the entire name within quotes \"\" " },
+    { name = "force", short = "f", type = "bool", help = "Delete or remove the API token without showing a warning" },
+    { name = "organization-id", type = "string", default = "", help = "organization where you would like to manage tokens" },
+  },
+  args = { max = 1 },
+  mutates = true,
+  run = function(opts, ctx)
+    local astro, prompt = require("astro"), require("astro.prompt")
+    local connected, err = ctx.api()
+    if not connected then return nil, err end
+    local scope = { organization = opts.organization_id ~= "" and opts.organization_id or nil }
+    local token
+    token, err = tokens.choose(ctx, {
+      id = opts.args[1] and opts.args[1]:lower(), name = opts.name, organization = scope.organization,
+      hint = "pass the token's id as an argument or its name with --name",
+    })
+    if not token then return nil, err end
+    local name = output.printable(output.text(token.name))
+    if not opts.force then
+      ctx.stderr:write("WARNING: API token deletion cannot be undone.\n")
+      local answer
+      answer, err = prompt.ask(ctx, string.format("\nAre you sure you want to delete the %s API token? (y/n) ",
+        name), "confirmation", "pass --force to delete without asking")
+      if not answer then return nil, err end
+      if answer ~= "y" then
+        ctx.stdout:write("Canceling API Token deletion\n")
+        return true
+      end
+    end
+    local ok
+    ok, err = tokens.delete(token, scope)
+    if not ok then return nil, err end
+    if astro.dry_run() then
+      ctx.stdout:write(string.format("Astro Organization API token %s would be deleted (dry run: nothing was deleted)\n",
+        name))
+    else
+      ctx.stdout:write(string.format("Astro Organization API token %s was successfully deleted\n", name))
+    end
+    return true
+  end,
+}

@@ -1,0 +1,66 @@
+-- `astro organization token roles [TOKEN_ID]`: the roles an Organization API token holds, as
+-- a table (the astro CLI's), JSON or CSV. Built on astro.tokens alone.
+local csv = require("astro.csv")
+local output = require("astro.output")
+local tokens = require("astro.tokens")
+
+local COLUMNS = { "ENTITY_TYPE", "ENTITY_ID", "ROLE" }
+local JSON_ORDER = { "roles", "entityType", "entityId", "role", "deploymentId" }
+
+return {
+  command = "organization token roles",
+  use = "roles [TOKEN_ID]",
+  short = "List roles for an organization API token",
+  long = "List roles for an organization API token\n$astro organization token roles [TOKEN_ID] ",
+  example = "\n  $ astro organization token roles token123",
+  flags = {
+    { name = "name", short = "t", type = "string", default = "",
+      help = "The name of the token. If the name contains a space, specify the entire name within quotes \"\" " },
+    { name = "json", type = "bool", help = "Output as JSON" },
+    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },
+    { name = "organization-id", type = "string", default = "", help = "organization where you would like to manage tokens" },
+  },
+  args = { max = 1 },
+  run = function(opts, ctx)
+    local format, err = output.format(opts, true)
+    if not format then return nil, err end
+    local connected
+    connected, err = ctx.api()
+    if not connected then return nil, err end
+    local token
+    token, err = tokens.choose(ctx, {
+      id = opts.args[1] and opts.args[1]:lower(), name = opts.name,
+      organization = opts.organization_id ~= "" and opts.organization_id or nil,
+      hint = "pass the token's id as an argument or its name with --name",
+    })
+    if not token then return nil, err end
+    local list
+    list, err = tokens.roles(token)
+    if not list then return nil, err end
+    local items = {}
+    for i, r in ipairs(list) do
+      items[i] = { entityType = output.text(r.entityType), entityId = output.text(r.entityId), role = output.text(r.role),
+                   deploymentId = r.deploymentId ~= nil and output.text(r.deploymentId) or nil }
+    end
+    if format == "table" then
+      local rows = {}
+      for i, r in ipairs(items) do rows[i] = { r.entityType, r.entityId, r.role } end
+      ctx.stdout:write(output.table(COLUMNS, rows))
+    elseif format == "json" then
+      local w = output.json_list_writer(ctx.stdout, "roles", JSON_ORDER)
+      for _, r in ipairs(items) do w:add(r) end
+      local ok, werr = w:close()
+      if not ok then return nil, werr end
+    else
+      local shown = output.for_stream("stdout")
+      local spool = output.spool(ctx.stdout)
+      local w = csv.writer(spool, { "entity_type", "entity_id", "role", "deployment_id" })
+      for _, r in ipairs(items) do
+        w:write({ shown(r.entityType), shown(r.entityId), shown(r.role), shown(r.deploymentId or "") })
+      end
+      local ok, werr = spool:commit()
+      if not ok then return nil, werr end
+    end
+    return true
+  end,
+}
