@@ -152,4 +152,40 @@ describe("shipped examples", function()
       assert.matches("invalid: mei%.lin@acme%.io is also on line 2 with ORGANIZATION_BILLING_ADMIN", r.stdout)
     end)
   end)
+
+  describe("sync_team.lua", function()
+    local TEAM = "clmteamde00101f1sxbrxz86t" -- Acme "Data Engineering": Jane and Raj (sandbox_teams.py)
+    local MEMBERS = "/v1/organizations/" .. h.ids.ACME .. "/teams/" .. TEAM .. "/members"
+
+    local function members()
+      local ids = {}
+      for _, m in ipairs(box.sb:state().teamMembers[TEAM]) do ids[#ids + 1] = m.userId or m end
+      table.sort(ids)
+      return ids
+    end
+
+    it("shows the plan under --dry-run and sends nothing", function()
+      h.write_file(dir .. "/members.csv", "email\njane.doe@acme.io\nmei.lin@acme.io\n")
+      local before = members()
+      local r = run({ "run", "examples/sync_team.lua", TEAM, dir .. "/members.csv", "--exact", "--dry-run" })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches("mei%.lin@acme%.io .* added +dry run: not sent", r.stdout)
+      assert.matches("raj%.patel@acme%.io .* removed +dry run: not sent", r.stdout)
+      assert.are.same({}, mutations(box.sb))
+      assert.are.same(before, members())
+    end)
+
+    it("adds who is missing, and with --exact removes who the file does not name", function()
+      h.write_file(dir .. "/members.csv", "email\njane.doe@acme.io\nmei.lin@acme.io\n")
+      local r = run({ "run", "examples/sync_team.lua", TEAM, dir .. "/members.csv" })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.same({ "POST " .. MEMBERS }, h.trace(mutations(box.sb)))
+      assert.are.same({ "clrjane00000109s3nj4egnyn", h.ids.MEI, h.ids.RAJ }, members())
+      r = run({ "run", "examples/sync_team.lua", TEAM, dir .. "/members.csv", "--exact" })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches("jane%.doe@acme%.io .* skipped", r.stdout)
+      assert.are.same({ "clrjane00000109s3nj4egnyn", h.ids.MEI }, members())
+      assert.are.equal("DELETE " .. MEMBERS .. "/" .. h.ids.RAJ, h.trace(mutations(box.sb))[2])
+    end)
+  end)
 end)
