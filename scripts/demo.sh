@@ -18,5 +18,19 @@ printf 'email,role\nnew.hire@acme.io,ORGANIZATION_MEMBER\nana.lopez@acme.io,ORGA
 run organization user invite --file "$work/people.csv"
 run organization user list --json
 run run examples/role_audit.lua
+run organization team list
+run organization team create --name "Platform" --description "Runs the platform" --role ORGANIZATION_MEMBER
+team_id=$(build/astro organization team list --json | /usr/bin/python3 -c \
+  'import json, sys; print([t["id"] for t in json.load(sys.stdin)["teams"] if t["name"] == "Platform"][0])')
+printf 'email\njane.doe@acme.io\nraj.patel@acme.io\n' >"$work/members.csv"
+run organization team user add --team-id "$team_id" --file "$work/members.csv"
+run organization team user list --team-id "$team_id"
+run organization token list
+run organization token create --name "CI deploys" --role ORGANIZATION_MEMBER --expiration 30 --dry-run
+run organization token create --name "CI deploys" --role ORGANIZATION_MEMBER --expiration 30
+run organization token rotate --name "CI deploys" --force --clean-output
+run organization token delete --name "CI deploys" --force
+run organization role list --include-default-roles
+run organization audit-logs export --include 7 --output-file "$work/audit.ndjson.gz"
 run organization switch Globex
 run organization list
