@@ -26,6 +26,12 @@ foreach(spec IN LISTS ASTRO_SPECS)
   list(APPEND ASTRO_SPEC_TESTS ${name})
 endforeach()
 
+# The fault matrix runs every command against every fault twice (about 200 s, mostly the
+# waits the faults cost): more time than the others.
+if(TEST integration/fault_matrix)
+  set_tests_properties(integration/fault_matrix PROPERTIES TIMEOUT 900)
+endif()
+
 # -DASTRO_SANITIZE=ON: every astro process of the specs (the host running busted and each CLI
 # run it starts) writes its AddressSanitizer/LeakSanitizer/UBSan reports into
 # <build>/sanitizer/, where output captured by a spec cannot hide them; sanitizer/reports

@@ -167,6 +167,38 @@ for _, row in ipairs({
     args = { "organization", "team", "user", "add", "-t", TEAM_EMPTY, "-u", RAJ },
     success = "was successfully added to team Analysts", no_body = true, -- 204: no body to truncate
     effect = function(sb) return #(sb:state().teamMembers[TEAM_EMPTY] or {}) end },
+  { name = "organization team user remove", kind = "create",
+    target = { method = "DELETE", path = TEAMS .. "/" .. TEAM .. "/members/" .. RAJ },
+    args = { "organization", "team", "user", "remove", "-t", TEAM, "-u", RAJ },
+    success = "was successfully removed from team Data Engineering", no_body = true, reused = true,
+    effect = function(sb)
+      for _, m in ipairs(sb:state().teamMembers[TEAM] or {}) do
+        if (m.userId or m) == RAJ then return 0 end
+      end
+      return 1
+    end },
+  { name = "organization team delete ID -f", kind = "create", target = { method = "DELETE", path = TEAMS .. "/" .. TEAM },
+    args = { "organization", "team", "delete", TEAM, "-f" }, reused = true,
+    success = "Astro Team Data Engineering was successfully deleted", no_body = true,
+    effect = function(sb) return 3 - #sb:state().teams[ACME] end },
+}) do COMMANDS[#COMMANDS + 1] = row end
+
+-- The token commands that act on one token: it is fetched first (GET), then the request the
+-- fault applies to goes out on that kept-alive connection.
+local function token_gone(sb)
+  for _, t in ipairs(sb:state().api_tokens[ACME]) do if t.id == TOKEN_CI then return 0 end end
+  return 1
+end
+for _, row in ipairs({
+  { name = "organization token roles ID", args = { "organization", "token", "roles", TOKEN_CI }, kind = "read",
+    target = { method = "GET", path = TOKENS .. "/" .. TOKEN_CI }, success = "ENTITY_TYPE" },
+  { name = "organization token rotate ID -f", kind = "create", reused = true,
+    target = { method = "POST", path = TOKENS .. "/" .. TOKEN_CI .. "/rotate" },
+    args = { "organization", "token", "rotate", TOKEN_CI, "-f" }, success = "was successfully rotated" },
+  { name = "organization token delete ID -f", kind = "create", reused = true, no_body = true,
+    target = { method = "DELETE", path = TOKENS .. "/" .. TOKEN_CI },
+    args = { "organization", "token", "delete", TOKEN_CI, "-f" },
+    success = "Astro Organization API token CI/CD Token was successfully deleted", effect = token_gone },
 }) do COMMANDS[#COMMANDS + 1] = row end
 
 -- Cells (command|fault|matrix) where the CLI disagrees with the rules.
