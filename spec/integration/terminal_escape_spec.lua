@@ -164,7 +164,7 @@ describe("text from the API on a terminal", function()
   it("an argument holding an 8-bit CSI or a C1 control shows escaped in the Error line", function()
     local r = box.run({ "organization", "list", "-o", "\155" .. "2J\194\155" .. "0m" })
     assert.are.equal(2, r.code, r.stderr)
-    assert.are.equal('Error: invalid format "\\x9b2J\\u009b0m" (must be table or json)\n',
+    assert.are.equal('Error: invalid format "\\x9b2J\\u009b0m" (must be table, json or csv)\n',
       r.stderr:match("^[^\n]*\n"))
   end)
 end)

@@ -3,6 +3,7 @@ local output = require("astro.output")
 local errors = require("astro.errors")
 local astro = require("astro")
 local json = require("astro.json")
+local csv = require("astro.csv")
 
 local CONNECT_HINT = "cannot connect to Astronomer. Try to log in with astro login or check your internet " ..
   "connection and user permissions. If you are using an API Key or Token make sure your context is correct."
@@ -16,10 +17,10 @@ return {
   example = "astro organization list\nastro organization list --json",
   flags = {
     { name = "json", type = "bool", help = "Output as JSON" },
-    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json)" },
+    { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },
   },
   run = function(opts, ctx)
-    local format, ferr = output.format(opts)
+    local format, ferr = output.format(opts, true)
     if not format then return nil, ferr end
     local client, err = ctx.api()
     if not client then return nil, err end
@@ -40,6 +41,16 @@ return {
       return true
     end
     local rows = {}
+    if format == "csv" then
+      -- name,id,is_current (true for the current organization); on a terminal, control
+      -- characters in cells are shown escaped as in the table.
+      local shown = output.for_stream("stdout")
+      for i, o in ipairs(orgs) do
+        rows[i] = { shown(output.text(o.name)), shown(output.text(o.id)), o.id == current and "true" or "false" }
+      end
+      ctx.stdout:write(csv.format({ "name", "id", "is_current" }, rows))
+      return true
+    end
     for i, o in ipairs(orgs) do rows[i] = { output.text(o.name), output.text(o.id) } end
     ctx.stdout:write(output.table({ "NAME", "ID" }, rows, {
       color = output.color_enabled("stdout"),
