@@ -238,6 +238,34 @@ function M.json_list_writer(stream, key, order)
   return w
 end
 
+--- Writes a list as JSON ({ <key>: [items...] }, as M.json_list_writer) or as CSV (a header,
+-- then a row per item), item by item and whole or absent (M.spool): the one writer of the list
+-- commands' --json and -o csv. spec: key and order (the JSON key and key order), json(item) ->
+-- the item as a JSON table, header (the CSV column names), csv(item) -> its cells as strings
+-- (on a terminal shown through M.printable, as the table shows them; a file or a pipe gets them
+-- as they are). Returns an object with :add(item) and :close() (-> true, or nil, message).
+---@param stream file*
+---@param format string "json" or "csv"
+---@param spec {key: string, order?: string[], json: fun(item: any): table, header: string[], csv: fun(item: any): string[]}
+function M.list_writer(stream, format, spec)
+  if format == "json" then
+    local w = M.json_list_writer(stream, spec.key, spec.order)
+    return { add = function(_, item) w:add(spec.json(item)) end, close = function() return w:close() end }
+  end
+  if format ~= "csv" then error("output.list_writer: format must be json or csv", 2) end
+  local shown = (stream == io.stdout and sys.isatty("stdout")) and _printable_value or _unchanged
+  local sp = M.spool(stream)
+  local w = require("astro.csv").writer(sp, spec.header)
+  return {
+    add = function(_, item)
+      local cells = spec.csv(item)
+      for i = 1, #spec.header do cells[i] = shown(cells[i] or "") end
+      w:write(cells)
+    end,
+    close = function() return sp:commit() end,
+  }
+end
+
 --- A progress bar on stderr with rate and ETA, drawn only when stderr is a terminal (the label
 -- shown through M.printable).
 ---@param total integer

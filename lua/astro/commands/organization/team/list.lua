@@ -2,7 +2,6 @@
 -- public API (astro.teams): copy it into ~/.astro/plugins under a name of its own to make a
 -- command of your own from it.
 local astro = require("astro")
-local csv = require("astro.csv")
 local output = require("astro.output")
 local teams = require("astro.teams")
 
@@ -46,29 +45,20 @@ return {
       return true
     end
     -- JSON and CSV go to a spool page by page and reach stdout whole, or not at all.
-    local add, close
-    if format == "json" then
-      local w = output.json_list_writer(ctx.stdout, "teams", JSON_ORDER)
-      add = function(t) w:add(_json_item(t)) end
-      close = function() return w:close() end
-    else
-      local shown = output.for_stream("stdout")
-      local spool = output.spool(ctx.stdout)
-      local w = csv.writer(spool, CSV_HEADER)
-      add = function(t)
+    local w = output.list_writer(ctx.stdout, format, {
+      key = "teams", order = JSON_ORDER, json = _json_item, header = CSV_HEADER,
+      csv = function(t)
         local r = teams.row(t)
-        w:write({ shown(r[1]), shown(r[2]), shown(r[3]), shown(r[4]), r[5],
-                  shown(output.rfc3339(output.text(t.createdAt), true)) })
-      end
-      close = function() return spool:commit() end
-    end
+        return { r[1], r[2], r[3], r[4], r[5], output.rfc3339(output.text(t.createdAt), true) }
+      end,
+    })
     local count
     count, err = astro.stream_list("/organizations/{org}/teams", "teams", function(page)
-      for _, t in ipairs(page) do add(t) end
+      for _, t in ipairs(page) do w:add(t) end
     end)
     if not count then return nil, err end
     local ok
-    ok, err = close()
+    ok, err = w:close()
     if not ok then return nil, err end
     return true
   end,

@@ -1,6 +1,5 @@
 -- `astro organization token list`: the organization's Organization API tokens, as a table
 -- (the astro CLI's), JSON or CSV. Built on astro.tokens alone.
-local csv = require("astro.csv")
 local output = require("astro.output")
 local tokens = require("astro.tokens")
 
@@ -56,30 +55,21 @@ return {
       return true
     end
     -- JSON and CSV reach stdout whole, once the last page is in, or not at all.
-    local add, close
-    if format == "json" then
-      local w = output.json_list_writer(ctx.stdout, "tokens", JSON_ORDER)
-      add = function(t) w:add(_json_item(t)) end
-      close = function() return w:close() end
-    else
-      local shown = output.for_stream("stdout")
-      local spool = output.spool(ctx.stdout)
-      local w = csv.writer(spool, CSV_HEADER)
-      add = function(t)
+    local w = output.list_writer(ctx.stdout, format, {
+      key = "tokens", order = JSON_ORDER, json = _json_item, header = CSV_HEADER,
+      csv = function(t)
         local j = _json_item(t)
-        w:write({ shown(j.id), shown(j.name), shown(j.description), shown(j.scope), shown(j.organizationRole or ""),
-                  shown(j.createdAt), shown(j.createdBy or ""), j.expiryPeriodInDays and tostring(j.expiryPeriodInDays) or "",
-                  shown(j.endAt or ""), shown(j.lastUsedAt or "") })
-      end
-      close = function() return spool:commit() end
-    end
+        return { j.id, j.name, j.description, j.scope, j.organizationRole, j.createdAt, j.createdBy,
+                 j.expiryPeriodInDays and tostring(j.expiryPeriodInDays), j.endAt, j.lastUsedAt }
+      end,
+    })
     local count
     count, err = tokens.stream(function(page)
-      for _, t in ipairs(page) do add(t) end
+      for _, t in ipairs(page) do w:add(t) end
     end, scope)
     if not count then return nil, err end
     local ok
-    ok, err = close()
+    ok, err = w:close()
     if not ok then return nil, err end
     return true
   end,

@@ -1,6 +1,5 @@
 -- `astro organization token roles [TOKEN_ID]`: the roles an Organization API token holds, as
 -- a table (the astro CLI's), JSON or CSV. Built on astro.tokens alone.
-local csv = require("astro.csv")
 local output = require("astro.output")
 local tokens = require("astro.tokens")
 
@@ -46,19 +45,14 @@ return {
       local rows = {}
       for i, r in ipairs(items) do rows[i] = { r.entityType, r.entityId, r.role } end
       ctx.stdout:write(output.table(COLUMNS, rows))
-    elseif format == "json" then
-      local w = output.json_list_writer(ctx.stdout, "roles", JSON_ORDER)
+    else
+      local w = output.list_writer(ctx.stdout, format, {
+        key = "roles", order = JSON_ORDER, json = function(r) return r end,
+        header = { "entity_type", "entity_id", "role", "deployment_id" },
+        csv = function(r) return { r.entityType, r.entityId, r.role, r.deploymentId } end,
+      })
       for _, r in ipairs(items) do w:add(r) end
       local ok, werr = w:close()
-      if not ok then return nil, werr end
-    else
-      local shown = output.for_stream("stdout")
-      local spool = output.spool(ctx.stdout)
-      local w = csv.writer(spool, { "entity_type", "entity_id", "role", "deployment_id" })
-      for _, r in ipairs(items) do
-        w:write({ shown(r.entityType), shown(r.entityId), shown(r.role), shown(r.deploymentId or "") })
-      end
-      local ok, werr = spool:commit()
       if not ok then return nil, werr end
     end
     return true

@@ -3,7 +3,6 @@
 -- Uses only the public API (require "astro"): copy it into ~/.astro/plugins under a name of its
 -- own to make a command of your own from it.
 local astro = require("astro")
-local csv = require("astro.csv")
 local output = require("astro.output")
 
 local JSON_ORDER = { "users", "fullName", "email", "id", "createdAt", "orgRole", "status" }
@@ -55,31 +54,20 @@ return {
     end
     -- JSON and CSV are written page by page to a spool (memory stays flat however large the
     -- organization) and reach stdout whole, once the last page is in, or not at all.
-    local add, close
-    if format == "json" then
-      local w = output.json_list_writer(ctx.stdout, "users", JSON_ORDER)
-      add = function(u) w:add(_json_item(u)) end
-      close = function() return w:close() end
-    else
-      -- On a terminal, control characters in cells are shown escaped as in the table; a file
-      -- or a pipe gets the data as it is.
-      local shown = output.for_stream("stdout")
-      local spool = output.spool(ctx.stdout)
-      local w = csv.writer(spool, CSV_HEADER)
-      add = function(u)
+    local w = output.list_writer(ctx.stdout, format, {
+      key = "users", order = JSON_ORDER, json = _json_item, header = CSV_HEADER,
+      csv = function(u)
         local j = _json_item(u)
-        w:write({ shown(j.fullName), shown(j.email), shown(j.id), shown(j.orgRole or ""), shown(j.createdAt),
-                  shown(j.status or "") })
-      end
-      close = function() return spool:commit() end
-    end
+        return { j.fullName, j.email, j.id, j.orgRole, j.createdAt, j.status }
+      end,
+    })
     local count
     count, err = astro.stream_list("/organizations/{org}/users", "users", function(page)
-      for _, u in ipairs(page) do add(u) end
+      for _, u in ipairs(page) do w:add(u) end
     end)
     if not count then return nil, err end
     local ok
-    ok, err = close()
+    ok, err = w:close()
     if not ok then return nil, err end
     return true
   end,

@@ -1,7 +1,6 @@
 -- `astro organization team user list`: the members of a team (chosen from a menu without
 -- --team-id), as a table, JSON or CSV.
 local astro = require("astro")
-local csv = require("astro.csv")
 local output = require("astro.output")
 local teams = require("astro.teams")
 
@@ -45,22 +44,16 @@ return {
       ctx.stdout:write(output.table(teams.MEMBER_COLUMNS, rows))
       return true
     end
-    if format == "json" then
-      local list = astro.json.array({})
-      for i, m in ipairs(members) do list[i] = _json_item(m) end
-      ctx.stdout:write(output.json({ members = list }, JSON_ORDER,
-        ctx.stdout == io.stdout and output.is_terminal("stdout")))
-      return true
-    end
-    local shown = output.for_stream("stdout")
-    local spool = output.spool(ctx.stdout)
-    local w = csv.writer(spool, CSV_HEADER)
-    for _, m in ipairs(members) do
-      local j = _json_item(m)
-      w:write({ shown(j.id), shown(j.fullName), shown(j.email), shown(j.createdAt or "") })
-    end
+    local w = output.list_writer(ctx.stdout, format, {
+      key = "members", order = JSON_ORDER, json = _json_item, header = CSV_HEADER,
+      csv = function(m)
+        local j = _json_item(m)
+        return { j.id, j.fullName, j.email, j.createdAt }
+      end,
+    })
+    for _, m in ipairs(members) do w:add(m) end
     local ok
-    ok, err = spool:commit()
+    ok, err = w:close()
     if not ok then return nil, err end
     return true
   end,
