@@ -149,6 +149,27 @@ function M.find(q)
   return M.check_scope(tok)
 end
 
+--- The token a command works on, after connecting: from its TOKEN_ID argument (lower-cased,
+-- as the astro CLI does), --name and --organization-id, through M.choose (a menu when neither
+-- names one). Returns the token and the scope of the calls that follow ({ organization = id
+-- or nil }), or nil, err.
+---@param ctx table the command's context
+---@param opts table the command's options (args, name, organization_id)
+---@param hint? string how to name the token without a menu
+function M.for_command(ctx, opts, hint)
+  local connected, err = ctx.api()
+  if not connected then return nil, err end
+  local org = opts.organization_id
+  local scope = { organization = (type(org) == "string" and org ~= "") and org or nil }
+  local token
+  token, err = M.choose(ctx, {
+    id = opts.args[1] and opts.args[1]:lower(), name = opts.name, organization = scope.organization,
+    hint = hint or "pass the token's id as an argument or its name with --name",
+  })
+  if not token then return nil, err end
+  return token, scope
+end
+
 --- Finds the token a command names (q.id, q.name), asking on ctx (stdin/stderr) when it must:
 -- the duplicates menu when several tokens have the name, the menu of every token when
 -- neither is given. A menu that cannot be answered (standard input ended) is an error naming

@@ -22,15 +22,9 @@ return {
   mutates = true,
   run = function(opts, ctx)
     local astro, prompt = require("astro"), require("astro.prompt")
-    local connected, err = ctx.api()
-    if not connected then return nil, err end
-    local scope = { organization = opts.organization_id ~= "" and opts.organization_id or nil }
-    local token
-    token, err = tokens.choose(ctx, {
-      id = opts.args[1] and opts.args[1]:lower(), name = opts.name, organization = scope.organization,
-      hint = "pass the token's id as an argument or its name with --name",
-    })
-    if not token then return nil, err end
+    local token, scope = tokens.for_command(ctx, opts)
+    if not token then return nil, scope end
+    local err
     local name = output.printable(output.text(token.name))
     if not opts.force then
       ctx.stderr:write("WARNING: API token deletion cannot be undone.\n")

@@ -23,15 +23,8 @@ return {
   run = function(opts, ctx)
     local format, err = output.format(opts, true)
     if not format then return nil, err end
-    local connected
-    connected, err = ctx.api()
-    if not connected then return nil, err end
     local token
-    token, err = tokens.choose(ctx, {
-      id = opts.args[1] and opts.args[1]:lower(), name = opts.name,
-      organization = opts.organization_id ~= "" and opts.organization_id or nil,
-      hint = "pass the token's id as an argument or its name with --name",
-    })
+    token, err = tokens.for_command(ctx, opts)
     if not token then return nil, err end
     local list
     list, err = tokens.roles(token)

@@ -38,16 +38,8 @@ return {
       ok, err = roles.validate(opts.role)
       if not ok then return nil, err end
     end
-    local connected
-    connected, err = ctx.api()
-    if not connected then return nil, err end
-    local scope = { organization = opts.organization_id ~= "" and opts.organization_id or nil }
-    local token
-    token, err = tokens.choose(ctx, {
-      id = opts.args[1] and opts.args[1]:lower(), name = opts.name, organization = scope.organization,
-      hint = "pass the token's id as an argument or its current name with --name",
-    })
-    if not token then return nil, err end
+    local token, scope = tokens.for_command(ctx, opts, "pass the token's id as an argument or its current name with --name")
+    if not token then return nil, scope end
     local ok
     ok, err = tokens.update(token, { name = opts.new_name, description = opts.description }, scope)
     if not ok then return nil, err end
