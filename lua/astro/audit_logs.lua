@@ -133,6 +133,12 @@ local function _get(org_id, start)
     local _, derr = client_mod.decode_response(res)
     return nil, derr
   end
+  -- A web page (a proxy's or a portal's sign-in page) is not audit logs: never saved as them.
+  local ctype = res.headers and res.headers["content-type"] or ""
+  if ctype:lower():find("^%s*text/html") then
+    return nil, errors.new(string.format("the API answered %d with a %s body instead of audit logs", res.status,
+      ctype), { status = res.status, requestId = res.headers["x-request-id"], code = "api" })
+  end
   return res.body or ""
 end
 
