@@ -21,11 +21,48 @@ describe("astro command line", function()
   it("rejects an unknown command with usage on stderr and exit 2", function()
     local r = h.run({ "organisation" })
     assert.are.equal(2, r.code)
-    assert.matches('^Error: unknown command "organisation" for "astro"\nUsage:', r.stderr)
+    assert.matches('^Error: unknown command "organisation" for "astro"\n\nDid you mean this%?\n\torganization\n\nUsage:',
+      r.stderr)
     assert.are.equal("", r.stdout)
     r = h.run({ "organization", "lst" })
     assert.are.equal(2, r.code)
     assert.matches('^Error: unknown command "lst" for "astro organization"', r.stderr)
+  end)
+
+  it("suggests what a mistyped command may have meant, as cobra does (2 edits, or a prefix)", function()
+    for _, case in ipairs({
+      { { "organization", "lisst" }, "astro organization", { "list" } },
+      { { "organization", "t" }, "astro organization", { "team", "token" } },
+      { { "organization", "tem" }, "astro organization", { "team" } },
+      { { "organization", "user", "updte" }, "astro organization user", { "update" } },
+      { { "organization", "aud" }, "astro organization", { "audit-logs" } },
+      { { "verson" }, "astro", { "version" } },
+    }) do
+      local r = h.run(case[1])
+      assert.are.equal(2, r.code)
+      local want = string.format('Error: unknown command "%s" for "%s"\n\nDid you mean this?\n\t%s\n\nUsage:',
+        case[1][#case[1]], case[2], table.concat(case[3], "\n\t"))
+      assert.are.equal(want, r.stderr:sub(1, #want))
+    end
+    local r = h.run({ "organization", "zzzzzz" })
+    assert.are.equal(2, r.code)
+    assert.is_nil(r.stderr:find("Did you mean", 1, true))
+  end)
+
+  it("answers astro help [command...] as --help, and lists help at the root", function()
+    for _, words in ipairs({ {}, { "organization" }, { "organization", "user", "invite" }, { "organization", "team" } }) do
+      local a = h.run({ "help", table.unpack(words) })
+      local with = { table.unpack(words) }
+      with[#with + 1] = "--help"
+      local b = h.run(with)
+      assert.are.equal(0, a.code, a.stderr)
+      assert.are.equal(b.stdout, a.stdout)
+      assert.are.equal("", a.stderr)
+    end
+    assert.matches("\n  help +Help about any command\n", h.run({ "help" }).stdout)
+    local r = h.run({ "help", "organisation" })
+    assert.are.equal(2, r.code)
+    assert.matches('^Error: unknown command "organisation" for "astro"\n\nDid you mean this%?', r.stderr)
   end)
 
   it("rejects an unknown flag and a missing flag value with exit 2", function()

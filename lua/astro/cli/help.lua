@@ -53,10 +53,17 @@ function M.usage(node)
   if #children > 0 then
     out[#out + 1] = ""
     out[#out + 1] = "Available Commands:"
+    local rows = {}
+    for _, c in ipairs(children) do rows[#rows + 1] = { c.name, c.spec.short or "" } end
+    -- The root lists `help` too, as cobra does (astro.cli answers `astro help [command...]`).
+    if node.parent == nil and not node.by_name.help then
+      rows[#rows + 1] = { "help", "Help about any command" }
+      table.sort(rows, function(a, b) return a[1] < b[1] end)
+    end
     local w = 11
-    for _, c in ipairs(children) do w = math.max(w, #c.name + 1) end
-    for _, c in ipairs(children) do
-      out[#out + 1] = "  " .. c.name .. string.rep(" ", w - #c.name) .. (c.spec.short or "")
+    for _, r in ipairs(rows) do w = math.max(w, #r[1] + 1) end
+    for _, r in ipairs(rows) do
+      out[#out + 1] = "  " .. r[1] .. string.rep(" ", w - #r[1]) .. r[2]
     end
   end
   local flags = { tree.HELP_FLAG, table.unpack(node.flags) }

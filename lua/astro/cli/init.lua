@@ -53,6 +53,11 @@ local function _report(ctx, err, node)
   err = errors.wrap(err)
   ctx.stderr:write("Error: ", _printable(secrets.redact(err.message)), "\n")
   if type(err.details) == "string" then ctx.stderr:write("\nDetails: ", _printable(secrets.redact(err.details)), "\n") end
+  if type(err.suggestions) == "table" and #err.suggestions > 0 then
+    ctx.stderr:write("\nDid you mean this?\n")
+    for _, s in ipairs(err.suggestions) do ctx.stderr:write("\t", _printable(s), "\n") end
+    ctx.stderr:write("\n")
+  end
   if err.code == "usage" and node then ctx.stderr:write(_help().usage(node)) end
   return err.exit or 1
 end
@@ -144,6 +149,9 @@ end
 -- The body of M.main.
 local function _main(args)
   if args[1] == "--version" and args[2] == nil then args = { "version" } end
+  -- `astro help [command...]` is `astro [command...] --help`, as with cobra (unless a plugin
+  -- took the word `help` for a command of its own).
+  local help_words = args[1] == "help" and { table.unpack(args, 2) } or nil
   local root = tree.new(host.modules())
   local report = plugins.load_all()
   if #report.loaded > 0 then require("astro.cli.mount").add_plugins(root, report) end
@@ -153,13 +161,16 @@ local function _main(args)
       io.stderr:write("astro: plugin not loaded: ", output.printable(f.error), "\n")
     end
   end
+  if help_words and not tree.child(root, "help") then
+    help_words[#help_words + 1] = "--help"
+    args = help_words
+  end
   local node, opts, at = parse.parse(root, args)
   local errctx = { stderr = io.stderr, argv = args }
   if not node then return _report(errctx, opts, at) end
   if opts.help or not node.spec.run then
     if not opts.help and #opts.args > 0 then
-      return _report(errctx,
-        errors.usage(string.format('unknown command "%s" for "%s"', opts.args[1], tree.path(node))), node)
+      return _report(errctx, parse.unknown_command(node, opts.args[1]), node)
     end
     io.stdout:write(_help().help(node))
     return 0

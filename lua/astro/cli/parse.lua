@@ -88,7 +88,7 @@ function M.parse(root, args)
     elseif #positional == 0 and tree.child(node, a) then
       node = tree.child(node, a)
     elseif not node.spec.run and #positional == 0 and tree.has_children(node) then
-      return nil, errors.usage(string.format('unknown command "%s" for "%s"', a, tree.path(node))), node
+      return nil, M.unknown_command(node, a), node
     else
       positional[#positional + 1] = a
     end
@@ -192,6 +192,17 @@ function M.late_dry_run(node, opts)
   end
   opts.args = kept
   return true
+end
+
+--- The usage error of a word that names no subcommand of node, with cobra's suggestions
+-- (err.suggestions: the names a mistyped word may have meant, shown as "Did you mean this?").
+---@param node table
+---@param word string
+function M.unknown_command(node, word)
+  local err = errors.usage(string.format('unknown command "%s" for "%s"', word, tree.path(node)))
+  local s = tree.suggestions(node, word)
+  if #s > 0 then err.suggestions = s end
+  return err
 end
 
 return M

@@ -115,6 +115,37 @@ function M.children(node)
   return node.children
 end
 
+-- The edit distance of a and b (insertions, deletions, substitutions), as cobra counts it.
+local function _distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- The subcommands of node a mistyped word may have meant, as cobra suggests them: those whose
+-- name is at most 2 edits from it (case ignored) or starts with it. Sorted names.
+---@param node table
+---@param word string
+---@return string[]
+function M.suggestions(node, word)
+  local w = word:lower()
+  local out = {}
+  for _, c in ipairs(M.children(node)) do
+    local name = c.name:lower()
+    if _distance(w, name) <= 2 or (#w > 0 and name:sub(1, #w) == w) then out[#out + 1] = c.name end
+  end
+  table.sort(out)
+  return out
+end
+
 --- Tells whether node has subcommands, without loading them.
 function M.has_children(node)
   return #node.children > 0 or (node.pending ~= nil and next(node.pending) ~= nil)
