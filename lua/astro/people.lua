@@ -631,12 +631,9 @@ function M.run(kind, opts, ctx)
     -- --force (with the file on standard input there is nobody left to answer: an error).
     local teams = require("astro.teams")
     local team
-    team, err = teams.get(opts.team_id)
+    team, err = teams.to_change(ctx, opts.team_id, nil, opts.force)
+    if team == false then return 0 end -- the IDP question was answered "no"
     if not team then return nil, err end
-    local go
-    go, err = teams.confirm_idp(ctx, team, opts.force)
-    if go == nil then return nil, err end
-    if not go then return 0 end
     set.team = team
   end
   if set.invalid > 0 and opts.strict then

@@ -53,4 +53,21 @@ function M.menu(ctx, headers, rows, opts)
   return n
 end
 
+--- The organization role menu of the astro CLI's create commands: "select a Organization Role
+-- for the new <what>:" and a menu of the roles (astro.roles.VALID). Returns the chosen role, or
+-- nil and an error: "invalid organization role selection" (code "input") for an answer that
+-- is not a row number, or at end of input an error naming --role.
+---@param ctx table {stdin, stderr}
+---@param what string "team", "API token"
+function M.role(ctx, what)
+  local valid = require("astro.roles").VALID
+  ctx.stderr:write("select a Organization Role for the new ", what, ":\n")
+  local rows = {}
+  for i, r in ipairs(valid) do rows[i] = { r } end
+  local n, err = M.menu(ctx, { "ROLE" }, rows, { invalid = "invalid organization role selection",
+    missing = "role choice", hint = "pass it with --role" })
+  if not n then return nil, err end
+  return valid[n]
+end
+
 return M

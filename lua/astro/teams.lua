@@ -304,4 +304,20 @@ function M.confirm_idp(ctx, team, force)
   return answer == "y"
 end
 
+--- The team a command is about to change: M.choose (fetched by id, else chosen from the menu),
+-- then M.confirm_idp. Returns the team, false when the IDP question was answered anything but
+-- "y" (the command ends with nothing done), or nil, err.
+---@param ctx table {stdin, stderr}
+---@param id? string
+---@param hint? string how to name the team without the menu
+---@param force? boolean
+function M.to_change(ctx, id, hint, force)
+  local team, err = M.choose(ctx, id, hint)
+  if not team then return nil, err end
+  local go
+  go, err = M.confirm_idp(ctx, team, force)
+  if go == nil then return nil, err end
+  return go and team or false
+end
+
 return M

@@ -149,6 +149,25 @@ function M.find(q)
   return M.check_scope(tok)
 end
 
+--- Asks before a token is changed for good, as the astro CLI does: the warning line, then
+-- "Are you sure you want to <verb> the <name> API token? (y/n) ", both on ctx.stderr. Returns
+-- true to go on (at once with force), false for any answer but "y", or nil, err at end of input
+-- (the error names --force).
+---@param ctx table {stdin, stderr}
+---@param warning string
+---@param verb string "delete", "rotate"
+---@param name string the token's name, as shown
+---@param force? boolean
+function M.confirm(ctx, warning, verb, name, force)
+  if force then return true end
+  ctx.stderr:write(warning, "\n")
+  local answer, err = require("astro.prompt").ask(ctx,
+    string.format("\nAre you sure you want to %s the %s API token? (y/n) ", verb, name), "confirmation",
+    string.format("pass --force to %s without asking", verb))
+  if not answer then return nil, err end
+  return answer == "y"
+end
+
 --- The token a command works on, after connecting: from its TOKEN_ID argument (lower-cased,
 -- as the astro CLI does), --name and --organization-id, through M.choose (a menu when neither
 -- names one). Returns the token and the scope of the calls that follow ({ organization = id

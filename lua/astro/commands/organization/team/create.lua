@@ -31,14 +31,8 @@ return {
   run = function(opts, ctx)
     local role, err = opts.role, nil
     if role == "" then
-      ctx.stderr:write("select a Organization Role for the new team:\n")
-      local rows = {}
-      for i, r in ipairs(roles.VALID) do rows[i] = { r } end
-      local n
-      n, err = prompt.menu(ctx, { "ROLE" }, rows, { invalid = "invalid organization role selection",
-        missing = "role choice", hint = "pass it with --role" })
-      if not n then return nil, err end
-      role = roles.VALID[n]
+      role, err = prompt.role(ctx, "team")
+      if not role then return nil, err end
     end
     role, err = roles.validate(role)
     if not role then return nil, err end

@@ -19,12 +19,10 @@ return {
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    local team, err = teams.choose(ctx, opts.args[1], "pass the team's id: astro organization team delete TEAM_ID")
+    local team, err = teams.to_change(ctx, opts.args[1], "pass the team's id: astro organization team delete TEAM_ID",
+      opts.force)
+    if team == false then return true end -- the IDP question was answered "no"
     if not team then return nil, err end
-    local go
-    go, err = teams.confirm_idp(ctx, team, opts.force)
-    if go == nil then return nil, err end
-    if not go then return true end
     local ok
     ok, err = teams.delete(team)
     if not ok then return nil, err end

@@ -38,12 +38,10 @@ return {
       if not role then return nil, err end
     end
     local team
-    team, err = teams.choose(ctx, opts.args[1], "pass the team's id: astro organization team update TEAM_ID")
+    team, err = teams.to_change(ctx, opts.args[1], "pass the team's id: astro organization team update TEAM_ID",
+      opts.force)
+    if team == false then return true end -- the IDP question was answered "no"
     if not team then return nil, err end
-    local go
-    go, err = teams.confirm_idp(ctx, team, opts.force)
-    if go == nil then return nil, err end
-    if not go then return true end
     local ok
     ok, err = teams.update(team, { name = opts.name, description = opts.description })
     if not ok then return nil, err end

@@ -2,7 +2,6 @@
 -- the one time it can be seen (with --clean-output, the value alone). Built on astro.tokens.
 local errors = require("astro.errors")
 local output = require("astro.output")
-local roles = require("astro.roles")
 local tokens = require("astro.tokens")
 
 --- The value of --expiration as a whole number, or nil and pflag's usage error.
@@ -56,20 +55,14 @@ return {
       if not name then return nil, err end
     end
     if role == "" then
-      ctx.stderr:write("select a Organization Role for the new API token:\n")
-      local rows = {}
-      for i, r in ipairs(roles.VALID) do rows[i] = { r } end
-      local n
-      n, err = prompt.menu(ctx, { "ROLE" }, rows, {
-        invalid = "invalid organization role selection", missing = "role choice", hint = "pass it with --role",
-      })
-      if not n then
+      role, err = prompt.role(ctx, "API token")
+      if not role then
+        -- The astro CLI shows the usage after a bad choice here (not after the team menu's).
         if err.code == "input" and err.message == "invalid organization role selection" then
           return nil, errors.usage(err.message)
         end
         return nil, err
       end
-      role = roles.VALID[n]
     end
     local created
     created, err = tokens.create({ name = name, description = opts.description, role = role, expiration = days },

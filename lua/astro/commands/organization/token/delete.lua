@@ -21,21 +21,17 @@ return {
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    local astro, prompt = require("astro"), require("astro.prompt")
+    local astro = require("astro")
     local token, scope = tokens.for_command(ctx, opts)
     if not token then return nil, scope end
     local err
     local name = output.printable(output.text(token.name))
-    if not opts.force then
-      ctx.stderr:write("WARNING: API token deletion cannot be undone.\n")
-      local answer
-      answer, err = prompt.ask(ctx, string.format("\nAre you sure you want to delete the %s API token? (y/n) ",
-        name), "confirmation", "pass --force to delete without asking")
-      if not answer then return nil, err end
-      if answer ~= "y" then
-        ctx.stdout:write("Canceling API Token deletion\n")
-        return true
-      end
+    local go
+    go, err = tokens.confirm(ctx, "WARNING: API token deletion cannot be undone.", "delete", name, opts.force)
+    if go == nil then return nil, err end
+    if not go then
+      ctx.stdout:write("Canceling API Token deletion\n")
+      return true
     end
     local ok
     ok, err = tokens.delete(token, scope)

@@ -26,23 +26,20 @@ return {
   args = { max = 1 },
   mutates = true,
   run = function(opts, ctx)
-    local astro, prompt = require("astro"), require("astro.prompt")
+    local astro = require("astro")
     local token, scope = tokens.for_command(ctx, opts)
     if not token then return nil, scope end
     local err
     local name = output.printable(output.text(token.name))
     -- Messages that are not the token go to stderr with --clean-output: stdout is the value.
     local say = opts.clean_output and ctx.stderr or ctx.stdout
-    if not opts.force then
-      ctx.stderr:write("WARNING: API Token rotation will invalidate the current token and cannot be undone.\n")
-      local answer
-      answer, err = prompt.ask(ctx, string.format("\nAre you sure you want to rotate the %s API token? (y/n) ",
-        name), "confirmation", "pass --force to rotate without asking")
-      if not answer then return nil, err end
-      if answer ~= "y" then
-        say:write("Canceling token rotation\n")
-        return true
-      end
+    local go
+    go, err = tokens.confirm(ctx, "WARNING: API Token rotation will invalidate the current token and cannot be undone.",
+      "rotate", name, opts.force)
+    if go == nil then return nil, err end
+    if not go then
+      say:write("Canceling token rotation\n")
+      return true
     end
     local rotated
     rotated, err = tokens.rotate(token, scope)

@@ -24,12 +24,10 @@ return {
   run = function(opts, ctx)
     local handled, status, ferr = people.dispatch("team_add", opts, ctx)
     if handled then return status, ferr end
-    local team, err = teams.choose(ctx, opts.team_id ~= "" and opts.team_id or nil, "pass it with --team-id")
+    local team, err = teams.to_change(ctx, opts.team_id ~= "" and opts.team_id or nil, "pass it with --team-id",
+      opts.force)
+    if team == false then return true end -- the IDP question was answered "no"
     if not team then return nil, err end
-    local go
-    go, err = teams.confirm_idp(ctx, team, opts.force)
-    if go == nil then return nil, err end
-    if not go then return true end
     local user
     if opts.user_id ~= "" then
       user, err = astro.users.get(opts.user_id)

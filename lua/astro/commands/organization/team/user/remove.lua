@@ -25,12 +25,10 @@ return {
   run = function(opts, ctx)
     local handled, status, ferr = people.dispatch("team_remove", opts, ctx)
     if handled then return status, ferr end
-    local team, err = teams.choose(ctx, opts.team_id ~= "" and opts.team_id or nil, "pass it with --team-id")
+    local team, err = teams.to_change(ctx, opts.team_id ~= "" and opts.team_id or nil, "pass it with --team-id",
+      opts.force)
+    if team == false then return true end -- the IDP question was answered "no"
     if not team then return nil, err end
-    local go
-    go, err = teams.confirm_idp(ctx, team, opts.force)
-    if go == nil then return nil, err end
-    if not go then return true end
     local members
     members, err = teams.members.list(team)
     if not members then return nil, err end
