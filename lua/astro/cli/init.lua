@@ -125,12 +125,12 @@ end
 
 -- Prints a raised (internal) error as one "Error: internal error in <where>: ..." line, with
 -- the traceback after it under ASTRO_DEBUG=1. Returns the exit status: 1, or 130 after Ctrl-C.
-local function _internal_report(stderr, where, e, argv)
+local function _internal_report(stderr, where, e)
   if sys.interrupted() then return 130 end
   local debug_on = env.flag("ASTRO_DEBUG")
   stderr:write("Error: ", _printable(string.format("internal error in %s: %s; %s", where, e.message,
-    debug_on and "the traceback follows" or "run with ASTRO_DEBUG=1 for details"), argv), "\n")
-  if debug_on then stderr:write(_printable(e.traceback, argv), "\n") end
+    debug_on and "the traceback follows" or "run with ASTRO_DEBUG=1 for details")), "\n")
+  if debug_on then stderr:write(_printable(e.traceback), "\n") end
   return 1
 end
 
@@ -139,7 +139,7 @@ end
 -- line and status 1; ASTRO_DEBUG=1 adds the traceback.
 function M.execute(node, opts, ctx)
   local ok, res, err = xpcall(node.spec.run, _internal, opts, ctx)
-  if not ok then return _internal_report(ctx.stderr, ctx.path or tree.path(node), res, ctx.argv) end
+  if not ok then return _internal_report(ctx.stderr, ctx.path or tree.path(node), res) end
   if res == nil and err ~= nil then return _report(ctx, err, node) end
   if math.type(res) == "integer" then return res end
   if res == false then return 1 end
@@ -166,7 +166,7 @@ local function _main(args)
     args = help_words
   end
   local node, opts, at = parse.parse(root, args)
-  local errctx = { stderr = io.stderr, argv = args }
+  local errctx = { stderr = io.stderr }
   if not node then return _report(errctx, opts, at) end
   if opts.help or not node.spec.run then
     if not opts.help and #opts.args > 0 then
@@ -190,7 +190,6 @@ local function _main(args)
   local level, verr = M.verbosity(opts)
   if not level then return _report(errctx, verr) end
   local ctx = M.context(node, opts, level)
-  ctx.argv = args
   collectgarbage("restart") -- the host holds the collector back while the modules load
   return M.execute(node, opts, ctx)
 end
@@ -202,7 +201,7 @@ end
 function M.main(args)
   local ok, code = xpcall(_main, _internal, args)
   if ok then return code end
-  return _internal_report(io.stderr, "astro", code, args)
+  return _internal_report(io.stderr, "astro", code)
 end
 
 return M
