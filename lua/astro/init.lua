@@ -439,10 +439,8 @@ function M.config.set_context(values)
     local keys = {}
     for k in pairs(values) do keys[#keys + 1] = k end
     table.sort(keys)
-    local plan = dryrun.plan_stream()
     for _, k in ipairs(keys) do
-      plan:write(output.printable(string.format("dry run: set contexts.%s.%s = %s in %s", ctx.key, k,
-        tostring(values[k]), cfg.path)), "\n")
+      dryrun.write(string.format("dry run: set contexts.%s.%s = %s in %s", ctx.key, k, tostring(values[k]), cfg.path))
     end
     return true
   end

@@ -12,7 +12,6 @@
 -- (build, send, run) is a module function of this private module, not a method.
 local json = require("astro.json")
 local errors = require("astro.errors")
-local output = require("astro.output")
 local env = require("astro.core.env")
 local sys = require("astro.core.sys")
 local dryrun = require("astro._core.dryrun")
@@ -312,8 +311,7 @@ function M.plan(c, method, path, opts)
   if body ~= nil and type(body) ~= "string" then body = json.encode(body) end
   local line = string.format("dry run: %s %s%s%s", method, path, qs ~= "" and ("?" .. qs) or "",
     body and (" " .. body) or "")
-  local stream = state[c].plan or dryrun.plan_stream()
-  stream:write(output.printable(secrets.redact(line)), "\n")
+  dryrun.write(line, state[c].plan)
   return json.object({ dry_run = true }), { status = 200, headers = {}, body = "", dry_run = true }
 end
 

@@ -4,6 +4,9 @@
 -- (astro._core.client), and the transport refuses any that got past (astro._core.transport).
 -- The plan stream is the command line's choice too: stderr whenever stdout carries data
 -- (--json, -o json|csv, astro run), else stdout.
+local output = require("astro.output")
+local secrets = require("astro._core.secrets")
+
 local M = {}
 
 local on = false
@@ -25,6 +28,15 @@ function M.set_plan_stream(stream) plan_stream = stream end
 
 --- The stream plan lines go to: the one set, else stderr.
 function M.plan_stream() return plan_stream or io.stderr end
+
+--- Writes one plan line ("dry run: ..."), for a person: secrets redacted
+-- (astro._core.secrets) and escaped (astro.output.printable), to stream or the plan stream.
+---@param line string without its newline
+---@param stream? file*
+function M.write(line, stream)
+  local out = stream or M.plan_stream()
+  out:write(output.printable(secrets.redact(line)), "\n")
+end
 
 --- Tells whether a method changes something on the server (what dry-run holds back).
 function M.is_mutating(method)
