@@ -157,7 +157,7 @@ class Raw:
 
 
 # Extension modules, in the order their routes are tried. Each module (imported as
-# ``sandbox_<name>``; it may ``import sandbox`` for ApiError, Raw, parse_page, make_cuid, ...)
+# ``sandbox_<name>``; it may ``import sandbox`` for ApiError, Raw, allow, parse_page, make_cuid, ...)
 # defines:
 #   load(state, seed)          called at the end of State.__init__ (and so at every reset and
 #                              seed): keeps its data in state.ext["<name>"], from its own keys of
@@ -203,6 +203,12 @@ class ApiError(Exception):
         self.message = message
         self.field_errors = field_errors
         self.headers = headers or []
+
+
+def allow(method, *methods):
+    """Raise a 405 naming the allowed methods unless ``method`` is one of them."""
+    if method not in methods:
+        raise ApiError(405, "Method Not Allowed", headers=[("Allow", ", ".join(methods))])
 
 
 def validation_error(errors):
@@ -1212,24 +1218,20 @@ class Handler(BaseHTTPRequestHandler):
         method = self.command
         n = len(parts)
 
-        def allow(*methods):
-            if method not in methods:
-                raise ApiError(405, "Method Not Allowed", headers=[("Allow", ", ".join(methods))])
-
         if n >= 1 and parts[0] == "organizations" and all(parts):
             if n == 1:
-                allow("GET")
+                allow(method, "GET")
                 limit, offset = self.page_params(query)
                 page, total = state.list_orgs(limit, offset, parse_sorts(query, "organizations"))
                 return 200, {"limit": limit, "offset": offset, "organizations": page,
                              "totalCount": faults.claimed_total(total)}
             org_id = parts[1]
             if n == 2:
-                allow("GET")
+                allow(method, "GET")
                 with state.lock:
                     return 200, state.org(org_id)
             if n == 3 and parts[2] == "users":
-                allow("GET")
+                allow(method, "GET")
                 state.org(org_id)
                 limit, offset = self.page_params(query)
                 sorts = parse_sorts(query, "users")
@@ -1240,19 +1242,19 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, {"limit": limit, "offset": offset,
                              "totalCount": faults.claimed_total(total), "users": page}
             if n == 4 and parts[2] == "users":
-                allow("GET")
+                allow(method, "GET")
                 return 200, state.get_user(org_id, parts[3])
             if n == 5 and parts[2] == "users" and parts[4] == "roles":
-                allow("POST")
+                allow(method, "POST")
                 state.get_user(org_id, parts[3])
                 return 200, state.update_roles(org_id, parts[3], validate_roles(parse_json(body)))
             if n == 3 and parts[2] == "invites":
-                allow("POST")
+                allow(method, "POST")
                 state.org(org_id)
                 email, role = validate_invite(parse_json(body))
                 return 200, state.invite(org_id, email, role)
             if n == 3 and parts[2] == "workspaces":
-                allow("GET")
+                allow(method, "GET")
                 state.org(org_id)
                 limit, offset = self.page_params(query)
                 sorts = parse_sorts(query, "workspaces")
@@ -1260,7 +1262,7 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, {"limit": limit, "offset": offset,
                              "totalCount": faults.claimed_total(total), "workspaces": page}
         if parts == ["users", "self"]:
-            allow("GET")
+            allow(method, "GET")
             with state.lock:
                 return 200, state.self_user
         for ext in EXTENSIONS:
@@ -1278,19 +1280,16 @@ class Handler(BaseHTTPRequestHandler):
         """Auth endpoints outside /v1 (auth-config, oauth/token, userinfo)."""
         srv = self.server
         if path == "/private/v1alpha1/cli/auth-config":
-            if self.command != "GET":
-                raise ApiError(405, "Method Not Allowed", headers=[("Allow", "GET")])
+            allow(self.command, "GET")
             return 200, {"clientId": CLIENT_ID, "audience": AUDIENCE,
                          "domainUrl": srv.faults.auth_domain_url or "http://127.0.0.1:%d/" % srv.port}
         if path == "/oauth/token":
-            if self.command != "POST":
-                raise ApiError(405, "Method Not Allowed", headers=[("Allow", "POST")])
+            allow(self.command, "POST")
             if srv.faults.token_answer is not None:
                 return 200, copy.deepcopy(srv.faults.token_answer)
             return self.oauth_token(body)
         if path == "/userinfo":
-            if self.command != "GET":
-                raise ApiError(405, "Method Not Allowed", headers=[("Allow", "GET")])
+            allow(self.command, "GET")
             self.authenticate()
             u = srv.state.self_user
             return 200, {"sub": u.get("id", ""), "email": u.get("username", ""),

@@ -115,8 +115,7 @@ def route(handler, state, method, parts, query, body):
     """``GET /organizations/{org}/audit-logs``; None for any other path."""
     if len(parts) != 3 or parts[0] != "organizations" or parts[2] != "audit-logs" or not parts[1]:
         return None
-    if method != "GET":
-        raise sandbox.ApiError(405, "Method Not Allowed", headers=[("Allow", "GET")])
+    sandbox.allow(method, "GET")
     start = _date(query, "startDate", True)
     end = _date(query, "endDate", False)
     with state.lock:

@@ -120,8 +120,7 @@ def route(handler, state, method, parts, query, body):
     """``GET /organizations/{org}/roles``; None for any other path."""
     if len(parts) != 3 or parts[0] != "organizations" or parts[2] != "roles" or not parts[1]:
         return None
-    if method != "GET":
-        raise sandbox.ApiError(405, "Method Not Allowed", headers=[("Allow", "GET")])
+    sandbox.allow(method, "GET")
     include = _include_default(query)
     limit, offset = handler.page_params(query)
     faults = handler.server.faults

@@ -210,12 +210,8 @@ def route(handler, state, method, parts, query, body):
     n = len(parts)
     faults = handler.server.faults
 
-    def allow(*methods):
-        if method not in methods:
-            raise sandbox.ApiError(405, "Method Not Allowed", headers=[("Allow", ", ".join(methods))])
-
     if n == 3:
-        allow("GET", "POST")
+        sandbox.allow(method, "GET", "POST")
         if method == "GET":
             with state.lock:
                 state.org(org_id)
@@ -246,7 +242,7 @@ def route(handler, state, method, parts, query, body):
             return 200, team
     team_id = parts[3]
     if n == 4:
-        allow("GET", "POST", "DELETE")
+        sandbox.allow(method, "GET", "POST", "DELETE")
         with state.lock:
             state.org(org_id)
             team = _team_or_404(data, org_id, team_id)
@@ -275,7 +271,7 @@ def route(handler, state, method, parts, query, body):
             _replace(data, org_id, team)
             return 200, team
     if n == 5 and parts[4] == "roles":
-        allow("POST")
+        sandbox.allow(method, "POST")
         doc = sandbox.parse_json(body)
         errors = sandbox.check_object(doc, ("organizationRole",) + ROLE_LISTS)
         sandbox.check_role(doc, "organizationRole", errors)
@@ -300,7 +296,7 @@ def route(handler, state, method, parts, query, body):
                     answer[key] = team[key]
             return 200, answer
     if n == 5 and parts[4] == "members":
-        allow("GET", "POST")
+        sandbox.allow(method, "GET", "POST")
         if method == "GET":
             with state.lock:
                 state.org(org_id)
@@ -326,7 +322,7 @@ def route(handler, state, method, parts, query, body):
             data["members"][team_id] = members + [_member_of(u, stamp) for u in users]
             return 204, None
     if n == 6 and parts[4] == "members":
-        allow("DELETE")
+        sandbox.allow(method, "DELETE")
         with state.lock:
             state.org(org_id)
             _team_or_404(data, org_id, team_id)

@@ -238,12 +238,8 @@ def route(handler, state, method, parts, query, body):
         return None
     org_id = parts[1]
 
-    def allow(*methods):
-        if method not in methods:
-            raise sandbox.ApiError(405, "Method Not Allowed", headers=[("Allow", ", ".join(methods))])
-
     if n == 3:
-        allow("GET", "POST")
+        sandbox.allow(method, "GET", "POST")
         if method == "GET":
             only = (query.get("includeOnlyOrganizationTokens") or ["false"])[0]
             if only not in ("true", "false"):
@@ -277,7 +273,7 @@ def route(handler, state, method, parts, query, body):
         return 200, answer
     token_id = parts[3]
     if n == 4:
-        allow("GET", "POST", "DELETE")
+        sandbox.allow(method, "GET", "POST", "DELETE")
         with state.lock:
             i, tok = _find(state, org_id, token_id)
             if method == "GET":
@@ -297,7 +293,7 @@ def route(handler, state, method, parts, query, body):
             state.ext[NAME][org_id][i] = tok
             return 200, copy.deepcopy(tok)
     if n == 5 and parts[4] == "roles":
-        allow("POST")
+        sandbox.allow(method, "POST")
         doc = sandbox.parse_json(body)
         with state.lock:
             i, tok = _find(state, org_id, token_id)
@@ -308,7 +304,7 @@ def route(handler, state, method, parts, query, body):
             state.ext[NAME][org_id][i] = tok
             return 200, _subject_roles(roles)
     if n == 5 and parts[4] == "rotate":
-        allow("POST")
+        sandbox.allow(method, "POST")
         if body and body.strip() not in (b"", b"{}"):
             raise sandbox.validation_error([("body", "body", "rotate takes no request body")])
         with state.lock:
