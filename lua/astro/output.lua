@@ -114,11 +114,13 @@ function M.json(value, order, terminal)
   return json.encode(value, { indent = "  ", order = order, terminal = terminal }) .. "\n"
 end
 
---- Tells whether the named standard stream ("stdout" or "stderr") is a terminal: JSON written
--- there is then encoded with terminal = true (astro.json.terminal_safe).
----@param stream? string
+--- Tells whether a stream is a terminal: "stdout" (default) or "stderr", or a file handle
+-- (io.stdout and io.stderr are the terminal when their descriptor is; any other file is not).
+-- JSON written to a terminal is encoded with terminal = true (astro.json.terminal_safe).
+---@param stream? string|file*
 function M.is_terminal(stream)
-  return sys.isatty(stream or "stdout")
+  if stream == nil or stream == io.stdout then stream = "stdout" elseif stream == io.stderr then stream = "stderr" end
+  return type(stream) == "string" and sys.isatty(stream)
 end
 
 --- Re-formats an RFC 3339 timestamp as the astro CLI prints it: the original UTC offset kept
@@ -223,7 +225,7 @@ end
 ---@param order string[] key order for the items
 function M.json_list_writer(stream, key, order)
   local w = { n = 0 }
-  local terminal = stream == io.stdout and sys.isatty("stdout")
+  local terminal = M.is_terminal(stream)
   local sp = M.spool(stream)
   sp:write("{\n  ", json.quote(key), ": [")
   function w:add(item)
@@ -253,7 +255,7 @@ function M.list_writer(stream, format, spec)
     return { add = function(_, item) w:add(spec.json(item)) end, close = function() return w:close() end }
   end
   if format ~= "csv" then error("output.list_writer: format must be json or csv", 2) end
-  local shown = (stream == io.stdout and sys.isatty("stdout")) and _printable_value or _unchanged
+  local shown = M.is_terminal(stream) and _printable_value or _unchanged
   local sp = M.spool(stream)
   local w = require("astro.csv").writer(sp, spec.header)
   return {

@@ -645,8 +645,7 @@ function M.run(kind, opts, ctx)
     if ok then ok, err = set:apply({ rates = rates, progress = true, quiet_plan = true }) end
     if not ok then return nil, err end
   end
-  ctx.stdout:write(opts.json and set:json(ctx.stdout == io.stdout and astro.output.is_terminal("stdout"))
-    or set:table())
+  ctx.stdout:write(opts.json and set:json(astro.output.is_terminal(ctx.stdout)) or set:table())
   if ctx.stdout.flush then ctx.stdout:flush() end      -- the table before the summary, in a shared log
   ctx.stderr:write(set:summary_line())
   if report then

@@ -37,7 +37,7 @@ return {
         list[i] = { name = output.text(o.name), id = output.text(o.id), isCurrent = (o.id == current) }
       end
       ctx.stdout:write(output.json({ organizations = json.array(list) },
-        { "organizations", "name", "id", "isCurrent" }, ctx.stdout == io.stdout and output.is_terminal("stdout")))
+        { "organizations", "name", "id", "isCurrent" }, output.is_terminal(ctx.stdout)))
       return true
     end
     local rows = {}

@@ -48,7 +48,7 @@ return {
     for _, r in ipairs(roles.custom) do items[#items + 1] = _item(r, false) end
     if format == "json" then
       ctx.stdout:write(output.json({ roles = json.array(items) }, JSON_ORDER,
-        ctx.stdout == io.stdout and output.is_terminal("stdout")))
+        output.is_terminal(ctx.stdout)))
       return true
     end
     local rows = {}
