@@ -265,9 +265,29 @@ end
 --- The columns of the user table (`organization user list`, the user menu of `user update`).
 M.users.COLUMNS = { "FULLNAME", "EMAIL", "ID", "ORGANIZATION ROLE", "CREATE DATE" }
 
---- The row of a user in that table.
+--- The row of a user in that table, its cells as text (astro.output.text: a value of another
+-- JSON type shows as its JSON text).
 function M.users.row(u)
-  return { u.fullName or "", u.username or "", u.id or "", u.organizationRole or "", output.rfc3339(u.createdAt) }
+  local text = output.text
+  return { text(u.fullName), text(u.username), text(u.id), text(u.organizationRole), output.rfc3339(text(u.createdAt)) }
+end
+
+--- The user menu of the astro CLI ("Please select the user:" and the user table, numbered, on
+-- ctx.stderr; the answer read from ctx.stdin). Returns the chosen user, or nil, err: none in
+-- the list, an answer that is not a row ("invalid User selected"), or at end of input an error
+-- ending with `hint` (how to name the user without the menu).
+---@param ctx table {stdin, stderr}
+---@param users table[]
+---@param hint string
+function M.users.choose(ctx, users, hint)
+  if #users == 0 then return nil, errors.new("no users found in your organization") end
+  ctx.stderr:write("\nPlease select the user:\n")
+  local rows = {}
+  for i, u in ipairs(users) do rows[i] = M.users.row(u) end
+  local n, err = _prompt().menu(ctx, M.users.COLUMNS, rows,
+    { invalid = "invalid User selected", missing = "user choice", hint = hint })
+  if not n then return nil, err end
+  return users[n]
 end
 
 --- One user of the current organization by id. Returns it or nil, err.

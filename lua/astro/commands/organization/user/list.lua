@@ -48,7 +48,7 @@ return {
       users, err = astro.users.list()
       if not users then return nil, err end
       local rows = {}
-      for i, u in ipairs(users) do rows[i] = astro.users.row(_shown(u)) end
+      for i, u in ipairs(users) do rows[i] = astro.users.row(u) end
       ctx.stdout:write(output.table(astro.users.COLUMNS, rows))
       return true
     end

@@ -53,21 +53,8 @@ return {
       user, err = astro.users.find(address, users)
       if not user then return nil, err end
     else
-      if #users == 0 then return nil, errors.new("no users found in your organization") end
-      ctx.stderr:write("\nPlease select the user:\n")
-      local rows = {}
-      for i, u in ipairs(users) do
-        rows[i] = astro.users.row({ fullName = output.text(u.fullName), username = output.text(u.username),
-          id = output.text(u.id), organizationRole = output.text(u.organizationRole),
-          createdAt = output.text(u.createdAt) })
-      end
-      local n
-      n, err = prompt.menu(ctx, astro.users.COLUMNS, rows, {
-        invalid = "invalid User selected", missing = "user choice",
-        hint = "pass the user's email as an argument",
-      })
-      if not n then return nil, err end
-      user = users[n]
+      user, err = astro.users.choose(ctx, users, "pass the user's email as an argument")
+      if not user then return nil, err end
     end
     if type(user.id) ~= "string" or user.id == "" then
       return nil, errors.new(string.format("the API answered user %s without an id (id: %s); nothing was changed",

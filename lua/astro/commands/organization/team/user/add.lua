@@ -5,7 +5,6 @@ local astro = require("astro")
 local people = require("astro.people")
 local errors = require("astro.errors")
 local output = require("astro.output")
-local prompt = require("astro.prompt")
 local teams = require("astro.teams")
 
 return {
@@ -36,19 +35,8 @@ return {
       local users
       users, err = astro.users.list()
       if not users then return nil, err end
-      if #users == 0 then return nil, errors.new("no users found in your organization") end
-      ctx.stderr:write("\nPlease select the user:\n")
-      local rows = {}
-      for i, u in ipairs(users) do
-        rows[i] = astro.users.row({ fullName = output.text(u.fullName), username = output.text(u.username),
-          id = output.text(u.id), organizationRole = output.text(u.organizationRole),
-          createdAt = output.text(u.createdAt) })
-      end
-      local n
-      n, err = prompt.menu(ctx, astro.users.COLUMNS, rows, {
-        invalid = "invalid User selected", missing = "user choice", hint = "pass it with --user-id" })
-      if not n then return nil, err end
-      user = users[n]
+      user, err = astro.users.choose(ctx, users, "pass it with --user-id")
+      if not user then return nil, err end
     end
     local id = type(user) == "table" and user.id
     if type(id) ~= "string" or id == "" then
