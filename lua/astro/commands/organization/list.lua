@@ -3,7 +3,6 @@ local output = require("astro.output")
 local errors = require("astro.errors")
 local astro = require("astro")
 local json = require("astro.json")
-local csv = require("astro.csv")
 
 local CONNECT_HINT = "cannot connect to Astronomer. Try to log in with astro login or check your internet " ..
   "connection and user permissions. If you are using an API Key or Token make sure your context is correct."
@@ -48,7 +47,7 @@ return {
       for i, o in ipairs(orgs) do
         rows[i] = { shown(output.text(o.name)), shown(output.text(o.id)), o.id == current and "true" or "false" }
       end
-      ctx.stdout:write(csv.format({ "name", "id", "is_current" }, rows))
+      ctx.stdout:write(require("astro.csv").format({ "name", "id", "is_current" }, rows))
       return true
     end
     for i, o in ipairs(orgs) do rows[i] = { output.text(o.name), output.text(o.id) } end
