@@ -47,6 +47,9 @@ end
 ---@param node table
 ---@param opts table
 function M.apply(node, opts)
+  for _, f in ipairs(node.flags) do
+    if f.name == "organization" then return true end -- a plugin's own flag of that name, not this one
+  end
   local ok, err = M.late(node, opts)
   if not ok then return nil, err end
   if opts.organization == "" then
