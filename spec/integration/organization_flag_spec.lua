@@ -169,6 +169,39 @@ describe("--organization", function()
     end)
   end)
 
+  it("names the audit logs file after that organization, which it looked up once", function()
+    local work = h.tmpdir()
+    local bin = h.tmpdir() .. "/astro-in-work"
+    h.write_file(bin, "#!/bin/sh\ncd " .. h.shell_quote(work) .. " && exec " .. h.shell_quote(h.astro) .. ' "$@"\n')
+    h.sh("chmod 700 " .. h.shell_quote(bin))
+    local r = run({ "organization", "audit-logs", "export", "--organization", "Globex" }, { bin = bin })
+    assert.are.equal(0, r.code, r.stderr)
+    local name = "globex-logs-1-day-" .. os.date("%Y%m%d") .. ".ndjson.gz"
+    assert.are.equal(name .. "\n", r.stdout)
+    assert.is_not_nil(sys.stat(work .. "/" .. name))
+    assert.are.same({ ORGS, "GET /v1/organizations/" .. GLOBEX .. "/audit-logs" }, trace(box.sb))
+  end)
+
+  it("gives way to --organization-id of the token commands", function()
+    local r = run({ "organization", "token", "list", "--organization", "Globex", "--organization-id", INITECH })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same({ ORGS, "GET /v1/organizations/" .. INITECH .. "/tokens" }, trace(box.sb))
+  end)
+
+  it("leaves a plugin's own --organization flag to the plugin", function()
+    local home = box.sb:home()
+    h.install_plugin(home, "aim.lua", [[
+return { command = "organization aim", flags = { { name = "organization", type = "string" } },
+  run = function(opts, ctx)
+    ctx.stdout:write(opts.organization, " ", assert(ctx.api()).organization, "\n")
+  end }
+]])
+    local r = run({ "organization", "aim", "--organization", "Globex" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("Globex " .. ACME .. "\n", r.stdout)
+    assert.are.same({}, trace(box.sb))
+  end)
+
   describe("with ASTRO_API_TOKEN", function()
     it("works on the token's own organization", function()
       local r = run({ "organization", "team", "list", "--organization", "Globex" },
