@@ -42,6 +42,7 @@ static const env_var vars[] = {
     {"HOME", KIND_VALUE, "the user's home: folder of .astro/config.yaml without ASTRO_HOME"},
     {"ASTRO_API_TOKEN", KIND_SECRET, "API token used instead of the context's (astro.core.auth)"},
     {"ASTRO_DOMAIN", KIND_VALUE, "domain used instead of the current context's"},
+    {"ASTRO_ORGANIZATION", KIND_VALUE, "organization (name or id) a run works on instead of the context's; --organization wins"},
     {"ASTRO_DEBUG", KIND_FLAG, "Lua tracebacks of internal errors, and the request trace"},
     {"ASTRO_LUA_DIR", KIND_VALUE, "development builds only (-DASTRO_DEVELOPMENT=ON): Lua source folder, ahead of the embedded modules; ignored otherwise"},
     {"NO_COLOR", KIND_PRESENCE, "set to anything non-empty: colour off"},

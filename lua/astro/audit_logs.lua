@@ -101,6 +101,9 @@ function M.organization(opts)
     id, err = astro.organizations.current_id()
     if not id then return nil, err end
     if not opts.name then return id, nil end
+    -- Looked up already (--organization, ASTRO_ORGANIZATION): its name is known.
+    local c = astro.client()
+    if c and c.organization == id and type(c.organization_name) == "string" then return id, c.organization_name end
   end
   local orgs
   orgs, err = astro.organizations.list()

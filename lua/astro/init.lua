@@ -70,10 +70,15 @@ function M.configure(opts)
 end
 
 --- Connects to the API of the current context (config file, ASTRO_API_TOKEN, ASTRO_DOMAIN)
--- and makes that client the default one. Returns the client or nil, err.
----@param opts? {dry_run?: boolean, plan?: file*, debug?: boolean, stderr?: file*}
+-- and makes that client the default one. Returns the client or nil, err. The organization is
+-- opts.organization (a name or an id of an organization the credential sees), else the run's
+-- (--organization, ASTRO_ORGANIZATION), else the context's; the config file is not changed.
+---@param opts? {organization?: string, dry_run?: boolean, plan?: file*, debug?: boolean, stderr?: file*}
 function M.connect(opts)
   _keep_dry_run(opts, "astro.connect")
+  if opts and opts.organization ~= nil and (type(opts.organization) ~= "string" or opts.organization == "") then
+    error("astro.connect: opts.organization must be a non-empty string (an organization name or id)", 2)
+  end
   local merged = {}
   for k, v in pairs(defaults) do merged[k] = v end
   for k, v in pairs(opts or {}) do merged[k] = v end
@@ -215,7 +220,10 @@ M.organizations = {}
 function M.organizations.list()
   local c, err = _client()
   if not c then return nil, err end
-  return _listing().all(c, "/organizations", "organizations")
+  local list
+  list, err = _listing().all(c, "/organizations", "organizations")
+  if list then connect.remember_organizations(c, table.move(list, 1, #list, 1, {})) end
+  return list, err
 end
 
 --- One organization by id. Returns it or nil, err.
@@ -225,7 +233,8 @@ function M.organizations.get(id)
   return c:get("/organizations/" .. client_mod.escape_path(id))
 end
 
---- The id of the current organization (from ASTRO_API_TOKEN or the current context), or nil, err.
+--- The id of the current organization (the run's --organization or ASTRO_ORGANIZATION, else
+-- that of ASTRO_API_TOKEN or the current context), or nil, err.
 function M.organizations.current_id()
   local c, err = _client()
   if not c then return nil, err end
@@ -465,6 +474,12 @@ function M.config.set_context(values)
     return true
   end
   return cfg:set_context(ctx.key, values)
+end
+
+--- The organization (name or id) this run works on instead of the current context's, and
+-- where it comes from ("--organization" or "ASTRO_ORGANIZATION"), or nil when neither is set.
+function M.config.organization_override()
+  return connect.run_organization()
 end
 
 --- The path of the config file in use.

@@ -188,4 +188,36 @@ describe("shipped examples", function()
       assert.are.equal("DELETE " .. MEMBERS .. "/" .. h.ids.RAJ, h.trace(mutations(box.sb))[2])
     end)
   end)
+
+  describe("audit_roles_across_orgs.lua", function()
+    local GLOBEX = h.ids.GLOBEX
+
+    it("lists the owners and billing admins of every organization, changing nothing", function()
+      local cfg = box.home .. "/.astro/config.yaml"
+      local before = h.read_file(cfg)
+      local r = run({ "run", "examples/audit_roles_across_orgs.lua" })
+      assert.are.equal(0, r.code, r.stderr)
+      local lines = h.lines(r.stdout)
+      assert.matches("^ ORGANIZATION +ROLE +EMAIL", lines[1])
+      assert.matches("^ Acme Data Platform +ORGANIZATION_OWNER +jane%.doe@acme%.io", lines[2])
+      assert.matches("^ Acme Data Platform +ORGANIZATION_BILLING_ADMIN +mei%.lin@acme%.io", lines[3])
+      assert.matches("^ Globex +ORGANIZATION_OWNER +hank%.scorpio@globex%.io", lines[4])
+      assert.matches("^ Initech Sandbox +ORGANIZATION_BILLING_ADMIN +bill%.lumbergh@initech%.io", lines[#lines - 1])
+      assert.matches("^3 organizations, %d+ owners and billing admins$", lines[#lines])
+      assert.are.same({ "GET /v1/organizations", "GET /v1/organizations/" .. h.ids.ACME .. "/users",
+        "GET /v1/organizations/" .. GLOBEX .. "/users", "GET /v1/organizations/" .. h.ids.INITECH .. "/users" },
+        h.trace(box.sb:requests()))
+      assert.are.equal(before, h.read_file(cfg))
+    end)
+
+    it("audits the organizations named, reports one it cannot reach, and exits 1", function()
+      local r = run({ "run", "examples/audit_roles_across_orgs.lua", "--csv", "Globex", "Nope" })
+      assert.are.equal(1, r.code)
+      assert.are.equal("organization,organization_id,role,email,full_name\n" ..
+        "Globex," .. GLOBEX .. ",ORGANIZATION_OWNER,hank.scorpio@globex.io,Hank Scorpio\n" ..
+        "Globex," .. GLOBEX .. ",ORGANIZATION_OWNER,jane.doe@acme.io,Jane Doe\n", r.stdout)
+      assert.matches('^Nope: no organization you can see has the name or id "Nope"', r.stderr)
+      assert.are.equal(0, #mutations(box.sb))
+    end)
+  end)
 end)

@@ -4,7 +4,8 @@
 -- request (the public functions of `astro`, the engine, listings) sends it through a client.
 --
 -- A client's public face is its methods request/get/post/org_path and the read-only fields
--- base_url, organization, domain, context (without tokens), source, dry_run. What a request is
+-- base_url, organization (its id), organization_name, organization_product, domain, context
+-- (without tokens), source, dry_run. What a request is
 -- built and sent from (the base URL, the API's origin, the credential, the headers) is kept
 -- outside the table, where no script can change it: writing a field is an error, and a raw
 -- field set with rawset is never read here. The credential travels as `auth` beside the request
@@ -89,7 +90,7 @@ end
 --- Makes a client. opts.base_url must be an http(s) URL without user info; its origin is the
 -- only one the credential is ever sent to. opts.dry_run holds back this client's changes even
 -- when the process is not in dry-run (it cannot release a process in dry-run).
----@param opts {base_url: string, authorization: string, organization?: string, domain?: string, context?: table, source?: string, dry_run?: boolean, plan?: file*}
+---@param opts {base_url: string, authorization: string, organization?: string, organization_name?: string, organization_product?: string, domain?: string, context?: table, source?: string, dry_run?: boolean, plan?: file*}
 function M.new(opts)
   if type(opts) ~= "table" or type(opts.base_url) ~= "string" then
     error("a client needs opts.base_url", 2)
@@ -120,6 +121,8 @@ function M.new(opts)
     fields = {
       base_url = base_url,
       organization = opts.organization,
+      organization_name = opts.organization_name,
+      organization_product = opts.organization_product,
       domain = opts.domain,
       context = opts.context and M.public_context(opts.context) or nil,
       source = opts.source,
@@ -220,6 +223,13 @@ local function _authorized(c, req)
   return r
 end
 
+--- A key naming client c's API and credential (for what is kept per credential: pacers, the
+-- organizations it sees); never shown, since it holds the credential.
+function M.key(c)
+  local s = state[c]
+  return s.base_url .. "\0" .. s.authorization
+end
+
 -- One pacer per API and credential: every client of the same token shares the history of
 -- what was sent, whichever road (single requests, batches, listings) sent it.
 local pacers = {}
@@ -232,8 +242,7 @@ local pacers = {}
 function M.pacer(c, rates)
   local pacer_mod = require("astro._core.pacer")
   rates = rates or pacer_mod.settings.rates
-  local s = state[c]
-  local key = s.base_url .. "\0" .. s.authorization
+  local key = M.key(c)
   local p = pacers[key]
   if not p then
     p = pacer_mod.new(rates)

@@ -187,6 +187,10 @@ local function _main(args)
   end
   local late, lerr = parse.late_dry_run(node, opts)
   if not late then return _report(errctx, lerr, node) end
+  if opts.organization ~= nil or (node.spec.args and node.spec.args.passthrough) then
+    local ok, oerr = require("astro.cli.organization").apply(node, opts)
+    if not ok then return _report(errctx, oerr, node) end
+  end
   local level, verr = M.verbosity(opts)
   if not level then return _report(errctx, verr) end
   local ctx = M.context(node, opts, level)

@@ -27,6 +27,8 @@ M.ROOT_SPEC = {
 
 --- Flags every command accepts.
 M.GLOBAL_FLAGS = {
+  { name = "organization", type = "string",
+    help = "Organization (name or id) to work on instead of the current context's, for this command only (env ASTRO_ORGANIZATION)" },
   { name = "verbosity", type = "string", default = "warning",
     help = "Log level (debug, info, warn, error, fatal, panic" },
 }

@@ -122,6 +122,18 @@ return {
       return nil, errors.new("--login-link is not supported: this tool does not log in; " ..
         "log in with the astro CLI (astro login) on the other device")
     end
+    -- --organization and ASTRO_ORGANIZATION aim commands at an organization without the config
+    -- file; switch changes the file's, which ASTRO_ORGANIZATION would then go on overriding.
+    local aimed, aimed_by = astro.config.organization_override()
+    if aimed_by == "--organization" then
+      return nil, errors.new("--organization cannot be used with organization switch: it works on an organization " ..
+        "for one command without changing the config file; to change the current organization, run " ..
+        "astro organization switch [organization name/id] without --organization")
+    elseif aimed then
+      return nil, errors.new(string.format("cannot switch organization while ASTRO_ORGANIZATION is set (to %q): " ..
+        "every command would go on working on that organization; unset ASTRO_ORGANIZATION to switch",
+        output.printable(aimed)))
+    end
     if astro.config.uses_api_token() then
       return nil, errors.new("cannot switch organization while ASTRO_API_TOKEN is set: an API token " ..
         "belongs to one organization; unset ASTRO_API_TOKEN to switch the logged-in context")
