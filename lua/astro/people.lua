@@ -550,20 +550,25 @@ end
 
 --- The rows as a table in the astro CLI's layout: LINE, EMAIL, ROLE, RESULT, MESSAGE (a
 -- failed row's message ends with its request id); member kinds: USER ID instead of ROLE.
-function Set:table()
+-- width (e.g. astro.output.width("stdout") when stdout is a terminal): a table wider than
+-- that is fitted to it, EMAIL, MESSAGE (and USER ID) cut with an ellipsis (astro.output.table);
+-- without it, every cell is whole.
+---@param width? integer
+function Set:table(width)
   local t = {}
   if KINDS[self.kind].member then
     for i, e in ipairs(self.rows) do
       t[i] = { tostring(e.line), e.email, e.user_id, e.result or "", (e.message or "") ..
         (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
     end
-    return astro.output.table({ "LINE", "EMAIL", "USER ID", "RESULT", "MESSAGE" }, t)
+    return astro.output.table({ "LINE", "EMAIL", "USER ID", "RESULT", "MESSAGE" }, t,
+      { width = width, shrink = { 2, 3, 5 } })
   end
   for i, e in ipairs(self.rows) do
     t[i] = { tostring(e.line), e.email, e.role, e.result or "", (e.message or "") ..
       (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
   end
-  return astro.output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t)
+  return astro.output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t, { width = width, shrink = { 2, 5 } })
 end
 
 --- The rows as JSON text: { rows = [{ line, email, role (userId for member kinds), result, message, requestId }],
@@ -687,7 +692,9 @@ function M.run(kind, opts, ctx)
     if ok then ok, err = set:apply({ rates = rates, progress = true, quiet_plan = true }) end
     if not ok then return nil, err end
   end
-  ctx.stdout:write(opts.json and set:json(astro.output.is_terminal(ctx.stdout)) or set:table())
+  -- On a terminal the table fits its width (cells cut); in a pipe or a file, cells are whole.
+  local terminal = astro.output.is_terminal(ctx.stdout)
+  ctx.stdout:write(opts.json and set:json(terminal) or set:table(terminal and astro.output.width("stdout") or nil))
   if ctx.stdout.flush then ctx.stdout:flush() end      -- the table before the summary, in a shared log
   ctx.stderr:write(set:summary_line())
   if report then
