@@ -104,7 +104,7 @@ end
 -- -> true wraps that line in green bold when opts.color is true, and otherwise (no colour:
 -- a pipe, a file, NO_COLOR) marks it with a `*` in place of its leading space when opts.mark
 -- is true. opts.width (e.g. M.width("stdout") on a terminal): a table wider than that many
--- characters is fitted to it: 2 spaces between columns and none after the last, and the
+-- characters is fitted to it: 2 spaces between columns and none at the end of a line, and the
 -- columns listed in opts.shrink (indexes; default all) cut, the widest first, each cut cell
 -- ending in an ellipsis (no column below its header's width or 6 characters).
 ---@param headers string[]
@@ -150,6 +150,7 @@ function M.table(headers, rows, opts)
       parts[#parts + 1] = cell
       if not fitted or c < ncol then parts[#parts + 1] = string.rep(" ", widths[c] + gap - _width(cell)) end
     end
+    if fitted then return (table.concat(parts):gsub(" +$", "")) end
     return table.concat(parts)
   end
   local out = { line(shown[1]) }
