@@ -89,6 +89,19 @@ describe("user list -o csv fed back to --file", function()
     assert.are.equal("ORGANIZATION_OWNER", after["hank.scorpio@globex.io"])
   end)
 
+  it("team user add --file of a team user list -o csv (or a user list) export adds those people, no warning", function()
+    local DATA_ENG, ANALYSTS = "clmteamde00101f1sxbrxz86t", "clmteamana030a8v2k4q6w1zx"  -- Jane and Raj; nobody
+    local r = box.run({ "organization", "team", "user", "list", "--team-id", DATA_ENG, "-o", "csv" })
+    assert.are.equal(0, r.code, r.stderr)
+    local path = box.file("team.csv", r.stdout)
+    box.sb:reset_requests()
+    r = box.run({ "organization", "team", "user", "add", "--team-id", ANALYSTS, "--file", path })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("2 rows: 2 added, 0 skipped, 0 failed\n", r.stderr)
+    r = box.run({ "organization", "team", "user", "add", "--team-id", ANALYSTS, "--file", box.file("all.csv", export()) })
+    assert.are.equal("3 rows: 1 added, 2 skipped, 0 failed\n", r.stderr)
+  end)
+
   it("--role fills only the rows whose organization_role cell is empty", function()
     local path = box.file("partial.csv", "email,organization_role\nnew.owner@acme.io,ORGANIZATION_OWNER\n" ..
       "new.member@acme.io,\n")
