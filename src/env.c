@@ -47,6 +47,7 @@ static const env_var vars[] = {
     {"ASTRO_LUA_DIR", KIND_VALUE, "development builds only (-DASTRO_DEVELOPMENT=ON): Lua source folder, ahead of the embedded modules; ignored otherwise"},
     {"NO_COLOR", KIND_PRESENCE, "set to anything non-empty: colour off"},
     {"TERM", KIND_VALUE, "terminal type: \"dumb\" turns colour off"},
+    {"COLUMNS", KIND_VALUE, "width of the terminal in columns, instead of the one it reports"},
     {"GITHUB_ACTIONS", KIND_VALUE, "\"true\" in GitHub Actions: client identifier headers"},
     {"DEPLOY_ACTION", KIND_VALUE, "\"true\" in the deploy action: client identifier headers"},
     {"DEPLOY_ACTION_VERSION", KIND_VALUE, "deploy action's version: client identifier headers"},

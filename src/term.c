@@ -2,9 +2,13 @@
  * Terminal-safe text (include/astro/term.h), and "astro.core.term", its Lua binding:
  *   term.escape(s [, opts]) -> string   (s itself when nothing needs escaping)
  *     opts.lines = true keeps newline and tab (text of several lines); any other key raises.
+ *   term.width(stream) -> integer | nil   (stream "stdin", "stdout", "stderr" or 0, 1, 2)
+ *     the columns of the terminal on that stream, nil when it is not a terminal or has no size.
  */
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -143,8 +147,28 @@ static int term_escape(lua_State *L) {
     return 1;
 }
 
+int astro_term_columns(int fd) {
+    struct winsize ws;
+    if (!isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0) return 0;
+    return (int)ws.ws_col;
+}
+
+/* term.width(stream) -> the columns of the terminal on stream ("stdin", "stdout", "stderr" or
+ * 0, 1, 2), or nil when it is not a terminal or does not know its size. */
+static int term_width(lua_State *L) {
+    static const char *const names[] = {"stdin", "stdout", "stderr", NULL};
+    int fd = lua_type(L, 1) == LUA_TSTRING ? luaL_checkoption(L, 1, NULL, names)
+                                           : (int)luaL_checkinteger(L, 1);
+    luaL_argcheck(L, fd >= 0 && fd <= 2, 1, "stream must be stdin, stdout or stderr (0, 1 or 2)");
+    int cols = astro_term_columns(fd);
+    if (cols > 0) lua_pushinteger(L, cols);
+    else lua_pushnil(L);
+    return 1;
+}
+
 static const luaL_Reg term_funcs[] = {
     {"escape", term_escape},
+    {"width", term_width},
     {NULL, NULL}
 };
 

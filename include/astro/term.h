@@ -16,6 +16,8 @@
  * no 0x7f, no C1 control and no bidi control, and escaping it again changes nothing. Pure C:
  * reads only in[0..len), writes only out[0..ASTRO_TERM_MAX(len)), allocates nothing, keeps no
  * state, so a libFuzzer target calls it directly.
+ *
+ * Also the width of a terminal (astro_term_columns), which tables and the progress bar fit.
  */
 #ifndef ASTRO_TERM_H
 #define ASTRO_TERM_H
@@ -35,5 +37,10 @@ size_t astro_term_scan(const char *in, size_t len, unsigned flags);
 /* Writes in[0..len) escaped by the rule above into out, which must hold ASTRO_TERM_MAX(len)
  * bytes; returns the number of bytes written (len when nothing needed escaping). */
 size_t astro_term_escape(const char *in, size_t len, char *out, unsigned flags);
+
+/* Returns the number of columns of the terminal open on fd (ioctl TIOCGWINSZ), or 0 when fd
+ * is not a terminal or the terminal does not know its size (a size of 0, as a pseudo-terminal
+ * nobody sized has). Reads the size each call, so a resized window is seen at once. */
+int astro_term_columns(int fd);
 
 #endif

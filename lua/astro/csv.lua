@@ -207,10 +207,17 @@ local function _check_required(required, header, line)
   for _, h in ipairs(header) do have[h] = true end
   local missing, shown = {}, {}
   for _, r in ipairs(required) do
-    local name = lower(_trim(r))
-    if not have[name] then
-      missing[#missing + 1] = name
-      shown[#shown + 1] = '"' .. name .. '"'
+    -- r is a name, or a list of names any one of which will do (the first is the one named).
+    local names = type(r) == "table" and r or { r }
+    local found, quoted = false, {}
+    for i, n in ipairs(names) do
+      local name = lower(_trim(n))
+      found = found or have[name] == true
+      quoted[i] = '"' .. name .. '"'
+    end
+    if not found then
+      missing[#missing + 1] = lower(_trim(names[1]))
+      shown[#shown + 1] = quoted[1] .. (#quoted > 1 and (" (or " .. concat(quoted, " or ", 2) .. ")") or "")
     end
   end
   if #missing == 0 then return true end
@@ -239,7 +246,12 @@ local function _parser(opts, text, file)
   if required ~= nil then
     if type(required) ~= "table" then error("csv: opts.required must be a list of names", 3) end
     for _, r in ipairs(required) do
-      if type(r) ~= "string" then error("csv: opts.required must be a list of names", 3) end
+      local ok = type(r) == "string"
+      if type(r) == "table" and #r > 0 then
+        ok = true
+        for _, n in ipairs(r) do ok = ok and type(n) == "string" end
+      end
+      if not ok then error("csv: opts.required must be a list of names (or of lists of names)", 3) end
     end
     if opts.header == false then error("csv: opts.required needs a header", 3) end
   end
@@ -321,7 +333,7 @@ function Parser:next()
     local err
     header, err = _header(fields, line)
     if not header then return self:_fail(err) end
-    self.header = header
+    self.header, self.header_line = header, line
     if self.required then
       local ok
       ok, err = _check_required(self.required, header, line)
@@ -343,12 +355,14 @@ function Parser:next()
 end
 
 --- Parses CSV text. With opts.header (default true) the first non-blank record is the header
--- and each row is keyed by its names; opts.required lists header names that must be present.
--- An empty text gives no rows and an empty header.
+-- and each row is keyed by its names; opts.required lists header names that must be present
+-- (an entry may be a list of names any one of which will do: { "email", { "role",
+-- "organization_role" } }). An empty text gives no rows and an empty header.
 ---@param text string
----@param opts? {header?: boolean, required?: string[]}
+---@param opts? {header?: boolean, required?: (string|string[])[]}
 ---@return table[]|nil rows nil on malformed input
 ---@return string[]|table|nil header_or_err header names (nil if opts.header is false), or the error
+---@return integer|nil header_line the line the header is on (nil without one)
 function M.parse(text, opts)
   if type(text) ~= "string" then error("csv.parse expects a string, got " .. type(text), 2) end
   local p = _parser(opts, text, nil)
@@ -357,7 +371,7 @@ function M.parse(text, opts)
     local row, err = p:next()
     if not row then
       if err then return nil, err end
-      return rows, p.header
+      return rows, p.header, p.header_line
     end
     n = n + 1
     rows[n] = row
@@ -384,7 +398,7 @@ end
 -- (on a malformed record the loop gets `false, err` once, then stops). r.header holds the
 -- header names once the first row (or the end) has been read.
 ---@param file file*|{read: fun(self: any, n: integer): string|nil}
----@param opts? {header?: boolean, required?: string[]}
+---@param opts? {header?: boolean, required?: (string|string[])[]}
 ---@return table reader callable: reader() -> row | nil | false, err
 function M.reader(file, opts)
   if (type(file) ~= "userdata" and type(file) ~= "table") or file.read == nil then

@@ -503,6 +503,9 @@ M.output = {
   json = output.json,
   --- Tells whether "stdout" (default) or "stderr" is a terminal.
   is_terminal = output.is_terminal,
+  --- The width in columns a terminal on "stdout" (default) or "stderr" fits: COLUMNS, else its
+  -- size, else 80 (see astro.output.width).
+  width = output.width,
   --- Renders a header and rows as CSV text (cells that start a formula are neutralised).
   csv = function(header, rows, opts) return require("astro.csv").format(header, rows, opts) end,
   --- RFC 3339 as the astro CLI prints it.

@@ -58,13 +58,58 @@ local function _width(s)
   return utf8.len(s) or #s
 end
 
+--- The width, in columns, that lines written to a terminal on stream ("stdout" or "stderr")
+-- must fit: COLUMNS when it is set to a whole number above 0, else the size the terminal
+-- reports, else 80.
+---@param stream? string
+---@return integer
+function M.width(stream)
+  local columns = tonumber(env.get("COLUMNS") or "")
+  if columns and columns >= 1 and columns == math.floor(columns) then return math.tointeger(columns) end
+  return term.width(stream or "stdout") or 80
+end
+
+M.ELLIPSIS = "\u{2026}"
+
+-- s cut to at most n characters (n >= 1), its last one an ellipsis when it was cut.
+local function _cut(s, n)
+  if _width(s) <= n then return s end
+  return s:sub(1, utf8.offset(s, n) - 1) .. M.ELLIPSIS
+end
+
+-- Fits the widths of a table to a line of at most `width` characters, with 2 spaces between
+-- columns and none after the last: cuts the widest of the columns in `shrink` by one, again
+-- and again, none below its header's width or 6. Returns the new widths (a table wider than
+-- width when even that is not enough).
+local function _fit(headers, widths, width, shrink)
+  local w = {}
+  local total = 1 + 2 * (#widths - 1)
+  for c, v in ipairs(widths) do w[c], total = v, total + v end
+  local floor = {}
+  for _, c in ipairs(shrink) do floor[c] = math.max(_width(headers[c]), 6) end
+  while total > width do
+    local widest
+    for _, c in ipairs(shrink) do
+      if w[c] > floor[c] and (not widest or w[c] > w[widest]) then widest = c end
+    end
+    if not widest then break end
+    w[widest], total = w[widest] - 1, total - 1
+  end
+  return w
+end
+
 --- Renders rows as the astro CLI's tables: each column as wide as its widest cell plus 5,
 -- one leading space, cells left-justified (padded by characters, so non-ASCII text lines up),
 -- header first; every cell and header shown through M.printable. opts.highlight(row, index)
--- -> true wraps that line in green bold when opts.color is true.
+-- -> true wraps that line in green bold when opts.color is true, and otherwise (no colour:
+-- a pipe, a file, NO_COLOR) marks it with a `*` in place of its leading space when opts.mark
+-- is true. opts.width (e.g. M.width("stdout") on a terminal): a table wider than that many
+-- characters is fitted to it: 2 spaces between columns and none at the end of a line, and the
+-- columns listed in opts.shrink (indexes; default all) cut, the widest first, each cut cell
+-- ending in an ellipsis (no column below its header's width or 6 characters).
 ---@param headers string[]
 ---@param rows string[][]
----@param opts? {highlight?: fun(row: string[], i: integer): boolean, color?: boolean}
+---@param opts? {highlight?: fun(row: string[], i: integer): boolean, color?: boolean, mark?: boolean, width?: integer, shrink?: integer[]}
 ---@return string
 function M.table(headers, rows, opts)
   opts = opts or {}
@@ -85,18 +130,34 @@ function M.table(headers, rows, opts)
     end
     shown[i + 1] = cells
   end
+  local gap, fitted = 5, false
+  if opts.width then
+    local natural = 1
+    for c = 1, ncol do natural = natural + widths[c] + 5 end
+    if natural > opts.width then
+      local shrink = opts.shrink
+      if not shrink then
+        shrink = {}
+        for c = 1, ncol do shrink[c] = c end
+      end
+      gap, fitted, widths = 2, true, _fit(shown[1], widths, opts.width, shrink)
+    end
+  end
   local function line(cells)
     local parts = { " " }
     for c = 1, ncol do
-      parts[#parts + 1] = cells[c] .. string.rep(" ", widths[c] + 5 - _width(cells[c]))
+      local cell = fitted and _cut(cells[c], widths[c]) or cells[c]
+      parts[#parts + 1] = cell
+      if not fitted or c < ncol then parts[#parts + 1] = string.rep(" ", widths[c] + gap - _width(cell)) end
     end
+    if fitted then return (table.concat(parts):gsub(" +$", "")) end
     return table.concat(parts)
   end
   local out = { line(shown[1]) }
   for i, row in ipairs(rows) do
     local text = line(shown[i + 1])
-    if opts.color and opts.highlight and opts.highlight(row, i) then
-      text = M.GREEN_BOLD .. text .. M.RESET
+    if opts.highlight and (opts.color or opts.mark) and opts.highlight(row, i) then
+      if opts.color then text = M.GREEN_BOLD .. text .. M.RESET else text = "*" .. text:sub(2) end
     end
     out[#out + 1] = text
   end
@@ -268,14 +329,37 @@ function M.list_writer(stream, format, spec)
   }
 end
 
+-- The line of a progress bar for a terminal `width` columns wide: at most width - 1
+-- characters (so it never wraps, even where a terminal wraps at the last column), as
+-- `label [####    ] done/total rate/s ETA Ns` with a bar of 10 to 50 characters; what does not
+-- fit goes, in this order: the rate, the ETA, the bar; then the label is cut.
+local function _progress_line(width, label, done, total, rate, eta)
+  local limit = math.max(width - 1, 1)
+  local count = string.format("%d/%d", done, total)
+  local tails = { string.format("%s %.1f/s ETA %ds", count, rate, eta), string.format("%s ETA %ds", count, eta), count }
+  local lw = _width(label)
+  for _, tail in ipairs(tails) do
+    local room = limit - lw - #tail - 4   -- the spaces around the bar and its brackets
+    if room >= 10 then
+      local bar = math.min(room, 50)
+      local filled = math.floor(bar * done / total)
+      return label .. " [" .. string.rep("#", filled) .. string.rep(" ", bar - filled) .. "] " .. tail
+    end
+  end
+  if lw + 1 + #count <= limit then return label .. " " .. count end
+  if #count + 2 <= limit then return _cut(label, limit - #count - 1) .. " " .. count end
+  return count:sub(1, limit)
+end
+
 --- A progress bar on stderr with rate and ETA, drawn only when stderr is a terminal (the label
--- shown through M.printable).
+-- shown through M.printable), fitted at each step to the terminal's width (M.width("stderr")):
+-- its line never wraps, however narrow or wide the window, and finish() clears it.
 ---@param total integer
 ---@param label string
 function M.progress(total, label)
   label = M.printable(tostring(label))
   local enabled = sys.isatty("stderr") and total > 0
-  local t0, done, last = sys.now(), 0, 0
+  local t0, done, last, drawn = sys.now(), 0, 0, 0
   local p = {}
   function p.step(n)
     done = done + (n or 1)
@@ -285,13 +369,18 @@ function M.progress(total, label)
     last = now
     local rate = done / math.max(now - t0, 1e-3)
     local eta = rate > 0 and (total - done) / rate or 0
-    local width = 30
-    local filled = math.floor(width * done / total)
-    io.stderr:write(string.format("\r%s [%s%s] %d/%d %.1f/s ETA %ds ", label, string.rep("#", filled),
-      string.rep(" ", width - filled), done, total, rate, math.ceil(eta)))
+    local width = M.width("stderr")
+    local text = _progress_line(width, label, done, total, rate, math.ceil(eta))
+    local len = _width(text)
+    -- Spaces over what is left of a longer line drawn before (within the width: a window
+    -- made narrower since must not wrap).
+    drawn = math.min(drawn, width - 1)
+    io.stderr:write("\r", text, string.rep(" ", drawn - len))
+    drawn = math.max(len, drawn)
   end
   function p.finish()
-    if enabled then io.stderr:write("\r", string.rep(" ", 79), "\r") end
+    if not enabled or drawn == 0 then return end
+    io.stderr:write("\r", string.rep(" ", math.min(drawn, M.width("stderr") - 1)), "\r")
   end
   return p
 end

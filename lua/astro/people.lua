@@ -67,34 +67,73 @@ Set.__index = Set
 
 -- Reading and validating ------------------------------------------------------------------
 
+--- The names a file of people may give its role column: `role`, or `organization_role` as
+-- `user list -o csv` writes it (a file naming both is refused).
+M.ROLE_COLUMNS = { "role", "organization_role" }
+
+-- The columns read, or written by this tool and known to be left unread (the other columns of
+-- `user list -o csv`, `team user list -o csv` and a report), by kind of file; any other column
+-- gets a warning.
+local KNOWN_COLUMNS = {
+  people = { email = true, role = true, organization_role = true, line = true, result = true, message = true,
+             request_id = true, full_name = true, id = true, created_at = true, status = true, user_id = true },
+  member = { email = true, user_id = true, line = true, result = true, message = true, request_id = true,
+             full_name = true, id = true, created_at = true, status = true, role = true, organization_role = true },
+}
+
+-- Checks the header of a file of people (header: its lower-cased names, on line `line`): for
+-- the kinds with a role, a header naming both role columns, or a column that looks like a
+-- role but is not read (its roles would be lost), is an error; any other unknown column is a
+-- warning. Returns the list of warnings (text naming the columns) or nil, err.
+local function _check_header(header, line, name, member)
+  local have, unknown = {}, {}
+  for _, c in ipairs(header) do
+    have[c] = true
+    if not KNOWN_COLUMNS[member and "member" or "people"][c] then
+      if not member and c:find("role", 1, true) then
+        return nil, errors.new(string.format('%s: line %d: the column "%s" is not read: name the role column ' ..
+          '"role" (or "organization_role", as user list -o csv writes it)', name, line, c), { code = "csv" })
+      end
+      unknown[#unknown + 1] = '"' .. c .. '"'
+    end
+  end
+  if not member and have.role and have.organization_role then
+    return nil, errors.new(string.format('%s: line %d: the header names both "role" and "organization_role": ' ..
+      "keep one of the two columns", name, line), { code = "csv" })
+  end
+  if #unknown == 0 then return {} end
+  return { string.format("%s: the column%s %s %s not read", name, #unknown > 1 and "s" or "",
+    table.concat(unknown, ", "), #unknown > 1 and "are" or "is") }
+end
+
 -- Parses the text of a file of people; `name` is what messages call it. Returns the CSV rows
--- or nil, err.
+-- and the warnings about its header, or nil, err.
 local function _parse_csv(text, name, required, either)
+  local shown = {}
+  for i, r in ipairs(required) do shown[i] = type(r) == "table" and r[1] or r end
   if not text:find("%S") then
     return nil, errors.new(name .. " is empty (or closed): it needs a header line naming the columns (" ..
-      (either and "email and/or user_id" or table.concat(required, ",")) .. ") and a row per person", { code = "csv" })
+      (either and "email and/or user_id" or table.concat(shown, ",")) .. ") and a row per person", { code = "csv" })
   end
-  local rows, err = require("astro.csv").parse(text, { required = required })
-  if rows and either then
+  local rows, err, line = require("astro.csv").parse(text, { required = required })
+  if rows then
     local have = {}
     for _, c in ipairs(err or {}) do have[c] = true end
-    if not have.email and not have.user_id then
+    if either and not have.email and not have.user_id then
       return nil, errors.new(name .. ": line 1: the header names neither email nor user_id; the first line must " ..
         "be a header naming the columns, such as email or user_id", { code = "csv" })
     end
-    return rows
+    local warnings, herr = _check_header(err or {}, line or 1, name, either)
+    if not warnings then return nil, herr end
+    return rows, warnings
   end
-  if not rows then
-    local message = tostring(err.message or err)
-    local first = text:match("^[^\r\n]*") or ""
-    if message:find("missing required column", 1, true) and first:find("@", 1, true) then
-      -- The first line holds an address: the file has no header line at all.
-      message = message .. "; the first line must be a header naming the columns, such as " ..
-        table.concat(required, ",") .. (#required == 1 and ",role" or "")
-    end
-    return nil, errors.new(name .. ": " .. message, { code = "csv" })
+  local message = tostring(err.message or err)
+  local first = text:match("^[^\r\n]*") or ""
+  if message:find("missing required column", 1, true) and first:find("@", 1, true) then
+    -- The first line holds an address: the file has no header line at all.
+    message = message .. "; the first line must be a header naming the columns, such as email,role"
   end
-  return rows
+  return nil, errors.new(name .. ": " .. message, { code = "csv" })
 end
 
 -- Validates every row (email, role, duplicates, an earlier report's result column): marks rows
@@ -207,11 +246,12 @@ end
 -- This tool writes CSV cells that would start a formula with a leading "'" (a report, or
 -- `user list -o csv`); reading any file takes it off again, so such a file fed back names the
 -- same addresses.
-local function _new_set(csv_rows, kind, default_role, path, team)
+local function _new_set(csv_rows, kind, default_role, path, team, warnings)
   local unneutralize = require("astro.csv").unneutralize
   local rows = {}
   for i, r in ipairs(csv_rows) do
-    local e = { line = r._line, email = unneutralize(r.email or ""), role = unneutralize(r.role or ""), columns = r }
+    local e = { line = r._line, email = unneutralize(r.email or ""),
+                role = unneutralize(r.role or r.organization_role or ""), columns = r }
     if KINDS[kind].member then
       e.role, e.user_id = nil, unneutralize(r.user_id or ""):match("^%s*(.-)%s*$")
     elseif e.role == "" and default_role then
@@ -219,7 +259,8 @@ local function _new_set(csv_rows, kind, default_role, path, team)
     end
     rows[i] = e
   end
-  local set = setmetatable({ kind = kind, path = path, role = default_role, rows = rows, team = team }, Set)
+  local set = setmetatable({ kind = kind, path = path, role = default_role, rows = rows, team = team,
+                             warnings = warnings or {} }, Set)
   set.invalid = KINDS[kind].member and _validate_members(rows, kind) or _validate(rows, kind)
   return set
 end
@@ -227,7 +268,7 @@ end
 -- The columns a file of this kind must have (member kinds: checked after parsing).
 local function _required(kind, role)
   if KINDS[kind].member then return {} end
-  return role and { "email" } or { "email", "role" }
+  return role and { "email" } or { "email", M.ROLE_COLUMNS }
 end
 
 --- Reads a CSV file of people (path, or "-" for standard input) and validates every row.
@@ -253,7 +294,7 @@ function M.read(path, opts)
   end
   local rows, err = _parse_csv(text, name, _required(kind, role), KINDS[kind].member)
   if not rows then return nil, err end
-  return _new_set(rows, kind, role, path, opts.team)
+  return _new_set(rows, kind, role, path, opts.team, err)
 end
 
 --- As people.read, from CSV text already in memory; opts.name is what messages call it
@@ -266,7 +307,7 @@ function M.parse(text, opts)
   if not kind then return nil, role end
   local rows, err = _parse_csv(text, opts.name or "the text", _required(kind, role), KINDS[kind].member)
   if not rows then return nil, err end
-  return _new_set(rows, kind, role, nil, opts.team)
+  return _new_set(rows, kind, role, nil, opts.team, err)
 end
 
 -- Planning and sending --------------------------------------------------------------------
@@ -509,20 +550,25 @@ end
 
 --- The rows as a table in the astro CLI's layout: LINE, EMAIL, ROLE, RESULT, MESSAGE (a
 -- failed row's message ends with its request id); member kinds: USER ID instead of ROLE.
-function Set:table()
+-- width (e.g. astro.output.width("stdout") when stdout is a terminal): a table wider than
+-- that is fitted to it, EMAIL, MESSAGE (and USER ID) cut with an ellipsis (astro.output.table);
+-- without it, every cell is whole.
+---@param width? integer
+function Set:table(width)
   local t = {}
   if KINDS[self.kind].member then
     for i, e in ipairs(self.rows) do
       t[i] = { tostring(e.line), e.email, e.user_id, e.result or "", (e.message or "") ..
         (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
     end
-    return astro.output.table({ "LINE", "EMAIL", "USER ID", "RESULT", "MESSAGE" }, t)
+    return astro.output.table({ "LINE", "EMAIL", "USER ID", "RESULT", "MESSAGE" }, t,
+      { width = width, shrink = { 2, 3, 5 } })
   end
   for i, e in ipairs(self.rows) do
     t[i] = { tostring(e.line), e.email, e.role, e.result or "", (e.message or "") ..
       (e.requestId and e.result == "failed" and (" (request " .. e.requestId .. ")") or "") }
   end
-  return astro.output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t)
+  return astro.output.table({ "LINE", "EMAIL", "ROLE", "RESULT", "MESSAGE" }, t, { width = width, shrink = { 2, 5 } })
 end
 
 --- The rows as JSON text: { rows = [{ line, email, role (userId for member kinds), result, message, requestId }],
@@ -620,6 +666,7 @@ function M.run(kind, opts, ctx)
   local set
   set, err = M.read(opts.file, { kind = kind, role = opts.role, stdin = ctx.stdin, team = member and opts.team_id })
   if not set then return nil, err end
+  for _, w in ipairs(set.warnings) do ctx.stderr:write("Warning: ", w, "\n") end
   local report = opts.report ~= nil and opts.report ~= "" and opts.report or nil
   if report then
     local ok
@@ -645,7 +692,9 @@ function M.run(kind, opts, ctx)
     if ok then ok, err = set:apply({ rates = rates, progress = true, quiet_plan = true }) end
     if not ok then return nil, err end
   end
-  ctx.stdout:write(opts.json and set:json(astro.output.is_terminal(ctx.stdout)) or set:table())
+  -- On a terminal the table fits its width (cells cut); in a pipe or a file, cells are whole.
+  local terminal = astro.output.is_terminal(ctx.stdout)
+  ctx.stdout:write(opts.json and set:json(terminal) or set:table(terminal and astro.output.width("stdout") or nil))
   if ctx.stdout.flush then ctx.stdout:flush() end      -- the table before the summary, in a shared log
   ctx.stderr:write(set:summary_line())
   if report then

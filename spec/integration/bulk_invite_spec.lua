@@ -315,3 +315,70 @@ describe("user invite --file", function()
       h.read_file(fresh))
   end)
 end)
+
+describe("user invite --file, its table on a terminal", function()
+  local box = h.use_sandbox()
+  local LONG = "someone.with.a.rather.long.address.for.a.table@example-company.io"
+  local FILE = "email,role\n" .. LONG .. ",ORGANIZATION_BILLING_ADMIN\n" ..
+    "raj.patel@acme.io,ORGANIZATION_OWNER\n" ..   -- already a member (role ORGANIZATION_MEMBER)
+    "not-an-address,ORGANIZATION_MEMBER\n"
+
+  -- The width of each line of text, in characters.
+  local function widths(text)
+    local out = {}
+    for _, line in ipairs(h.lines(text)) do out[#out + 1] = utf8.len(line) end
+    return out
+  end
+
+  -- The invite of FILE under --dry-run with stdout on a pseudo-terminal `cols` columns wide
+  -- (stty, so the size the terminal reports; nil: a terminal that reports none) and env.
+  local function on_terminal(cols, env)
+    local path = box.file("people.csv", FILE)
+    local dir = h.tmpdir()
+    local parts = { "env", "-u", "COLUMNS", "ASTRO_HOME=" .. box.home, "NO_COLOR=" }
+    for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. v end
+    for _, a in ipairs({ h.astro, "organization", "user", "invite", "--file", path, "--dry-run" }) do
+      parts[#parts + 1] = h.shell_quote(a)
+    end
+    local inner = (cols and ("stty cols " .. cols .. " && ") or "") .. table.concat(parts, " ") .. " 2>/dev/null"
+    h.sh("script -qec " .. h.shell_quote(inner) .. " /dev/null </dev/null >" .. dir .. "/out")
+    return (h.read_file(dir .. "/out"):gsub("\r\n", "\n"))
+  end
+
+  it("fits 80 columns when the terminal reports no size, cutting emails and messages with an ellipsis", function()
+    local out = on_terminal(nil)
+    for _, w in ipairs(widths(out)) do assert.is_true(w <= 80, out) end
+    assert.matches("^ LINE  EMAIL +ROLE                        RESULT   MESSAGE\n", out)
+    assert.matches("\n 2     someone%.with%.[^ ]*… +ORGANIZATION_BILLING_ADMIN  invited  dry run: not sent\n", out)
+    assert.matches("\n 3     raj%.patel@acme%.io +ORGANIZATION_OWNER +skipped  already a member[^\n]*…\n", out)
+    assert.matches("\n 4     not%-an%-address +ORGANIZATION_MEMBER +failed   invalid email[^\n]*…\n", out)
+  end)
+
+  it("fits the width the terminal reports, or COLUMNS before it; a table that fits is left as it is", function()
+    for _, case in ipairs({ { 60, nil, 60 }, { 200, { COLUMNS = "100" }, 100 }, { 40, { COLUMNS = "x" }, 60 } }) do
+      local out = on_terminal(case[1], case[2])
+      local widest = math.max(table.unpack(widths(out)))
+      -- 40 columns cannot hold the role, the result and the shortest cuts: the least it gets to is 60.
+      assert.is_true(widest <= case[3], out)
+      assert.is_true(widest >= case[3] - 2, out)
+    end
+    -- Wide enough: the astro CLI's layout, cells whole (5 spaces after every column).
+    local out = on_terminal(250)
+    assert.truthy(out:find(" " .. LONG .. "     ORGANIZATION_BILLING_ADMIN     invited     dry run: not sent", 1, true))
+    assert.is_nil(out:find("…", 1, true))
+  end)
+
+  it("keeps every cell whole in a pipe, in --json and in the --report file", function()
+    local path = box.file("people.csv", FILE)
+    local report = box.dir .. "/report.csv"
+    local r = box.run({ "organization", "user", "invite", "--file", path, "--dry-run", "--report", report },
+      { env = { COLUMNS = "80" } })
+    assert.are.equal(1, r.code)
+    assert.truthy(r.stdout:find(" " .. LONG .. "     ", 1, true))
+    assert.truthy(r.stdout:find("already a member (role ORGANIZATION_MEMBER)", 1, true))
+    assert.is_nil(r.stdout:find("…", 1, true))
+    assert.truthy(h.read_file(report):find(LONG .. ",ORGANIZATION_BILLING_ADMIN,2,invited", 1, true))
+    r = box.run({ "organization", "user", "invite", "--file", path, "--dry-run", "--json" }, { tty = true })
+    assert.are.equal(LONG, json.decode(r.stdout).rows[1].email)
+  end)
+end)

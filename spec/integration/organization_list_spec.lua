@@ -7,15 +7,38 @@ local ACME = h.ids.ACME
 describe("astro organization list", function()
   local box = h.use_sandbox({ reset = "requests" })
 
-  it("prints the table of the reference, current organization first in API order", function()
+  it("prints the table of the reference in API order, the current organization marked * when piped", function()
     local r = box.run({ "organization", "list" })
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal(
       " NAME                   ID                            \n" ..
-      " Acme Data Platform     clt0acme000010bhys38c6ryb     \n" ..
+      "*Acme Data Platform     clt0acme000010bhys38c6ryb     \n" ..
       " Globex                 clu7glbx000020j7zc6npf32j     \n" ..
       " Initech Sandbox        clv2init000030es9qjsmo8nu     \n", r.stdout)
     assert.are.equal("", r.stderr)
+  end)
+
+  it("marks the current organization in a way a script reads: its line alone starts with *", function()
+    local r = box.run({ "organization", "list" }, { home = box.sb:home({ organization = h.ids.GLOBEX }) })
+    assert.are.equal(0, r.code, r.stderr)
+    local marked = {}
+    for line in r.stdout:gmatch("[^\n]+") do
+      if line:sub(1, 1) == "*" then marked[#marked + 1] = line:match("^%*(%S+)") end
+    end
+    assert.are.same({ "Globex" }, marked)
+    -- An organization that is not in the list (or none current): no line is marked.
+    r = box.run({ "organization", "list" }, { home = box.sb:home({ organization = "clzzzzzzz00000000000000000" }) })
+    assert.is_nil(r.stdout:find("\n*", 1, true))
+  end)
+
+  it("on a terminal shows the current row in green, unmarked; with NO_COLOR marks it with *", function()
+    local r = box.run({ "organization", "list" }, { tty = true })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.truthy(r.stdout:find("\27[1;32m Acme Data Platform     clt0acme000010bhys38c6ryb     \27[0m\n", 1, true))
+    assert.is_nil(r.stdout:find("*", 1, true))
+    r = box.run({ "organization", "list" }, { tty = true, env = { NO_COLOR = "1" } })
+    assert.is_nil(r.stdout:find("\27", 1, true))
+    assert.truthy(r.stdout:find("\n*Acme Data Platform     clt0acme000010bhys38c6ryb     \n", 1, true))
   end)
 
   it("answers to the aliases org ls", function()

@@ -273,6 +273,17 @@ describe("astro.people", function()
         lines[3])
     end)
 
+    it("as a table fitted to a width: emails, user ids and messages cut, the other columns whole", function()
+      local long = "a.rather.long.address.for.a.team.member@example-company.io"
+      local set = assert(people.parse("email,user_id\n" .. long .. ",clzzlongid0000000000000000\n",
+        { kind = "team_add", team = "team-1" }))
+      set.rows[1].result, set.rows[1].message = "failed", "no user was found for the ID you provided"
+      local lines = h.lines(set:table(60))
+      for _, line in ipairs(lines) do assert.is_true(utf8.len(line) <= 60, line) end
+      assert.matches("^ 2     a%.rather[^ ]*…  clzzlong[^ ]*…  failed  no user.*…$", lines[2])
+      assert.truthy(set:table():find(long, 1, true))
+    end)
+
     it("written whole, neutralised, and fed back: rows done are skipped, the others planned again", function()
       sb:faults({ fail_next = 1, fail_status = 500, fault_methods = { "POST" } })
       local set = assert(people.parse("email\nlater@acme.io\n=sum@acme.io\nbroken\nmei.lin@acme.io\n", { kind = "invite" }))

@@ -8,7 +8,7 @@ local sys = require("astro.core.sys")
 local ACME = "clt0acme000010bhys38c6ryb"
 local TABLE =
   " NAME                   ID                            \n" ..
-  " Acme Data Platform     clt0acme000010bhys38c6ryb     \n" ..
+  "*Acme Data Platform     clt0acme000010bhys38c6ryb     \n" ..
   " Globex                 clu7glbx000020j7zc6npf32j     \n" ..
   " Initech Sandbox        clv2init000030es9qjsmo8nu     \n"
 local PROXY_VARS = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",

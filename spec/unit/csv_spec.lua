@@ -243,6 +243,16 @@ describe("astro.csv", function()
         local rows = csv.parse("Role,Note,EMAIL\nX,,a@x.io\n", { required = { "email", "Role" } })
         assert.are.equal("a@x.io", rows[1].email)
       end)
+
+      it("takes a list of names any one of which will do, naming them all when none is there", function()
+        local alt = { required = { "email", { "role", "organization_role" } } }
+        local rows, header, line = csv.parse("\nemail,Organization_Role\na@x.io,X\n", alt)
+        assert.are.same({ "X", { "email", "organization_role" }, 2 }, { rows[1].organization_role, header, line })
+        assert.are.equal('line 1: missing required column "role" (or "organization_role"); the header has: email',
+          parse_error("email\na@x.io\n", alt))
+        assert.has_error(function() csv.parse("a", { required = { {} } }) end)
+        assert.has_error(function() csv.parse("a", { required = { { 1 } } }) end)
+      end)
     end)
 
     it("raises on programming mistakes", function()

@@ -50,9 +50,11 @@ return {
       ctx.stdout:write(require("astro.csv").format({ "name", "id", "is_current" }, rows))
       return true
     end
+    -- The current organization's row: green on a terminal; without colour (a pipe, a file,
+    -- NO_COLOR) a `*` in place of its leading space, for scripts (`grep '^\*'`).
     for i, o in ipairs(orgs) do rows[i] = { output.text(o.name), output.text(o.id) } end
     ctx.stdout:write(output.table({ "NAME", "ID" }, rows, {
-      color = output.color_enabled("stdout"),
+      color = output.color_enabled("stdout"), mark = true,
       highlight = function(row) return row[2] == current end,
     }))
     return true
