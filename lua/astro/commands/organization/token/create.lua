@@ -45,7 +45,12 @@ return {
     local days, err = _expiration(opts.expiration)
     if not days then return nil, err end
     days, err = tokens.check_expiration(days)
-    if not days then return nil, err end
+    if not days then return nil, errors.usage(err.message) end -- a bad --expiration value
+    if opts.role ~= "" then
+      local ok
+      ok, err = require("astro.roles").validate(opts.role, true)
+      if not ok then return nil, err end
+    end
     local connected
     connected, err = ctx.api()
     if not connected then return nil, err end
