@@ -116,11 +116,11 @@ describe("astro organization user update", function()
     assert.are.equal(0, #box.sb:requests())
   end)
 
-  it("validates the role, given or typed, before any request", function()
+  it("validates the role, given (a usage error) or typed (not one), before any request", function()
     for _, role in ipairs({ "OWNER", "organization_owner", "ORGANIZATION_OBSERVE_MEMBER" }) do
       local r = update({ "raj.patel@acme.io", "--role", role })
-      assert.are.equal(1, r.code, role)
-      assert.are.equal(INVALID_ROLE, r.stderr)
+      assert.are.equal(2, r.code, role)
+      assert.are.equal(INVALID_ROLE .. "Run 'astro organization user update --help' for usage.\n", r.stderr)
     end
     local r = update({ "raj.patel@acme.io" }, { stdin = " ORGANIZATION_OWNER\n" })
     assert.are.equal(1, r.code)
