@@ -50,6 +50,18 @@ describe("astro command line", function()
     assert.is_nil(r.stderr:find("Did you mean", 1, true))
   end)
 
+  it("indents the examples of list, user list and team list two spaces, as the astro CLI does", function()
+    for _, words in ipairs({ { "organization", "list" }, { "organization", "user", "list" },
+                             { "organization", "team", "list" } }) do
+      words[#words + 1] = "--help"
+      local r = h.run(words)
+      assert.are.equal(0, r.code, r.stderr)
+      local cmd = "astro " .. table.concat(words, " ", 1, #words - 1)
+      local want = "\nExamples:\n  " .. cmd .. "\n  " .. cmd .. " --json\n\nFlags:\n"
+      assert.truthy(r.stdout:find(want, 1, true), r.stdout)
+    end
+  end)
+
   it("answers astro help [command...] as --help, and lists help at the root", function()
     for _, words in ipairs({ {}, { "organization" }, { "organization", "user", "invite" }, { "organization", "team" } }) do
       local a = h.run({ "help", table.unpack(words) })
