@@ -186,6 +186,25 @@ describe("astro organization user update", function()
     assert.are.equal(1, #box.sb:requests())
   end)
 
+  it("in an organization with no users says so instead of showing an empty menu, and reads no answer", function()
+    local state = box.sb:state()
+    state.tokens, state.refresh_tokens = nil, nil
+    state.users[ACME] = {}
+    assert.is_true(box.sb:control("POST", "/_sandbox/seed", state).ok)
+    box.sb:reset_requests()
+    -- The astro CLI prints "Please select the user:", a menu of no rows and "> ", then refuses
+    -- whatever is typed ("invalid User selected").
+    local r = update({ "--role", "ORGANIZATION_OWNER" }, { stdin = "1\n" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.are.equal("Error: no users found in your organization\n", r.stderr)
+    r = update({ "raj.patel@acme.io", "--role", "ORGANIZATION_OWNER" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: no user was found for the email you provided\n", r.stderr)
+    for _, q in ipairs(box.sb:requests()) do assert.are.equal("GET", q.method) end
+    assert.are.equal(2, #box.sb:requests())
+  end)
+
   it("says how to log in when there are no credentials, and sends nothing", function()
     local bare = box.sb:home({ token = "" })
     local path = bare .. "/.astro/config.yaml"
