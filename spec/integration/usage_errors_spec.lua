@@ -126,22 +126,33 @@ describe("usage errors", function()
     local home = box.sb:home()
     h.install_plugin(home, "greet.lua", [[
 return {
-  command = "greet",
+  command = "organization user greet",
   use = "greet NAME",
   short = "Greets",
-  args = { max = 1 },
+  args = { min = 1, max = 1 },
   run = function(opts, ctx)
-    if not opts.args[1] then return nil, astro.errors.usage("greet needs a NAME") end
+    if opts.args[1] == "" then return nil, astro.errors.usage("greet needs a NAME") end
+    if opts.args[1] == "plain" then return nil, astro.errors.new("not a usage error") end
+    if opts.args[1] == "coded" then return nil, astro.errors.new("coded as one", { code = "usage" }) end
     ctx.stdout:write("hello ", opts.args[1], "\n")
   end,
 }
 ]])
-    local r = run({ "greet" }, { home = home })
-    assert.are.equal(2, r.code)
-    assert.are.equal(usage("greet needs a NAME", "astro greet"), r.stderr)
-    r = run({ "greet", "--nope" }, { home = home })
-    assert.are.equal(2, r.code)
-    assert.are.equal(usage("unknown flag: --nope", "astro greet"), r.stderr)
+    local path = "astro organization user greet"
+    for _, case in ipairs({
+      { { "" }, usage("greet needs a NAME", path) },
+      { { "coded" }, usage("coded as one", path) },
+      { {}, usage("requires at least 1 arg(s), only received 0", path) },
+      { { "a", "b" }, usage("accepts at most 1 arg(s), received 2", path) },
+      { { "--nope" }, usage("unknown flag: --nope", path) },
+    }) do
+      local r = run({ "org", "users", "greet", table.unpack(case[1]) }, { home = home })
+      assert.are.equal(2, r.code, case[2])
+      assert.are.equal(case[2], r.stderr)
+    end
+    local r = run({ "organization", "user", "greet", "plain" }, { home = home })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: not a usage error\n", r.stderr)
   end)
 
   it("are not: a bad role in a --file row, a typed role, an unknown user, an API refusal (exit 1, no hint)", function()

@@ -62,7 +62,7 @@ return {
     if role == "" then
       role, err = prompt.role(ctx, "API token")
       if not role then
-        -- The astro CLI shows the usage after a bad choice here (not after the team menu's).
+        -- The astro CLI treats a bad choice here as a usage error (not the team menu's).
         if err.code == "input" and err.message == "invalid organization role selection" then
           return nil, errors.usage(err.message)
         end
