@@ -2,7 +2,9 @@
 -- astro.errors value: a table with `message` (what the user sees after "Error: ") and, when
 -- known, `status` (HTTP status), `requestId` (the API's request id), `code` (a short kind:
 -- "usage", "transport", "timeout", "interrupted", "api", "auth", "config", ...), `exit` (the
--- process exit status to use, default 1). tostring(err) gives the message.
+-- process exit status to use, default 1; 2 for code "usage"). A usage error is printed with a
+-- second line, "Run '<command> --help' for usage.", unless its `hint` is false. tostring(err)
+-- gives the message.
 local M = {}
 
 local Error = {}
@@ -21,7 +23,8 @@ function M.new(message, fields)
   return setmetatable(e, Error)
 end
 
---- A usage error (exit status 2): bad flags, unknown command, wrong number of arguments.
+--- A usage error (exit status 2): bad flags or flag values, unknown command, wrong number of
+-- arguments. Printed as "Error: <message>" and a line naming the command's --help.
 function M.usage(message) return M.new(message, { code = "usage", exit = 2 }) end
 
 --- Tells whether v is an astro error value.

@@ -707,7 +707,8 @@ end
 
 --- For a command with people.FLAGS: runs the --file form when --file is given and returns
 -- true plus its results; returns false when the single form should run; or true, nil, err
--- when the flags are misused (file flags without --file, an email with --file):
+-- when the flags are misused (file flags without --file, an email with --file, a bad --role
+-- with --file: usage errors):
 -- `local handled, status, err = people.dispatch("invite", opts, ctx) if handled then return status, err end`.
 ---@param kind "invite"|"update"|"team_add"|"team_remove"
 ---@param opts table
@@ -723,6 +724,11 @@ function M.dispatch(kind, opts, ctx)
       end
     elseif #opts.args > 0 then
       return true, nil, errors.usage("give either an email or --file, not both")
+    elseif opts.role ~= nil and opts.role ~= "" then
+      -- --role (the role of the rows without one) is checked as the flag it is; a row's role
+      -- that is not valid fails that row only.
+      local ok, err = roles.validate(opts.role, true)
+      if not ok then return true, nil, err end
     end
     return true, M.run(kind, opts, ctx)
   end

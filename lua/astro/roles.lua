@@ -20,12 +20,16 @@ for _, r in ipairs(M.VALID) do valid[r] = true end
 ---@return boolean
 function M.is_valid(role) return valid[role] == true end
 
---- Checks a role. Returns the role, or nil and an error with the astro CLI's message.
+--- Checks a role. Returns the role, or nil and an error with the astro CLI's message. With
+-- from_flag (the role came from a command-line flag such as --role), the error is a usage
+-- error (exit 2); else (a file's row, a prompt's answer, a script's value) code "role".
 ---@param role any
+---@param from_flag? boolean
 ---@return string|nil role
 ---@return table|nil err
-function M.validate(role)
+function M.validate(role, from_flag)
   if valid[role] then return role end
+  if from_flag then return nil, errors.usage(M.INVALID_MESSAGE) end
   return nil, errors.new(M.INVALID_MESSAGE, { code = "role" })
 end
 

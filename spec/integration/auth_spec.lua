@@ -45,6 +45,29 @@ describe("credentials", function()
     assert.are.equal(0, #box.sb:requests())
   end)
 
+  it("with an empty context token says how to log in instead of starting the astro CLI's browser login", function()
+    local NO_CREDENTIALS = "Error: no credentials: set ASTRO_API_TOKEN to an Astro API token, or log in with " ..
+      "the astro CLI (astro login) so that the current context holds a token\n"
+    local home = box.sb:home()
+    local path = home .. "/.astro/config.yaml"
+    local text = h.read_file(path)
+    -- The astro CLI's "not logged in": a token that is empty, or "Bearer " with nothing after it,
+    -- or no token at all.
+    for _, line in ipairs({ 'token: ""', 'token: "Bearer "', 'token: "Bearer   "', "" }) do
+      h.write_file(path, (text:gsub("token: Bearer test%-token", line, 1)))
+      for _, args in ipairs({ { "organization", "list" }, { "organization", "user", "invite", "x@acme.io" },
+                              { "organization", "switch", "Globex" } }) do
+        -- Standard input holds an Enter: nothing asks for it ("Press Enter to open the browser").
+        local r = h.run(args, { home = home, stdin = "\n" })
+        local where = line .. " " .. table.concat(args, " ")
+        assert.are.equal(1, r.code, where)
+        assert.are.equal("", r.stdout, where)
+        assert.are.equal(NO_CREDENTIALS, r.stderr, where)
+      end
+    end
+    assert.are.equal(0, #box.sb:requests())
+  end)
+
   it("refreshes an expired login token, saves the new one and uses it", function()
     local home = box.sb:home({ expiresin = "2020-01-01T00:00:00Z" })
     local path = home .. "/.astro/config.yaml"

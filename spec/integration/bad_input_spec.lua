@@ -117,13 +117,15 @@ describe("bad input", function()
   end)
 
   describe("roles", function()
-    it("in the wrong case (or unknown) get the astro CLI's message and nothing is sent", function()
+    it("in the wrong case (or unknown) get the astro CLI's message as a usage error, and nothing is sent", function()
+      local function hint(cmd) return "Run 'astro organization user " .. cmd .. " --help' for usage.\n" end
       for _, role in ipairs({ "organization_member", "Organization_Owner", "ORGANIZATION_OWNER ", "OWNER",
                               "\27[2J" }) do
-        refused({ "organization", "user", "invite", "new@acme.io", "--role", role }, 1, INVALID_ROLE)
-        refused({ "organization", "user", "update", "raj.patel@acme.io", "--role=" .. role }, 1, INVALID_ROLE)
+        refused({ "organization", "user", "invite", "new@acme.io", "--role", role }, 2, INVALID_ROLE .. hint("invite"))
+        refused({ "organization", "user", "update", "raj.patel@acme.io", "--role=" .. role }, 2,
+          INVALID_ROLE .. hint("update"))
       end
-      refused({ "organization", "user", "invite", "new@acme.io", "--role", "" }, 1, INVALID_ROLE)
+      refused({ "organization", "user", "invite", "new@acme.io", "--role", "" }, 2, INVALID_ROLE .. hint("invite"))
     end)
 
     it("in a file fail their row with the same message", function()
@@ -149,7 +151,9 @@ describe("bad input", function()
         { "organization", "user", "invite", "new@acme.io", "-rORGANIZATION_OWNER", "-r", "ORGANIZATION_MEMBER" },
         { "organization", "user", "update", "raj.patel@acme.io", "--role", "ORGANIZATION_OWNER", "--role", "ORGANIZATION_MEMBER" },
       }) do
-        local r = refused(args, 2, "Error: flag --role given twice\nUsage:\n")
+        local r = refused(args, 2, "Error: flag --role given twice\nRun 'astro organization user " .. args[3] ..
+          " --help' for usage.\n")
+        assert.are.equal(2, select(2, r.stderr:gsub("\n", "")), "one line and the hint only")
         assert.are.equal("", r.stdout)
       end
       refused({ "organization", "user", "list", "--json", "--json=false" }, 2, "Error: flag --json given twice\n")

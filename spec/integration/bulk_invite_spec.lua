@@ -294,7 +294,8 @@ describe("user invite --file", function()
     refused({ "--file", good, "--rate-limit", "POST=fast" }, 2, 'invalid rate limit "POST=fast"')
     refused({ "x@acme.io", "--file", good }, 2, "give either an email or %-%-file")
     refused({ "x@acme.io", "--json" }, 2, "%-%-json goes with %-%-file")
-    refused({ "--file", good, "-r", "ORGANIZATION_KING" }, 1, "^Error: requested role is invalid")
+    refused({ "--file", good, "-r", "ORGANIZATION_KING" }, 2,
+      "^Error: requested role is invalid[^\n]*\nRun 'astro organization user invite %-%-help' for usage%.\n$")
     refused({ "--file", good, "--report", box.dir .. "/no/such/dir/r.csv" }, 1,
       "^Error: cannot write the report: .*no/such/dir/r%.csv: No such file or directory; nothing was sent\n$")
     assert.are.equal(0, #box.sb:requests())

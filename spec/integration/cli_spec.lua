@@ -18,15 +18,16 @@ describe("astro command line", function()
     assert.matches("^Manage your Astro Organizations%. These commands are for users in more than one Organization\n", r.stdout)
   end)
 
-  it("rejects an unknown command with usage on stderr and exit 2", function()
+  it("rejects an unknown command with a line naming the help to read, on stderr, and exit 2", function()
     local r = h.run({ "organisation" })
     assert.are.equal(2, r.code)
-    assert.matches('^Error: unknown command "organisation" for "astro"\n\nDid you mean this%?\n\torganization\n\nUsage:',
-      r.stderr)
+    assert.are.equal('Error: unknown command "organisation" for "astro"\n\nDid you mean this?\n\torganization\n\n' ..
+      "Run 'astro --help' for usage.\n", r.stderr)
     assert.are.equal("", r.stdout)
     r = h.run({ "organization", "lst" })
     assert.are.equal(2, r.code)
-    assert.matches('^Error: unknown command "lst" for "astro organization"', r.stderr)
+    assert.matches('^Error: unknown command "lst" for "astro organization"\n', r.stderr)
+    assert.matches("\n\nRun 'astro organization %-%-help' for usage%.\n$", r.stderr)
   end)
 
   it("suggests what a mistyped command may have meant, as cobra does (2 edits, or a prefix)", function()
@@ -40,13 +41,25 @@ describe("astro command line", function()
     }) do
       local r = h.run(case[1])
       assert.are.equal(2, r.code)
-      local want = string.format('Error: unknown command "%s" for "%s"\n\nDid you mean this?\n\t%s\n\nUsage:',
-        case[1][#case[1]], case[2], table.concat(case[3], "\n\t"))
-      assert.are.equal(want, r.stderr:sub(1, #want))
+      local want = string.format('Error: unknown command "%s" for "%s"\n\nDid you mean this?\n\t%s\n\n' ..
+        "Run '%s --help' for usage.\n", case[1][#case[1]], case[2], table.concat(case[3], "\n\t"), case[2])
+      assert.are.equal(want, r.stderr)
     end
     local r = h.run({ "organization", "zzzzzz" })
     assert.are.equal(2, r.code)
     assert.is_nil(r.stderr:find("Did you mean", 1, true))
+  end)
+
+  it("indents the examples of list, user list and team list two spaces, as the astro CLI does", function()
+    for _, words in ipairs({ { "organization", "list" }, { "organization", "user", "list" },
+                             { "organization", "team", "list" } }) do
+      words[#words + 1] = "--help"
+      local r = h.run(words)
+      assert.are.equal(0, r.code, r.stderr)
+      local cmd = "astro " .. table.concat(words, " ", 1, #words - 1)
+      local want = "\nExamples:\n  " .. cmd .. "\n  " .. cmd .. " --json\n\nFlags:\n"
+      assert.truthy(r.stdout:find(want, 1, true), r.stdout)
+    end
   end)
 
   it("answers astro help [command...] as --help, and lists help at the root", function()
@@ -68,16 +81,18 @@ describe("astro command line", function()
   it("rejects an unknown flag and a missing flag value with exit 2", function()
     local r = h.run({ "organization", "list", "--nope" })
     assert.are.equal(2, r.code)
-    assert.matches("^Error: unknown flag: %-%-nope\n", r.stderr)
+    assert.are.equal("Error: unknown flag: --nope\nRun 'astro organization list --help' for usage.\n", r.stderr)
     r = h.run({ "organization", "list", "-o" })
     assert.are.equal(2, r.code)
-    assert.matches("^Error: flag needs an argument: 'o' in %-o\n", r.stderr)
+    assert.are.equal("Error: flag needs an argument: 'o' in -o\nRun 'astro organization list --help' for usage.\n",
+      r.stderr)
   end)
 
   it("refuses extra arguments", function()
     local r = h.run({ "organization", "list", "extra" })
     assert.are.equal(2, r.code)
-    assert.matches("^Error: accepts at most 0 arg%(s%), received 1\n", r.stderr)
+    assert.are.equal("Error: accepts at most 0 arg(s), received 1\nRun 'astro organization list --help' for usage.\n",
+      r.stderr)
   end)
 
   it("names the file and line of a config that is not valid YAML, and leaves it alone", function()

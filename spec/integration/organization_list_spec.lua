@@ -100,11 +100,12 @@ describe("astro organization list", function()
     assert.are.equal(0, #box.sb:requests())
   end)
 
-  it("refuses an unknown output format with usage and exit 2", function()
+  it("refuses an unknown output format with a line naming its help, and exit 2", function()
     local r = box.run({ "organization", "list", "-o", "yaml" })
     assert.are.equal(2, r.code)
-    assert.matches('^Error: invalid format "yaml"', r.stderr)
-    assert.matches("Usage:", r.stderr)
+    assert.are.equal('Error: invalid format "yaml" (must be table, json or csv)\n' ..
+      "Run 'astro organization list --help' for usage.\n", r.stderr)
+    assert.are.equal("", r.stdout)
   end)
 
   it("shows the API's message as Error: with exit 1 when the token is refused", function()

@@ -130,6 +130,28 @@ describe("astro organization switch", function()
     assert.are.same({ GLOBEX, "HYBRID", OPERATIONS, OPERATIONS }, after(path))
   end)
 
+  it("offers the menu for an empty argument too, as the astro CLI does (reference 2.2)", function()
+    local dir, path, before = home()
+    local r = switch(dir, { "" }, { stdin = "3\n" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(SWITCHED, r.stdout)
+    assert.are.equal(ORG_MENU .. '"TPS Reports" Workspace found. This is your default Workspace.\n', r.stderr)
+    assert.are.same({ ORGS, SELF, ws_list(INITECH) }, trace(box.sb))
+    assert.are.same({ INITECH, "HOSTED", TPS, TPS }, after(path))
+    -- A script's empty variable with no one to answer: the menu fails at once, nothing changes.
+    h.write_file(path, before)
+    r = h.run({ "org", "sw", "" }, { home = dir })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.are.equal(ORG_MENU .. "\nError: no organization choice given: standard input ended; " ..
+      "pass the organization's name or id as an argument\n", r.stderr)
+    assert.are.equal(before, h.read_file(path))
+    -- Only the empty string: blanks are a name (none matches).
+    r = switch(dir, { " " }, { stdin = "3\n" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: invalid organization name\n", r.stderr)
+  end)
+
   it("accepts only a row number at the menu, fails at end of input, and leaves the config untouched", function()
     local dir, path, before = home()
     for _, answer in ipairs({ "0", "4", " 2", "2.0", "Globex", "" }) do

@@ -122,12 +122,12 @@ describe("astro organization user invite", function()
     assert.are.equal(0, #box.sb:requests())
   end)
 
-  it("refuses a role other than the three, with the reference's message, and sends nothing", function()
+  it("refuses a role other than the three, with the reference's message as a usage error, and sends nothing", function()
     for _, role in ipairs({ "ADMIN", "organization_owner", "ORGANIZATION_OBSERVE_ADMIN", "" }) do
       local r = invite({ "new.person@example.com", "--role", role })
-      assert.are.equal(1, r.code, role)
+      assert.are.equal(2, r.code, role)
       assert.are.equal("", r.stdout)
-      assert.are.equal(INVALID_ROLE, r.stderr)
+      assert.are.equal(INVALID_ROLE .. "Run 'astro organization user invite --help' for usage.\n", r.stderr)
     end
     assert.are.equal(0, #box.sb:requests())
   end)

@@ -116,11 +116,11 @@ describe("astro organization user update", function()
     assert.are.equal(0, #box.sb:requests())
   end)
 
-  it("validates the role, given or typed, before any request", function()
+  it("validates the role, given (a usage error) or typed (not one), before any request", function()
     for _, role in ipairs({ "OWNER", "organization_owner", "ORGANIZATION_OBSERVE_MEMBER" }) do
       local r = update({ "raj.patel@acme.io", "--role", role })
-      assert.are.equal(1, r.code, role)
-      assert.are.equal(INVALID_ROLE, r.stderr)
+      assert.are.equal(2, r.code, role)
+      assert.are.equal(INVALID_ROLE .. "Run 'astro organization user update --help' for usage.\n", r.stderr)
     end
     local r = update({ "raj.patel@acme.io" }, { stdin = " ORGANIZATION_OWNER\n" })
     assert.are.equal(1, r.code)
@@ -184,6 +184,25 @@ describe("astro organization user update", function()
     assert.are.equal(1, r.code)
     assert.are.equal("Error: Internal Server Error\n", r.stderr)
     assert.are.equal(1, #box.sb:requests())
+  end)
+
+  it("in an organization with no users says so instead of showing an empty menu, and reads no answer", function()
+    local state = box.sb:state()
+    state.tokens, state.refresh_tokens = nil, nil
+    state.users[ACME] = {}
+    assert.is_true(box.sb:control("POST", "/_sandbox/seed", state).ok)
+    box.sb:reset_requests()
+    -- The astro CLI prints "Please select the user:", a menu of no rows and "> ", then refuses
+    -- whatever is typed ("invalid User selected").
+    local r = update({ "--role", "ORGANIZATION_OWNER" }, { stdin = "1\n" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.are.equal("Error: no users found in your organization\n", r.stderr)
+    r = update({ "raj.patel@acme.io", "--role", "ORGANIZATION_OWNER" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("Error: no user was found for the email you provided\n", r.stderr)
+    for _, q in ipairs(box.sb:requests()) do assert.are.equal("GET", q.method) end
+    assert.are.equal(2, #box.sb:requests())
   end)
 
   it("says how to log in when there are no credentials, and sends nothing", function()

@@ -1,6 +1,6 @@
 -- --verbosity as the astro CLI takes it: logrus's levels in any case, the config file's
 -- `verbosity` key when the flag is left at its default, and an invalid level refused before
--- the command runs. debug (or trace) turns on the request trace, on stderr.
+-- the command runs (a usage error when the flag gave it). debug (or trace) turns on the request trace, on stderr.
 local h = require("spec.helpers")
 
 describe("--verbosity", function()
@@ -18,11 +18,12 @@ describe("--verbosity", function()
     return home
   end
 
-  it("refuses a level logrus does not know, before any request, with exit 1", function()
+  it("refuses a level logrus does not know, before any request, as a usage error (exit 2)", function()
     for _, bad in ipairs({ "loud", "", "debugg" }) do
       local r = list({ "--verbosity", bad })
-      assert.are.equal(1, r.code, bad)
-      assert.are.equal(string.format('Error: not a valid logrus Level: "%s"\n', bad), r.stderr)
+      assert.are.equal(2, r.code, bad)
+      assert.are.equal(string.format('Error: not a valid logrus Level: "%s"\n', bad) ..
+        "Run 'astro organization list --help' for usage.\n", r.stderr)
       assert.are.equal("", r.stdout)
     end
     assert.are.same({}, box.sb:requests())

@@ -24,7 +24,7 @@ local function _flag_lines(flags, help_for)
   return table.concat(out, "\n")
 end
 
---- The usage block of a node (what follows the description in help, and follows usage errors).
+--- The usage block of a node (what follows the description in help).
 function M.usage(node)
   local spec = node.spec
   local path = tree.path(node)

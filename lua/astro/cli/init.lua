@@ -12,7 +12,7 @@ local config = require("astro._core.config")
 local dryrun = require("astro._core.dryrun")
 local secrets = require("astro._core.secrets")
 local plugins = require("astro._core.plugins")
--- The help texts, loaded only when a run prints help or a usage error.
+-- The help texts, loaded only when a run prints help.
 local function _help() return require("astro.cli.help") end
 local parse = require("astro.cli.parse")
 local tree = require("astro.cli.tree")
@@ -45,7 +45,9 @@ end
 --- Prints an error as "Error: <message>" on stderr, escaped (_printable), whether stderr is a
 -- terminal or not: the line is for people. An error's `details` (text from elsewhere, such as
 -- the API's message) follow on "Details: " after a blank line, escaped the same way. A usage
--- error is followed by the usage.
+-- error (code "usage": exit 2 unless it names another) is followed by one line naming the help
+-- of the command it was found at, as cobra's "Run '<command> --help' for usage." (not the whole
+-- usage), unless the error says hint = false. Returns the exit status.
 local function _report(ctx, err, node)
   -- After Ctrl-C the host prints the one "Error: interrupted" line and exits 130; the error that
   -- the interruption caused on its way out (a cut transfer, a prompt's ended input) is not news.
@@ -58,8 +60,11 @@ local function _report(ctx, err, node)
     for _, s in ipairs(err.suggestions) do ctx.stderr:write("\t", _printable(s), "\n") end
     ctx.stderr:write("\n")
   end
-  if err.code == "usage" and node then ctx.stderr:write(_help().usage(node)) end
-  return err.exit or 1
+  if err.code ~= "usage" then return err.exit or 1 end
+  if err.hint ~= false then
+    ctx.stderr:write("Run '", _printable(node and tree.path(node) or "astro"), " --help' for usage.\n")
+  end
+  return err.exit or 2
 end
 
 --- The log levels --verbosity takes (logrus's, in any case).
@@ -69,19 +74,20 @@ M.LEVELS = { panic = true, fatal = true, error = true, warn = true, warning = tr
 --- The log level of a run, as the astro CLI picks it: --verbosity, or when that is left at its
 -- default, the config file's `verbosity` key (a config that cannot be read, or is refused as
 -- unsafe, is left to the command to report). Returns the level in lower case, or nil, err for a
--- level logrus refuses.
+-- level logrus refuses: a usage error when --verbosity gave it, a plain error (exit 1) when the
+-- config file did.
 ---@param opts table parsed options
 ---@return string|nil level
 ---@return table|nil err
 function M.verbosity(opts)
-  local level = opts.verbosity or "warning"
+  local level, make = opts.verbosity or "warning", errors.usage
   if level == "warning" then
     local cfg = config.load()
     local v = cfg and cfg.tree.verbosity
-    if type(v) == "string" and v ~= "" then level = v end
+    if type(v) == "string" and v ~= "" then level, make = v, errors.new end
   end
   if not M.LEVELS[level:lower()] then
-    return nil, errors.new(string.format("not a valid logrus Level: %q", level))
+    return nil, make(string.format("not a valid logrus Level: %q", level))
   end
   return level:lower()
 end
@@ -192,7 +198,7 @@ local function _main(args)
     if not ok then return _report(errctx, oerr, node) end
   end
   local level, verr = M.verbosity(opts)
-  if not level then return _report(errctx, verr) end
+  if not level then return _report(errctx, verr, node) end
   local ctx = M.context(node, opts, level)
   collectgarbage("restart") -- the host holds the collector back while the modules load
   return M.execute(node, opts, ctx)

@@ -13,7 +13,7 @@ return {
   aliases = { "ls" },
   short = "List all Organizations you have access to",
   long = "List all Astro Organizations you have access to.",
-  example = "astro organization list\nastro organization list --json",
+  example = "  astro organization list\n  astro organization list --json",
   flags = {
     { name = "json", type = "bool", help = "Output as JSON" },
     { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },

@@ -142,7 +142,8 @@ return {
     if not client then return nil, err end
     local cctx = client.context
     local org
-    org, err = _target(client, opts.args[1], ctx)
+    -- An empty argument shows the menu, as no argument does (so does the astro CLI).
+    org, err = _target(client, opts.args[1] ~= "" and opts.args[1] or nil, ctx)
     if not org then return nil, err end
     local org_id
     org_id, err = _id("the organization", org)

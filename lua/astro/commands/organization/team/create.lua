@@ -30,11 +30,12 @@ return {
   mutates = true,
   run = function(opts, ctx)
     local role, err = opts.role, nil
-    if role == "" then
+    local from_flag = role ~= ""
+    if not from_flag then
       role, err = prompt.role(ctx, "team")
       if not role then return nil, err end
     end
-    role, err = roles.validate(role)
+    role, err = roles.validate(role, from_flag)
     if not role then return nil, err end
     local name = opts.name
     if name:match("^%s*$") then

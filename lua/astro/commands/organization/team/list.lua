@@ -27,7 +27,7 @@ return {
   aliases = { "ls" },
   short = "List all the teams in your Astro Organization",
   long = "List all the teams in your Astro Organization",
-  example = "astro organization team list\nastro organization team list --json",
+  example = "  astro organization team list\n  astro organization team list --json",
   flags = {
     { name = "json", type = "bool", help = "Output as JSON" },
     { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },

@@ -34,7 +34,7 @@ return {
     local role, err
     if opts.role ~= "" then
       -- Checked before anything is sent (the astro CLI updates the name first, then fails).
-      role, err = roles.validate(opts.role)
+      role, err = roles.validate(opts.role, true)
       if not role then return nil, err end
     end
     local team

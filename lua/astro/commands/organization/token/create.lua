@@ -45,7 +45,12 @@ return {
     local days, err = _expiration(opts.expiration)
     if not days then return nil, err end
     days, err = tokens.check_expiration(days)
-    if not days then return nil, err end
+    if not days then return nil, errors.usage(err.message) end -- a bad --expiration value
+    if opts.role ~= "" then
+      local ok
+      ok, err = require("astro.roles").validate(opts.role, true)
+      if not ok then return nil, err end
+    end
     local connected
     connected, err = ctx.api()
     if not connected then return nil, err end
@@ -57,7 +62,7 @@ return {
     if role == "" then
       role, err = prompt.role(ctx, "API token")
       if not role then
-        -- The astro CLI shows the usage after a bad choice here (not after the team menu's).
+        -- The astro CLI treats a bad choice here as a usage error (not the team menu's).
         if err.code == "input" and err.message == "invalid organization role selection" then
           return nil, errors.usage(err.message)
         end

@@ -35,7 +35,7 @@ return {
     if opts.role ~= "" then
       -- Checked before anything is sent (the astro CLI renames first, then refuses the role).
       local ok
-      ok, err = roles.validate(opts.role)
+      ok, err = roles.validate(opts.role, true)
       if not ok then return nil, err end
     end
     local token, scope = tokens.for_command(ctx, opts, "pass the token's id as an argument or its current name with --name")

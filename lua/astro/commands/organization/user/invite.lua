@@ -25,7 +25,10 @@ return {
     local handled, status, ferr = people.dispatch("invite", opts, ctx)
     if handled then return status, ferr end
     local astro, errors, email = require("astro"), require("astro.errors"), require("astro.email")
-    local address, err = opts.args[1], nil
+    -- A bad --role is a usage error, found before anything is asked or sent.
+    local role, err = roles.validate(opts.role, true)
+    if not role then return nil, err end
+    local address = opts.args[1]
     if address == nil then
       address, err = require("astro.prompt").ask(ctx, "enter email address to invite a user: ", "email address",
         "pass it as an argument: astro organization user invite EMAIL")
@@ -36,9 +39,6 @@ return {
     end
     address, err = email.normalize(address)
     if not address then return nil, err end
-    local role
-    role, err = roles.validate(opts.role)
-    if not role then return nil, err end
     local ok
     ok, err = astro.invites.create(address, role)
     if not ok then return nil, err end

@@ -32,7 +32,7 @@ return {
   aliases = { "ls" },
   short = "List all the users in your Astro Organization",
   long = "List all users and their Organization-level roles.",
-  example = "astro organization user list\nastro organization user list --json",
+  example = "  astro organization user list\n  astro organization user list --json",
   flags = {
     { name = "json", type = "bool", help = "Output as JSON" },
     { name = "output", short = "o", type = "string", default = "", help = "Output format (table|json|csv)" },

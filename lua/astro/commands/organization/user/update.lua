@@ -26,13 +26,14 @@ return {
     local astro, errors, roles = require("astro"), require("astro.errors"), require("astro.roles")
     local email, prompt, output = require("astro.email"), require("astro.prompt"), require("astro.output")
     local role, err = opts.role, nil
-    if role == "" then
+    local from_flag = role ~= ""
+    if not from_flag then
       role, err = prompt.ask(ctx,
         "enter a user Organization role(ORGANIZATION_MEMBER, ORGANIZATION_BILLING_ADMIN, ORGANIZATION_OWNER) to update user: ",
         "role", "pass it with --role")
       if not role then return nil, err end
     end
-    role, err = roles.validate(role)
+    role, err = roles.validate(role, from_flag)
     if not role then return nil, err end
     local address = opts.args[1]
     if address ~= nil and address:match("^%s*$") then
