@@ -155,9 +155,9 @@ local function _main(args)
   local root = tree.new(host.modules())
   local report = plugins.load_all()
   if #report.loaded > 0 then require("astro.cli.mount").add_plugins(root, report) end
-  -- `astro __complete` (shell completion, astro.cli.complete) prints candidates only: the
-  -- warnings of plugins that did not load would land in the user's command line.
-  local quiet = args[1] == "plugin" or args[1] == "__complete"
+  -- Shell completion (astro.cli.complete) says nothing of plugins that did not load: not in the
+  -- user's command line at each Tab (__complete), nor at each shell start (completion SHELL).
+  local quiet = args[1] == "plugin" or args[1] == "__complete" or args[1] == "completion"
   if not quiet then
     for _, f in ipairs(report.failed) do
       io.stderr:write("astro: plugin not loaded: ", output.printable(f.error), "\n")
