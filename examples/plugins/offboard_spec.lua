@@ -20,7 +20,7 @@ describe("the offboard plugin", function()
 
   setup(function()
     -- The sandbox prints its URL on its first line once it listens.
-    server = assert(io.popen("/usr/bin/python3 " .. SANDBOX .. " --port 0", "r"))
+    server = assert(io.popen("/usr/bin/python3 '" .. SANDBOX:gsub("'", "'\\''") .. "' --port 0", "r"))
     url = assert(server:read("l"), "the sandbox did not start")
     -- Loaded as astro loads it: its own environment, the file rules, the command table checks.
     plugin = assert(astro.load_plugin(HERE .. "/offboard.lua"))[1]
