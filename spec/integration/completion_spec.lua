@@ -243,6 +243,47 @@ describe("shell completion", function()
     assert.matches("complete %-c astro %-f %-a '%(__astro_complete%)'", h.read_file(dir .. "/astro.fish"))
   end)
 
+  it("completes in zsh too, loaded from fpath or sourced, when zsh is installed", function()
+    if not have("zsh") then
+      pending("zsh is not installed")
+      return
+    end
+    -- Types a line and a Tab into an interactive zsh (zpty), then a key bound to a widget that
+    -- writes the edited line to a file: keys are handled in order, so the file holds the line
+    -- as the completion left it.
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/drive.zsh", [==[
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "$1; dump() { print -r -- \"\$BUFFER\" > ${(q)2}; }; zle -N dump; bindkey '^T' dump"
+zpty -w -n z "$3"$'\t\x14'
+for i in {1..150}; do [[ -s $2 ]] && break; sleep 0.1; done
+zpty -d z
+]==])
+    local fpath = dir .. "/site-functions"
+    h.sh("mkdir " .. q(fpath))
+    h.write_file(fpath .. "/_astro", h.run({ "completion", "zsh" }).stdout)
+    local setups = {
+      ["fpath=(" .. fpath .. " $fpath); autoload -U compinit; compinit -u -D"] = {
+        ["astro org us"] = "astro org user ",
+        ["astro organization user invite --role=ORGANIZATION_O"] = "astro organization user invite --role=ORGANIZATION_OWNER ",
+        ["astro organization user list -o j"] = "astro organization user list -o json ",
+      },
+      ["autoload -U compinit; compinit -u -D; source <(astro completion zsh)"] = {
+        ["astro organization team user r"] = "astro organization team user remove ",
+      },
+    }
+    for setup, lines in pairs(setups) do
+      for line, want in pairs(lines) do
+        local out = dir .. "/line"
+        os.remove(out)
+        local r = bash("zsh -f " .. q(dir .. "/drive.zsh") .. " " .. q(setup) .. " " .. q(out) .. " " .. q(line))
+        assert.are.equal(0, r.code, r.stderr)
+        assert.are.equal(want .. "\n", h.read_file(out), setup .. ": " .. line)
+      end
+    end
+  end)
+
   it("completes in fish too, when fish is installed", function()
     if not have("fish") then
       pending("fish is not installed")
