@@ -172,6 +172,13 @@ describe("shell completion", function()
     assert.are.equal(0, r.code)
     assert.are.equal("", r.stderr)
     assert.are.equal("offboard\tDemote a user to ORGANIZATION_MEMBER before they leave\n:4\n", r.stdout)
+    -- a plugin's text cannot drive the terminal from a description, nor a name be offered that
+    -- cannot be typed as it shows
+    h.install_plugin(home, "shout.lua", 'return { { command = "organization user shout", short = "Loud\\27[31m red\\ntext",' ..
+      ' run = function() end }, { command = "organization user sh\\27[2Jx", run = function() end } }\n')
+    r = h.run({ "__complete", "organization", "user", "sh" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("shout\tLoud [31m red text\n:4\n", r.stdout)
     -- other commands still say why the plugin was not loaded
     assert.matches("plugin not loaded", h.run({ "version" }, { home = home }).stderr)
   end)

@@ -15,6 +15,7 @@
 -- named in FILE_FLAGS and for the file of a command whose arguments pass through (astro run
 -- FILE). The tree is the one the command line parses, plugins mounted: their commands and
 -- flags complete too. Nothing is sent and nothing is written.
+local output = require("astro.output")
 local roles = require("astro.roles")
 local tree = require("astro.cli.tree")
 
@@ -46,14 +47,14 @@ local function _find_flag(node, name, short)
   return nil
 end
 
--- A description on one line, without control characters.
+-- A description on one line, safe for a terminal (a plugin's text shown by zsh and fish).
 local function _one_line(text)
-  return ((text or ""):gsub("[%c]+", " "):gsub("^%s+", ""):gsub("%s+$", ""))
+  return output.printable(((text or ""):gsub("[%c%s]+", " "):gsub("^ ", ""):gsub(" $", "")))
 end
 
--- Tells whether a candidate can be typed as one word.
+-- Tells whether a candidate can be typed as one word and shown as it is.
 local function _typable(word)
-  return word ~= "" and not word:find("[%s%c]")
+  return word ~= "" and not word:find("[%s%c]") and output.printable(word) == word
 end
 
 local function _starts(s, prefix) return s:sub(1, #prefix) == prefix end
