@@ -103,11 +103,15 @@ describe("cmake --install", function()
     assert.are.equal("--role\n", r.stdout)
   end)
 
-  it("runs the installed plugin spec, which finds the installed sandbox", function()
-    local r = run(q(prefix .. "/bin/astro") .. " --lua /usr/bin/busted -o TAP " ..
-      q(prefix .. "/share/doc/astro/examples/plugins/offboard_spec.lua"), cwd, h.tmpdir())
-    assert.are.equal(0, r.code, r.stdout .. r.stderr)
-    assert.matches("\nok 6 [^\n]*\n1%.%.6", r.stdout)
-    assert.is_nil(r.stdout:find("not ok", 1, true))
+  it("runs the installed plugin spec, in place and copied next to a plugin, with the installed sandbox", function()
+    local examples = prefix .. "/share/doc/astro/examples/plugins"
+    local mine = h.tmpdir()
+    h.sh("cp " .. q(examples .. "/offboard.lua") .. " " .. q(examples .. "/offboard_spec.lua") .. " " .. q(mine))
+    for _, spec in ipairs({ examples .. "/offboard_spec.lua", mine .. "/offboard_spec.lua" }) do
+      local r = run(q(prefix .. "/bin/astro") .. " --lua /usr/bin/busted -o TAP " .. q(spec), cwd, h.tmpdir())
+      assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      assert.matches("\nok 6 [^\n]*\n1%.%.6", r.stdout)
+      assert.is_nil(r.stdout:find("not ok", 1, true))
+    end
   end)
 end)
