@@ -32,6 +32,11 @@ if(TEST integration/fault_matrix)
   set_tests_properties(integration/fault_matrix PROPERTIES TIMEOUT 900)
 endif()
 
+# The install spec installs this build into a temporary prefix with this cmake.
+if(TEST integration/install)
+  set_property(TEST integration/install APPEND PROPERTY ENVIRONMENT "ASTRO_CMAKE=${CMAKE_COMMAND}")
+endif()
+
 # -DASTRO_SANITIZE=ON: every astro process of the specs (the host running busted and each CLI
 # run it starts) writes its AddressSanitizer/LeakSanitizer/UBSan reports into
 # <build>/sanitizer/, where output captured by a spec cannot hide them; sanitizer/reports

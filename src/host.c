@@ -4,8 +4,9 @@
  * (-DASTRO_DEVELOPMENT=ON) when ASTRO_LUA_DIR names a folder, puts a searcher for that folder
  * ahead of everything else (for development without rebuilding). A default build ignores
  * ASTRO_LUA_DIR: it would load code from any folder with none of the plugin checks.
- * Also the "astro.core.host" module, which tells Lua what is embedded and which development
- * folder (host.lua_dir) astro_host_open found (never one in a default build).
+ * Also the "astro.core.host" module, which tells Lua what is embedded, which development
+ * folder (host.lua_dir) astro_host_open found (never one in a default build), and where an
+ * installed binary's data is (host.data_from_bin, a path relative to the binary's folder).
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,11 @@ int luaopen_cjson_safe(lua_State *L);
 
 #ifndef ASTRO_VERSION
 #define ASTRO_VERSION "0.0.0"
+#endif
+
+/* The path from the folder of an installed binary to the install's data (cmake/install.cmake). */
+#ifndef ASTRO_DATA_FROM_BIN
+#define ASTRO_DATA_FROM_BIN "../share/astro"
 #endif
 
 /* Registry field holding the development folder astro_host_open found (absent: none). */
@@ -92,6 +98,8 @@ int luaopen_astro_core_host(lua_State *L) {
     lua_setfield(L, -2, "version");
     lua_pushliteral(L, LUA_RELEASE);
     lua_setfield(L, -2, "lua_release");
+    lua_pushliteral(L, ASTRO_DATA_FROM_BIN);
+    lua_setfield(L, -2, "data_from_bin");
     if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_DIR_KEY) == LUA_TSTRING)
         lua_setfield(L, -2, "lua_dir");
     else

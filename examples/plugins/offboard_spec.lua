@@ -1,11 +1,12 @@
 -- offboard_spec.lua, next to offboard.lua: tests the plugin with busted inside the astro binary,
 --   astro --lua /usr/bin/busted -o TAP offboard_spec.lua
--- Needs python3 and curl, and the sandbox API from the astro source tree (set ASTRO_SANDBOX to
--- its sandbox.py when this file is not in examples/plugins/ of that tree).
+-- Needs python3 and curl, and the sandbox API: $ASTRO_SANDBOX (a sandbox.py) when set, else the
+-- one installed with astro (astro.sandbox_path()), else the source tree's, when this file is in
+-- its examples/plugins/.
 local astro = require("astro")
 
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
-local SANDBOX = os.getenv("ASTRO_SANDBOX") or (HERE .. "/../../spec/support/sandbox.py")
+local SANDBOX = os.getenv("ASTRO_SANDBOX") or astro.sandbox_path() or (HERE .. "/../../spec/support/sandbox.py")
 local ACME = "clt0acme000010bhys38c6ryb"
 
 describe("the offboard plugin", function()
@@ -19,7 +20,7 @@ describe("the offboard plugin", function()
 
   setup(function()
     -- The sandbox prints its URL on its first line once it listens.
-    server = assert(io.popen("/usr/bin/python3 " .. SANDBOX .. " --port 0", "r"))
+    server = assert(io.popen("/usr/bin/python3 '" .. SANDBOX:gsub("'", "'\\''") .. "' --port 0", "r"))
     url = assert(server:read("l"), "the sandbox did not start")
     -- Loaded as astro loads it: its own environment, the file rules, the command table checks.
     plugin = assert(astro.load_plugin(HERE .. "/offboard.lua"))[1]

@@ -546,6 +546,22 @@ function M.load_plugin(path)
   return require("astro._core.plugins").load_file(path)
 end
 
+--- The sandbox API installed with this binary (`cmake --install`): the path of its sandbox.py,
+-- <prefix>/share/astro/sandbox/sandbox.py beside <prefix>/bin/astro, or nil when this binary has
+-- none beside it (a build tree: the sandbox is then spec/support/sandbox.py of the source tree).
+-- For plugin specs run outside the source tree (see docs/automation.md).
+---@return string|nil
+function M.sandbox_path()
+  local sys = require("astro.core.sys")
+  local exe = sys.realpath("/proc/self/exe")
+  local bin_dir = exe and exe:match("^(.*)/[^/]*$")
+  if not bin_dir then return nil end
+  local path = sys.realpath(bin_dir .. "/" .. host.data_from_bin .. "/sandbox/sandbox.py")
+  local st = path and sys.stat(path)
+  if not st or st.type ~= "file" then return nil end
+  return path
+end
+
 M.plugins = {}
 
 -- A copy of v, tables copied at every depth (functions and other values as they are).

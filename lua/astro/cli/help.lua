@@ -58,8 +58,12 @@ function M.usage(node)
     -- The root lists `help` too, as cobra does (astro.cli answers `astro help [command...]`).
     if node.parent == nil and not node.by_name.help then
       rows[#rows + 1] = { "help", "Help about any command" }
-      table.sort(rows, function(a, b) return a[1] < b[1] end)
     end
+    -- And `completion` (astro.cli.complete mounts it when a command line starts with it).
+    if node.parent == nil and not node.by_name.completion then
+      rows[#rows + 1] = { "completion", "Generate the autocompletion script for the specified shell" }
+    end
+    table.sort(rows, function(a, b) return a[1] < b[1] end)
     local w = 11
     for _, r in ipairs(rows) do w = math.max(w, #r[1] + 1) end
     for _, r in ipairs(rows) do

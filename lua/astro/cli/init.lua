@@ -161,16 +161,22 @@ local function _main(args)
   local root = tree.new(host.modules())
   local report = plugins.load_all()
   if #report.loaded > 0 then require("astro.cli.mount").add_plugins(root, report) end
-  local quiet = args[1] == "plugin"
+  -- Shell completion (astro.cli.complete) says nothing of plugins that did not load: not in the
+  -- user's command line at each Tab (__complete), nor at each shell start (completion SHELL).
+  local quiet = args[1] == "plugin" or args[1] == "__complete" or args[1] == "completion"
   if not quiet then
     for _, f in ipairs(report.failed) do
       io.stderr:write("astro: plugin not loaded: ", output.printable(f.error), "\n")
     end
   end
+  if args[1] == "__complete" then
+    return require("astro.cli.complete").complete(root, { table.unpack(args, 2) }, io.stdout)
+  end
   if help_words and not tree.child(root, "help") then
     help_words[#help_words + 1] = "--help"
     args = help_words
   end
+  if args[1] == "completion" and not tree.child(root, "completion") then require("astro.cli.complete").mount(root) end
   local node, opts, at = parse.parse(root, args)
   local errctx = { stderr = io.stderr }
   if not node then return _report(errctx, opts, at) end
