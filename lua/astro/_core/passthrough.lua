@@ -98,7 +98,7 @@ function M.hand_over(args, unknown)
   local from = env.get(M.MARKER)
   if from then
     return errors.new(string.format("%s: this tool was started again by the astro CLI it handed a command to " ..
-      "(%s), which leads back here; %s itself", head, from, SET_ASTRO_CLI), { exit = M.EXIT })
+      "(%s), which leads back here: set ASTRO_CLI to the path of the astro CLI itself", head, from), { exit = M.EXIT })
   end
   local path, err = M.find()
   if not path then
