@@ -87,7 +87,7 @@ function M.run(args, opts)
   opts = opts or {}
   local dir = M.tmpdir()
   local parts = { "env", "-u", "ASTRO_API_TOKEN", "-u", "ASTRO_DOMAIN", "-u", "ASTRO_DEBUG",
-                  "-u", "ASTRO_LUA_DIR", "NO_COLOR=" }
+                  "-u", "ASTRO_LUA_DIR", "-u", "ASTRO_CLI", "-u", "ASTRO_LUA_PASSTHROUGH", "NO_COLOR=" }
   parts[#parts + 1] = "HOME=" .. shell_quote(opts.home or dir)
   if opts.home then parts[#parts + 1] = "ASTRO_HOME=" .. shell_quote(opts.home) end
   for k, v in pairs(opts.env or {}) do

@@ -20,6 +20,7 @@
 #include "astro/env.h"
 #include "astro/gzip.h"
 #include "astro/host.h"
+#include "astro/proc.h"
 
 /* lua-cjson's header declares only luaopen_cjson. */
 int luaopen_cjson_safe(lua_State *L);
@@ -118,6 +119,7 @@ static const luaL_Reg c_modules[] = {
     {"astro.core.env", luaopen_astro_core_env},
     {"astro.core.term", luaopen_astro_core_term},
     {"astro.core.gzip", luaopen_astro_core_gzip},
+    {"astro.core.proc", luaopen_astro_core_proc},
     {NULL, NULL}
 };
 

@@ -43,6 +43,15 @@ function M.versions()
            libcurl = require("astro.core.http").version() }
 end
 
+--- The astro CLI beside this tool (the one commands this tool does not have are handed to:
+-- ASTRO_CLI, else the next astro on PATH that is not this binary) and its version:
+-- { path, version = the first line of its `version` output, or nil, problem = why there is no
+-- version }, or nil, err when none is found or ASTRO_CLI is unusable. Runs that CLI once, for at
+-- most a few seconds.
+function M.astro_cli()
+  return require("astro._core.passthrough").describe()
+end
+
 local current      -- the default client
 local defaults = {} -- options of the default client (set by the CLI from its flags)
 

@@ -255,7 +255,8 @@ describe("bad input", function()
   describe("arguments with control characters", function()
     it("are shown escaped in every error, never raw", function()
       local CASES = {
-        { { "org\27[2J" }, 2, 'Error: unknown command "org\\x1b[2J" for "astro"\n' },
+        -- A top-level word this tool does not have goes to the astro CLI; with none on PATH, exit 1.
+        { { "org\27[2J" }, 1, 'Error: unknown command "org\\x1b[2J" for "astro": this tool has no such command, ' },
         { { "organization", "sw\nitch" }, 2, 'Error: unknown command "sw\\x0aitch" for "astro organization"\n' },
         { { "organization", "list", "--js\27on" }, 2, "Error: unknown flag: --js\\x1bon\n" },
         { { "organization", "list", "-\27" }, 2, "Error: unknown shorthand flag: '\\x1b' in -\\x1b\n" },

@@ -38,6 +38,8 @@ describe("astro command line", function()
       { { "organization", "user", "updte" }, "astro organization user", { "update" } },
       { { "organization", "aud" }, "astro organization", { "audit-logs" } },
       { { "verson" }, "astro", { "version" } },
+      { { "completon" }, "astro", { "completion" } },
+      { { "hlp" }, "astro", { "help" } },
     }) do
       local r = h.run(case[1])
       assert.are.equal(2, r.code)

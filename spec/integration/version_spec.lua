@@ -8,14 +8,16 @@ describe("astro version", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.are.equal("", r.stderr)
     local lines = h.lines(r.stdout)
-    assert.are.equal(4, #lines, r.stdout)
+    assert.are.equal(5, #lines, r.stdout)
     assert.matches("^astro%-lua %d+%.%d+%.%d+$", lines[1])
     assert.are.equal("compatible with: astro CLI 1.45.0 (organization commands)", lines[2])
     assert.matches("^Lua: Lua 5%.4%.%d+$", lines[3])
     assert.matches("^libcurl: libcurl/%d+%.%d+", lines[4])
+    -- The astro CLI beside it, or none (spec/integration/passthrough_spec.lua has the cases).
+    assert.matches("^astro CLI: ", lines[5])
   end
 
-  it("prints this tool's version, the astro CLI version it matches, Lua's and libcurl's", function()
+  it("prints this tool's version, the astro CLI version it matches, Lua's and libcurl's, and the astro CLI beside it", function()
     -- An empty home: no config file is needed, and none is created.
     local home = h.tmpdir()
     expect_version(h.run({ "version" }, { home = home }))

@@ -152,8 +152,19 @@ function M.execute(node, opts, ctx)
   return 0
 end
 
+-- Reports an unknown command word; one at the top level is first handed to the astro CLI
+-- (astro._core.passthrough), with the command line as typed (argv): that returns only when
+-- nothing was handed over, with the error to report.
+local function _unknown(errctx, err, node, argv)
+  if err.word and node and node.parent == nil then
+    err = require("astro._core.passthrough").hand_over(argv, err)
+  end
+  return _report(errctx, err, node)
+end
+
 -- The body of M.main.
 local function _main(args)
+  local argv = args
   if args[1] == "--version" and args[2] == nil then args = { "version" } end
   -- `astro help [command...]` is `astro [command...] --help`, as with cobra (unless a plugin
   -- took the word `help` for a command of its own).
@@ -179,10 +190,10 @@ local function _main(args)
   if args[1] == "completion" and not tree.child(root, "completion") then require("astro.cli.complete").mount(root) end
   local node, opts, at = parse.parse(root, args)
   local errctx = { stderr = io.stderr }
-  if not node then return _report(errctx, opts, at) end
+  if not node then return _unknown(errctx, opts, at, argv) end
   if opts.help or not node.spec.run then
     if not opts.help and #opts.args > 0 then
-      return _report(errctx, parse.unknown_command(node, opts.args[1]), node)
+      return _unknown(errctx, parse.unknown_command(node, opts.args[1]), node, argv)
     end
     io.stdout:write(_help().help(node))
     return 0

@@ -195,11 +195,13 @@ function M.late_dry_run(node, opts)
 end
 
 --- The usage error of a word that names no subcommand of node, with cobra's suggestions
--- (err.suggestions: the names a mistyped word may have meant, shown as "Did you mean this?").
+-- (err.suggestions: the names a mistyped word may have meant, shown as "Did you mean this?")
+-- and the word itself (err.word).
 ---@param node table
 ---@param word string
 function M.unknown_command(node, word)
   local err = errors.usage(string.format('unknown command "%s" for "%s"', word, tree.path(node)))
+  err.word = word
   local s = tree.suggestions(node, word)
   if #s > 0 then err.suggestions = s end
   return err

@@ -133,16 +133,26 @@ local function _distance(a, b)
 end
 
 --- The subcommands of node a mistyped word may have meant, as cobra suggests them: those whose
--- name is at most 2 edits from it (case ignored) or starts with it. Sorted names.
+-- name is at most 2 edits from it (case ignored) or starts with it. Sorted names. At the top,
+-- the words the command line answers itself (help, completion) count too.
 ---@param node table
 ---@param word string
 ---@return string[]
 function M.suggestions(node, word)
   local w = word:lower()
-  local out = {}
-  for _, c in ipairs(M.children(node)) do
-    local name = c.name:lower()
-    if _distance(w, name) <= 2 or (#w > 0 and name:sub(1, #w) == w) then out[#out + 1] = c.name end
+  local out, seen = {}, {}
+  local names = {}
+  for _, c in ipairs(M.children(node)) do names[#names + 1] = c.name end
+  if node.parent == nil then
+    names[#names + 1] = "help"
+    names[#names + 1] = "completion"
+  end
+  for _, n in ipairs(names) do
+    local name = n:lower()
+    if not seen[name] and (_distance(w, name) <= 2 or (#w > 0 and name:sub(1, #w) == w)) then
+      out[#out + 1] = n
+      seen[name] = true
+    end
   end
   table.sort(out)
   return out
