@@ -18,6 +18,7 @@
 #include "astro/core.h"
 #include "astro/env.h"
 #include "astro/gzip.h"
+#include "astro/jq.h"
 #include "astro/host.h"
 
 /* lua-cjson's header declares only luaopen_cjson. */
@@ -110,6 +111,7 @@ static const luaL_Reg c_modules[] = {
     {"astro.core.env", luaopen_astro_core_env},
     {"astro.core.term", luaopen_astro_core_term},
     {"astro.core.gzip", luaopen_astro_core_gzip},
+    {"astro.core.jq", luaopen_astro_core_jq},
     {NULL, NULL}
 };
 

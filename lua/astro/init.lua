@@ -566,6 +566,7 @@ local LAZY = {
   audit_logs = function() return require("astro.audit_logs") end,
   teams = function() return require("astro.teams") end,
   tokens = function() return require("astro.tokens") end,
+  jq = function() return require("astro.jq") end,
 }
 setmetatable(M, { __index = function(t, k)
   local load = LAZY[k]
