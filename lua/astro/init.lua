@@ -139,9 +139,9 @@ function M.request(method, path, opts)
 end
 
 --- Calls any API v1 path with the default client and returns the answer as it came, whatever
--- its status: { status, ok (2xx), headers (lower-case names, values cleaned of secrets), body
--- (text), error (when not ok: the API's error, as astro.request returns it) }; or nil, err when
--- no answer came. Paced, retried and held back under --dry-run as astro.request (a held-back
+-- its status: { status, ok (2xx), headers (lower-case names), body (text), error (when not
+-- ok: the API's error, as astro.request returns it) }, header values and body cleaned of this
+-- process's credentials (<redacted>); or nil, err when no answer came. Paced, retried and held back under --dry-run as astro.request (a held-back
 -- change answers { ok = true, dry_run = true, status = 0, headers = {}, body = "" }).
 -- opts.headers adds request headers (never Authorization nor Host); opts.body is sent as is
 -- when a string, else encoded as JSON.
@@ -168,7 +168,8 @@ end
 -- items and totalCount, or nil, err. key nil: the list's field is told from the first page
 -- (the path's last segment, else the page's one list field). opts.raw: on_page gets a third
 -- argument { data = the decoded page, body = the page's text as the API sent it, headers =
--- its response headers (lower-case names, values cleaned of secrets), key = the list's field },
+-- its response headers (lower-case names), key = the list's field } (body and header values
+-- cleaned of this process's credentials),
 -- and an empty first page is handed over too. opts.headers: headers every page request carries.
 ---@param path string "{org}" is replaced by the current organization
 ---@param key string|nil

@@ -316,9 +316,10 @@ function M.plan(c, method, path, opts)
 end
 
 --- Calls the API on client c and returns its answer as it came, whatever its status:
--- { status, ok (a 2xx status), headers (names in lower case, values cleaned of this process's
--- secrets), body (text, "" when none), error (when not ok: the API's error as Client:request
--- gives it) }, or nil, err when no answer came (a transport failure, a wait longer than the
+-- { status, ok (a 2xx status), headers (names in lower case), body (text, "" when none),
+-- error (when not ok: the API's error as Client:request gives it) }, header values and body
+-- cleaned of this process's secrets (a server that echoes the credential), or nil, err when
+-- no answer came (a transport failure, a wait longer than the
 -- policy allows). The same road as Client:request: paced, the retry rules, and in dry-run a
 -- change is planned (M.plan) instead of sent: { status = 0, ok = true, dry_run = true,
 -- headers = {}, body = "" }. opts.headers may not set Authorization nor Host (nil, err).
@@ -343,7 +344,7 @@ function M.fetch(c, method, path, opts)
   if not res then return nil, err end
   local headers = {}
   for k, v in pairs(res.headers or {}) do headers[k] = secrets.redact(v) end
-  local out = { status = res.status, headers = headers, body = res.body or "",
+  local out = { status = res.status, headers = headers, body = secrets.redact(res.body or ""),
                 ok = res.status >= 200 and res.status < 300 }
   if not out.ok then
     local _, e = M.decode_response(res)

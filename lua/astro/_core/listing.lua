@@ -71,12 +71,12 @@ function M.list_key(path, data)
     "): cannot tell which one to page through", { code = "api" })
 end
 
--- The raw record of a page for a raw listing: its decoded data, its text, its headers (values
--- cleaned of secrets) and the list's key.
+-- The raw record of a page for a raw listing: its decoded data, its text and its headers
+-- (values), both cleaned of this process's secrets, and the list's key.
 local function _raw(result, key)
   local headers = {}
   for k, v in pairs(result.headers or {}) do headers[k] = secrets.redact(v) end
-  return { data = result.data, body = result.body, headers = headers, key = key }
+  return { data = result.data, body = secrets.redact(result.body), headers = headers, key = key }
 end
 
 -- Checks the shape of a page as it comes in: an object whose `key` is a list of objects and
@@ -124,8 +124,8 @@ end
 -- opts.on_first_page(data), when given, gets the whole first page (fields beside the list,
 -- such as the defaultRoles of a roles listing) before its items are handed over. With
 -- opts.raw, on_page gets a third argument { data = the decoded page, body = its text as the
--- API sent it, headers = its response headers (values cleaned of secrets), key = the list's
--- field }. key nil: the list's field is told from the first page (M.list_key). opts.headers:
+-- API sent it, headers = its response headers, key = the list's field } (body and header
+-- values cleaned of this process's secrets). key nil: the list's field is told from the first page (M.list_key). opts.headers:
 -- request headers every page request carries.
 ---@param opts? {query?: table, page_size?: integer, concurrency?: integer, window?: integer, max_pages?: integer, pacer?: table, policy?: table, on_first_page?: fun(data: table), raw?: boolean, headers?: table}
 function M.stream(client, path, key, on_page, opts)

@@ -377,7 +377,7 @@ return {
     "-f key=value adds a string field, -F key=value a typed one: true, false, null and numbers become JSON " ..
     "values, @FILE the file's text, @- standard input. Keys nest as name[key]=value and name[]=value (a list). " ..
     "Fields go in a JSON body, or in the query string for GET or when --input gives the body. The method is GET, " ..
-    "or POST when fields or --input are given; -X sets it.\n\n" ..
+    "or POST when fields or --input are given (GET with --paginate); -X sets it.\n\n" ..
     "--paginate follows the pages of an offset/limit/totalCount list (largest pages, paced, in order), " ..
     "printing each page as it comes; --slurp prints the items of all pages as one JSON array instead. " ..
     "--jq filters each page (or the slurped array) with jq, strings printed raw.\n\n" ..
@@ -430,7 +430,7 @@ return {
       else body, err = _read_file(opts.input, "--input " .. opts.input) end
       if not body then return nil, err end
     end
-    if not explicit then method = (#fields > 0 or body ~= nil) and "POST" or "GET" end
+    if not explicit then method = (#fields > 0 or body ~= nil) and not opts.paginate and "POST" or "GET" end
     if opts.paginate and method ~= "GET" then return nil, usage("--paginate follows the pages of a GET only") end
 
     local client, cerr = ctx.api()
