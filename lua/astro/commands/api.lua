@@ -269,7 +269,7 @@ end
 -- file or a pipe; each text on its own line.
 local function _writer(stream)
   local terminal = output.is_terminal(stream)
-  local w = {}
+  local w = { terminal = terminal }
   -- Writes JSON text (pretty on a terminal) or any other body.
   function w.body(text, is_json)
     if text == "" then return end
@@ -326,7 +326,13 @@ local function _paginate(ctx, path, query, headers, filter, opts, w)
     return nil, usage("--paginate starts at offset 0: leave offset out, or page by hand without --paginate")
   end
   local items_of = {}   -- list key -> jq filter giving each item's JSON text
-  local parts = {}      -- --slurp: the items' texts
+  -- --slurp: the items' texts; held in memory for --jq or a terminal, else written as they come
+  -- to a spool (a temporary file), so the array reaches stdout whole or not at all and memory
+  -- stays flat.
+  local parts = {}
+  local spool = opts.slurp and not opts.silent and not filter and not w.terminal and output.spool(ctx.stdout) or nil
+  local first = true
+  if spool then spool:write("[") end
   local failure
   local count, err = astro.stream_list(path, nil, function(_, _, page)
     if failure then return end
@@ -339,7 +345,14 @@ local function _paginate(ctx, path, query, headers, filter, opts, w)
       end
       local texts, jerr = f:run(page.body)
       if not texts then failure = jerr return end
-      table.move(texts, 1, #texts, #parts + 1, parts)
+      if spool then
+        if #texts > 0 then
+          spool:write(first and "" or ",", table.concat(texts, ","))
+          first = false
+        end
+      else
+        table.move(texts, 1, #texts, #parts + 1, parts)
+      end
       return
     end
     if opts.silent then return end
@@ -351,8 +364,17 @@ local function _paginate(ctx, path, query, headers, filter, opts, w)
       w.body(page.body, true)
     end
   end, { query = query, page_size = size, raw = true, headers = headers })
-  if not count then return nil, err end
-  if failure then return nil, failure end
+  if not count or failure then
+    if spool then spool:discard() end
+    if not count then return nil, err end
+    return nil, failure
+  end
+  if spool then
+    spool:write("]\n")
+    local ok, werr = spool:commit()
+    if not ok then return nil, errors.new(werr) end
+    return true
+  end
   if opts.slurp and not opts.silent then
     local text = "[" .. table.concat(parts, ",") .. "]"
     parts = nil
