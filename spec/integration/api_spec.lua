@@ -242,6 +242,7 @@ describe("astro api", function()
       { { "-F", "x=@-", "--input", "-", "/nothing" }, 2, "both read standard input" },
       { { "-F", "x=@/nonexistent/file", "/nothing" }, 1, "cannot read the file of field x" },
       { { "--slurp", "/organizations" }, 2, "%-%-slurp needs %-%-paginate" },
+      { { "--rate-limit", "GET=fast", "/organizations" }, 2, 'invalid rate limit "GET=fast"' },
       { { "--paginate", "-X", "POST", "/organizations" }, 2, "pages of a GET only" },
       { { "/organizations/{org}" }, 2, "unknown placeholder {org}" },
       { { "http://127.0.0.2:1/v1/organizations" }, 1, "sends only to the API of the current context" },
@@ -333,6 +334,16 @@ describe("astro api", function()
       assert.are.equal(2, #reqs)
       assert.are.equal("limit=2&offset=0", reqs[1].query)
       assert.are.equal("limit=2&offset=2", reqs[2].query)
+    end)
+
+    it("--rate-limit sets the pace: 13 pages at GET=10 take at least 1.2 s (0.5 s at the default 25)", function()
+      box.sb:faults({ max_page_size = 25 })
+      local sys = require("astro.core.sys")
+      local t0 = sys.now()
+      ok(api({ "--paginate", "--rate-limit", "GET=10", "--jq", ".users | length", "organizations/{organizationId}/users" }))
+      local took = sys.now() - t0
+      assert.are.equal(math.ceil(#usernames / 25), #page_requests())
+      assert.is_true(took >= 1.15, string.format("13 pages at GET=10 took %.2f s", took))
     end)
 
     it("an empty list prints its one page", function()

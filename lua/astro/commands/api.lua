@@ -424,6 +424,8 @@ return {
     { name = "paginate", type = "bool", help = "Follow every page of an offset/limit list" },
     { name = "slurp", type = "bool", help = "With --paginate: print the items of all pages as one JSON array" },
     { name = "jq", short = "q", type = "string", default = "", help = "Filter the answer with a jq expression" },
+    { name = "rate-limit", type = "string", default = "",
+      help = "Requests per second per method, e.g. GET=50 (the API's limits by default: GET=25,POST=10,DELETE=5)" },
   },
   run = function(opts, ctx)
     -- Everything that can be checked is checked before anything is sent.
@@ -439,6 +441,11 @@ return {
       local ferr
       filter, ferr = jq.compile(opts.jq)
       if not filter then return nil, usage("--jq: " .. ferr.message) end
+    end
+    if opts.rate_limit ~= "" then
+      local rates, rerr = astro.bulk.parse_rates(opts.rate_limit)
+      if not rates then return nil, rerr end
+      astro.bulk.rates = rates
     end
     local headers, herr = _headers(opts.header)
     if not headers then return nil, herr end
