@@ -7,7 +7,8 @@
 # rounds, each running the three in turn (1.2 s apart, so the server's bucket refills); the
 # medians are printed, with the ratio to the floor and the peak RSS of astro (GNU time); the
 # same listing with --slurp (one JSON array of every user) is timed beside them.
-# LATENCY (0) adds server latency in ms to every request.
+# astro is given the same rate (--rate-limit GET=$RATE). LATENCY (0) adds server latency in ms
+# to every request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-100000}
@@ -40,7 +41,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   sleep 1.2
 
   /usr/bin/time -f "%e %M" -o "$work/astro.time" \
-    build/astro api --paginate --jq '.users[].username' '/organizations/{organizationId}/users' >"$work/astro.out"
+    build/astro api --rate-limit "GET=$RATE" --paginate --jq '.users[].username' '/organizations/{organizationId}/users' \
+    >"$work/astro.out"
   read -r s kb <"$work/astro.time"
   astro_t+=("$s") astro_kb+=("$kb")
   astro_n=$(wc -l <"$work/astro.out")
@@ -48,7 +50,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   # The same listing as one JSON array of every user (--slurp, spooled to stdout).
   sleep 1.2
   /usr/bin/time -f "%e %M" -o "$work/slurp.time" \
-    build/astro api --paginate --slurp '/organizations/{organizationId}/users' >"$work/slurp.out"
+    build/astro api --rate-limit "GET=$RATE" --paginate --slurp '/organizations/{organizationId}/users' >"$work/slurp.out"
   read -r s kb <"$work/slurp.time"
   slurp_t+=("$s") slurp_kb+=("$kb")
   slurp_n=$(/usr/bin/jq length "$work/slurp.out")
