@@ -203,6 +203,11 @@ describe("astro api", function()
       r = api({ "organizations/{organizationId}/teams", "-f", "name=" })
       assert.are.equal(1, r.code)
       assert.matches("^Error: .+%(HTTP 400%)\n$", r.stderr)
+      -- An answer without a body: its status.
+      r = api({ "-X", "HEAD", "-i", "organizations/{organizationId}" })
+      assert.are.equal(1, r.code)
+      assert.matches("^HTTP 405 Method Not Allowed\n.*allow: GET\n", r.stdout)
+      assert.are.equal("Error: the API answered 405 Method Not Allowed (HTTP 405)\n", r.stderr)
     end)
 
     it("--dry-run prints a POST or a DELETE and sends nothing; a GET is sent", function()

@@ -498,8 +498,13 @@ return {
       end
     end
     if not res.ok then
+      -- The API's message, or for an answer without one (HEAD, a proxy's page) its status.
       local e = res.error
-      return nil, errors.new(string.format("%s (HTTP %d)", e.message, res.status),
+      local message = e.message
+      if message:find("^failed to perform request") then
+        message = "the API answered " .. res.status .. (PHRASES[res.status] and (" " .. PHRASES[res.status]) or "")
+      end
+      return nil, errors.new(string.format("%s (HTTP %d)", message, res.status),
         { status = res.status, requestId = e.requestId, code = "api" })
     end
     return true
