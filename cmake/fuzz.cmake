@@ -31,7 +31,7 @@ target_compile_options(astro_fuzz_core PRIVATE ${ASTRO_WARNINGS} -fsanitize=fuzz
                        ${ASTRO_FUZZ_SAN})
 target_compile_definitions(astro_fuzz_core PRIVATE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE
                            ASTRO_VERSION="${PROJECT_VERSION}")
-target_link_libraries(astro_fuzz_core PUBLIC lua_static yaml_static CURL::libcurl ZLIB::ZLIB m)
+target_link_libraries(astro_fuzz_core PUBLIC lua_static yaml_static CURL::libcurl ZLIB::ZLIB jq_lib m)
 
 enable_testing()
 foreach(t IN LISTS ASTRO_FUZZ_TARGETS)

@@ -5,7 +5,7 @@
 # clang-14 and libclang-rt-14-dev build the libFuzzer targets (fuzz/), valgrind runs
 # scripts/valgrind.sh; zsh and fish let the completion spec run their completion scripts.
 set -eu
-PKGS="build-essential cmake pkg-config curl python3 lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev lua-busted libcurl4-openssl-dev libyaml-dev zlib1g-dev zsh fish clang-14 libclang-rt-14-dev valgrind"
+PKGS="build-essential cmake pkg-config curl python3 lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev lua-busted libcurl4-openssl-dev libyaml-dev zlib1g-dev libjq-dev zsh fish clang-14 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -19,6 +19,7 @@
 #include "astro/core.h"
 #include "astro/env.h"
 #include "astro/gzip.h"
+#include "astro/jq.h"
 #include "astro/host.h"
 #include "astro/proc.h"
 
@@ -120,6 +121,7 @@ static const luaL_Reg c_modules[] = {
     {"astro.core.term", luaopen_astro_core_term},
     {"astro.core.gzip", luaopen_astro_core_gzip},
     {"astro.core.proc", luaopen_astro_core_proc},
+    {"astro.core.jq", luaopen_astro_core_jq},
     {NULL, NULL}
 };
 

@@ -152,6 +152,22 @@ function M.request(method, path, opts)
   return c:request(method, p, opts)
 end
 
+--- Calls any API v1 path with the default client and returns the answer as it came, whatever
+-- its status: { status, ok (2xx), headers (lower-case names), body (text), error (when not
+-- ok: the API's error, as astro.request returns it) }, header values and body cleaned of this
+-- process's credentials (<redacted>); or nil, err when no answer came. Paced, retried and held back under --dry-run as astro.request (a held-back
+-- change answers { ok = true, dry_run = true, status = 0, headers = {}, body = "" }).
+-- opts.headers adds request headers (never Authorization nor Host); opts.body is sent as is
+-- when a string, else encoded as JSON.
+---@param method string
+---@param path string "{org}" is replaced by the current organization
+---@param opts? {query?: table, body?: any, headers?: table<string, string>, timeout?: number}
+function M.fetch(method, path, opts)
+  local c, p = _client_and_path(path)
+  if not c then return nil, p end
+  return client_mod.fetch(c, method, p, opts)
+end
+
 --- Every item of a paginated API v1 list (largest pages, fetched concurrently). Returns the
 -- items or nil, err. `key` is the list's field, e.g. "users".
 function M.list(path, key, opts)
@@ -163,11 +179,16 @@ end
 --- Streams every item of a paginated list in API order, page by page, to on_page(items,
 -- offset): largest pages, fetched concurrently within the GET rate limit, each page handed
 -- over as soon as the pages before it have been (memory stays flat). Returns the number of
--- items and totalCount, or nil, err.
+-- items and totalCount, or nil, err. key nil: the list's field is told from the first page
+-- (the path's last segment, else the page's one list field). opts.raw: on_page gets a third
+-- argument { data = the decoded page, body = the page's text as the API sent it, headers =
+-- its response headers (lower-case names), key = the list's field } (body and header values
+-- cleaned of this process's credentials),
+-- and an empty first page is handed over too. opts.headers: headers every page request carries.
 ---@param path string "{org}" is replaced by the current organization
----@param key string
----@param on_page fun(items: table[], offset: integer)
----@param opts? {query?: table, page_size?: integer, concurrency?: integer}
+---@param key string|nil
+---@param on_page fun(items: table[], offset: integer, page?: {data: table, body: string, headers: table, key: string})
+---@param opts? {query?: table, page_size?: integer, concurrency?: integer, raw?: boolean, headers?: table<string, string>}
 function M.stream_list(path, key, on_page, opts)
   local c, p = _client_and_path(path)
   if not c then return nil, p end
@@ -609,6 +630,7 @@ local LAZY = {
   audit_logs = function() return require("astro.audit_logs") end,
   teams = function() return require("astro.teams") end,
   tokens = function() return require("astro.tokens") end,
+  jq = function() return require("astro.jq") end,
 }
 setmetatable(M, { __index = function(t, k)
   local load = LAZY[k]

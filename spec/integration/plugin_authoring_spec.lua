@@ -40,7 +40,9 @@ describe("a plugin author", function()
   it("is told about a flag the command line cannot parse", function()
     local cases = {
       { '{ { name = "n", type = "int" } }',
-        ': flag --n: type "int" is not one the command line knows: use "string" or "bool"' },
+        ': flag --n: type "int" is not one the command line knows: use "string", "bool" or "strings"' },
+      { '{ { name = "n", type = "strings", default = "a" } }',
+        ": flag --n: a strings flag has no default (it holds the values given, in order, or an empty list)" },
       { '{ { name = "n", typ = "string" } }', ': flag 1: unknown field "typ" (known: name, short, type, default, help)' },
       { '{ { name = "--n" } }', ': flag 1: name must be a word such as "reason" or "dry-run"' },
       { '{ { name = "n", short = "nn" } }', ": flag --n: short must be one letter" },
@@ -57,6 +59,21 @@ describe("a plugin author", function()
     local code, why, r = refused(hello('{ { name = "n", short = "n", type = "bool", default = false, help = "x" } }'))
     assert.are.equal(0, code, r.stdout)
     assert.is_nil(why)
+  end)
+
+  it("gets each value of a strings flag given many times, in order, and an empty list when it is not given", function()
+    local home = h.tmpdir()
+    plugin(home, "p.lua", [[
+return { command = "tags", flags = { { name = "tag", short = "t", type = "strings", help = "A tag" } },
+  run = function(opts, ctx) ctx.stdout:write(#opts.tag, ":", table.concat(opts.tag, ","), "\n") end }
+]])
+    local r = h.run({ "tags", "-t", "a", "--tag", "b c", "-tc", "--tag=d" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("4:a,b c,c,d\n", r.stdout)
+    r = h.run({ "tags" }, { home = home })
+    assert.are.equal("0:\n", r.stdout)
+    r = h.run({ "tags", "--help" }, { home = home })
+    assert.matches("%-t, %-%-tag stringArray   A tag\n", r.stdout)
   end)
 
   it("gets help without blank lines when the command has no description", function()

@@ -149,6 +149,10 @@ local INVOCATIONS = {
     assert.are.equal(3, #users)
   end,
   ["version"] = same_as_stock({}),
+  ["api"] = function(c)
+    same_as_stock({ "--paginate", "--jq", ".users[].username", "/organizations/{organizationId}/users" })(c)
+    assert.are.equal(3, #h.lines(c.run({ "--paginate", "--jq", ".users[].id", "organizations/{organizationId}/users" }).stdout))
+  end,
   ["organization role"] = group,
   ["organization role list"] = function(c)
     same_as_stock({ "-i", "--json" })(c)

@@ -478,6 +478,14 @@ class State:
                 items = apply_sorts(items, sorts)
             return items[offset:offset + limit], len(items)
 
+    def get_workspace(self, org_id, workspace_id):
+        with self.lock:
+            self.org(org_id)
+            for w in self.workspaces[org_id]:
+                if w["id"] == workspace_id:
+                    return w
+            raise ApiError(404, "Workspace not found")
+
     # -- mutations ------------------------------------------------------------------------
 
     def update_roles(self, org_id, user_id, body):
@@ -639,7 +647,7 @@ class Faults:
         self.grow_limit = 0
         self.auth_domain_url = None  # domainUrl the auth-config answers (None: this server)
         self.token_answer = None     # JSON object /oauth/token answers 200 instead of a token
-        self.echo_token = False      # error messages repeat the request's Authorization value
+        self.echo_token = False      # error messages and a header repeat the request's Authorization value
         self.answer_next = 0        # "answer" fault: 200 with answer_body, after answer_skip
         self.answer_skip = 0        # matching requests are served as usual
         self.answer_body = ""
@@ -1261,6 +1269,9 @@ class Handler(BaseHTTPRequestHandler):
                 page, total = state.list_workspaces(org_id, limit, offset, sorts)
                 return 200, {"limit": limit, "offset": offset,
                              "totalCount": faults.claimed_total(total), "workspaces": page}
+            if n == 4 and parts[2] == "workspaces":
+                allow(method, "GET")
+                return 200, state.get_workspace(org_id, parts[3])
         if parts == ["users", "self"]:
             allow(method, "GET")
             with state.lock:
@@ -1424,6 +1435,9 @@ class Handler(BaseHTTPRequestHandler):
         if status not in (204, 304):
             self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Request-Id", self.request_id or str(uuid.uuid4()))
+        echoed = getattr(self, "headers", None) and self.headers.get("Authorization")
+        if self.server.faults.echo_token and echoed:
+            self.send_header("X-Echo-Authorization", echoed)
         for name, value in headers:
             self.send_header(name, value)
         if self.close_connection:

@@ -210,6 +210,14 @@ class TestListsAndPagination(SharedServerTest):
         status, body, resp = self.srv.api("GET", "/v1/organizations/%s/workspaces?sorts=bogus:asc" % ACME)
         self.assertError(status, body, resp, 400)
 
+    def test_workspace_by_id(self):
+        status, body, _ = self.srv.api("GET", "/v1/organizations/%s/workspaces/clwanly000010uxapiyuxv50n" % ACME)
+        self.assertEqual((status, body["name"], body["id"]), (200, "Analytics", "clwanly000010uxapiyuxv50n"))
+        status, body, resp = self.srv.api("GET", "/v1/organizations/%s/workspaces/cnope" % ACME)
+        self.assertError(status, body, resp, 404, "Workspace not found")
+        status, body, resp = self.srv.api("DELETE", "/v1/organizations/%s/workspaces/cnope" % ACME)
+        self.assertError(status, body, resp, 405)
+
     def test_self_user(self):
         status, body, _ = self.srv.api("GET", "/v1/users/self?createIfNotExist=true")
         self.assertEqual((status, body), (200, fixture("self-user.json")))
@@ -914,6 +922,17 @@ class TestServerModels(SharedServerTest):
 
     def get(self, path="/v1/users/self", conn=None):
         return self.srv.api("GET", path, conn=conn)
+
+    def test_echo_token(self):
+        self.faults(echo_token=True)
+        status, body, resp = self.srv.api("GET", "/v1/organizations/cnope")
+        self.assertEqual((status, body["message"]), (404, "Organization not found (token: Bearer test-token)"))
+        self.assertEqual(resp.getheader("X-Echo-Authorization"), "Bearer test-token")
+        status, _, resp = self.srv.api("GET", "/v1/organizations/%s" % ACME)
+        self.assertEqual((status, resp.getheader("X-Echo-Authorization")), (200, "Bearer test-token"))
+        self.faults(echo_token=False)
+        _, _, resp = self.srv.api("GET", "/v1/organizations/%s" % ACME)
+        self.assertIsNone(resp.getheader("X-Echo-Authorization"))
 
     def post(self, n, conn=None):
         return self.srv.api("POST", "/v1/organizations/%s/invites" % ACME,

@@ -154,6 +154,63 @@ describe("the public astro API", function()
       "GET limit=1000&offset=2000&sorts=username%3Adesc" }, queries(USERS))
   end)
 
+  it("fetch gives the answer as it came, whatever its status, with headers and the API's error", function()
+    local res = assert(astro.fetch("GET", "/organizations/{org}/workspaces", { query = { limit = 1 },
+      headers = { ["X-Trace"] = "t1" } }))
+    assert.are.equal(200, res.status)
+    assert.is_true(res.ok)
+    assert.are.equal("application/json", res.headers["content-type"])
+    assert.matches('^{"limit":1,', res.body)
+    assert.is_nil(res.error)
+    local req = sb:requests()[1]
+    assert.are.equal("t1", req.headers["X-Trace"])
+    res = assert(astro.fetch("DELETE", "/organizations/{org}/teams/clmnope"))
+    assert.are.equal(404, res.status)
+    assert.is_false(res.ok)
+    assert.are.equal("Team not found", astro.json.decode(res.body).message)
+    assert.are.equal("Team not found", res.error.message)
+    assert.are.equal(404, res.error.status)
+    -- A raw body goes as it is; neither Authorization nor Host may be set.
+    res = assert(astro.fetch("POST", "/organizations/{org}/teams", { body = '{"name":"Raw"}' }))
+    assert.are.equal(200, res.status)
+    assert.are.equal('{"name":"Raw"}', h.recorded(sb, { method = "POST" })[1].body)
+    for _, name in ipairs({ "authorization", "Host" }) do
+      local none, err = astro.fetch("GET", "/organizations", { headers = { [name] = "x" } })
+      assert.is_nil(none)
+      assert.are.equal("usage", err.code)
+    end
+  end)
+
+  it("fetch holds back a change under dry-run, and cleans the credential out of what it gives", function()
+    astro.use(api.new({ base_url = sb.url .. "/v1", authorization = "Bearer test-token", organization = ACME,
+                        dry_run = true, plan = io.open("/dev/null", "w") }))
+    local res = assert(astro.fetch("DELETE", "/organizations/{org}/teams/x"))
+    assert.is_true(res.dry_run)
+    assert.are.same({}, sb:requests())
+    astro.use(api.new({ base_url = sb.url .. "/v1", authorization = "Bearer test-token", organization = ACME }))
+    sb:faults({ echo_token = true })
+    res = assert(astro.fetch("GET", "/organizations/cnope"))
+    assert.is_nil(res.body:find("test-token", 1, true), res.body)
+    assert.are.equal("<redacted>", res.headers["x-echo-authorization"])
+    sb:faults({ echo_token = false })
+  end)
+
+  it("stream_list with raw pages: each page's text and headers, the list's key told from the path", function()
+    local texts, keys, counts = {}, {}, {}
+    local n, total = assert(astro.stream_list("/organizations/{org}/users", nil, function(items, offset, page)
+      texts[#texts + 1] = page.body
+      keys[#keys + 1] = page.key
+      counts[#counts + 1] = #items .. "@" .. offset
+      assert.are.equal("application/json", page.headers["content-type"])
+      assert.are.equal(#items, #page.data.users)
+    end, { raw = true }))
+    assert.are.equal(2503, n)
+    assert.are.equal(2503, total)
+    assert.are.same({ "users", "users", "users" }, keys)
+    assert.are.same({ "1000@0", "1000@1000", "503@2000" }, counts)
+    assert.matches('^{"limit":1000,"offset":2000,', texts[3])
+  end)
+
   it("returns the API's errors with message, status and requestId; tostring is the message", function()
     local org, err = astro.organizations.get("cnope000000000000000000000")
     assert.is_nil(org)

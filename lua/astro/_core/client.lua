@@ -324,6 +324,44 @@ function M.plan(c, method, path, opts)
   return json.object({ dry_run = true }), { status = 200, headers = {}, body = "", dry_run = true }
 end
 
+--- Calls the API on client c and returns its answer as it came, whatever its status:
+-- { status, ok (a 2xx status), headers (names in lower case), body (text, "" when none),
+-- error (when not ok: the API's error as Client:request gives it) }, header values and body
+-- cleaned of this process's secrets (a server that echoes the credential), or nil, err when
+-- no answer came (a transport failure, a wait longer than the
+-- policy allows). The same road as Client:request: paced, the retry rules, and in dry-run a
+-- change is planned (M.plan) instead of sent: { status = 0, ok = true, dry_run = true,
+-- headers = {}, body = "" }. opts.headers may not set Authorization nor Host (nil, err).
+---@param c table a client
+---@param method string
+---@param path string
+---@param opts? {query?: table, body?: any, headers?: table, timeout?: number, idempotent?: boolean}
+function M.fetch(c, method, path, opts)
+  opts = opts or {}
+  for k in pairs(opts.headers or {}) do
+    local name = type(k) == "string" and k:lower() or ""
+    if name == "authorization" or name == "host" then
+      return nil, errors.new(string.format("a request cannot set its own %s header: the client sends its own",
+        name == "host" and "Host" or "Authorization"), { code = "usage" })
+    end
+  end
+  if M.holds(c) and M.is_mutating(method) then
+    M.plan(c, method, path, opts)
+    return { status = 0, ok = true, dry_run = true, headers = {}, body = "" }
+  end
+  local res, err = M.send(c, M.build(c, method, path, opts))
+  if not res then return nil, err end
+  local headers = {}
+  for k, v in pairs(res.headers or {}) do headers[k] = secrets.redact(v) end
+  local out = { status = res.status, headers = headers, body = secrets.redact(res.body or ""),
+                ok = res.status >= 200 and res.status < 300 }
+  if not out.ok then
+    local _, e = M.decode_response(res)
+    out.error = e
+  end
+  return out
+end
+
 --- Calls the API. Returns data, response or nil, err.
 ---@param method string
 ---@param path string

@@ -24,11 +24,12 @@ end
 -- An item is a table with `job` = { method, path, query?, body?, idempotent? } (a path under
 -- /v1, as for Client:request); the caller may keep its own fields in it.
 ---@param client table
----@param opts {feed: fun(): table|nil, on_final: fun(item: table, result: table), on_unknown?: fun(items: table[]): table|nil, pacer?: table, policy?: table, concurrency?: integer}
+---@param opts {feed: fun(): table|nil, on_final: fun(item: table, result: table), on_unknown?: fun(items: table[]): table|nil, pacer?: table, policy?: table, concurrency?: integer, raw?: boolean}
 --   feed(): the next new item, or nil when there is none for now (asked again after every
 --   answer: a listing plans its pages as they come);
 --   on_final(item, result): the item ended: { ok = true, data, status, requestId, attempts } or
---   { ok = false, err, attempts } (confirmed = true when on_unknown confirmed it);
+--   { ok = false, err, attempts } (confirmed = true when on_unknown confirmed it); with
+--   opts.raw, a success also carries the response's `body` (text) and `headers`;
 --   on_unknown(items): see M.run (items get an `err` field).
 -- Returns nil, or the error that stopped everything (an interrupt); items not ended then are
 -- ended with it, except those feed() never handed out.
@@ -109,7 +110,8 @@ function M.drive(client, opts)
     if err then return final(item, { ok = false, err = err }) end
     local data, res_or_err = client_mod.decode_response(res)
     if data == nil then return final(item, { ok = false, err = res_or_err, status = res.status }) end
-    final(item, { ok = true, data = data, status = res.status, requestId = res.headers and res.headers["x-request-id"] })
+    final(item, { ok = true, data = data, status = res.status, requestId = res.headers and res.headers["x-request-id"],
+                  body = opts.raw and res.body or nil, headers = opts.raw and res.headers or nil })
   end
 
   while true do

@@ -4,6 +4,7 @@ local errors = require("astro.errors")
 local json = require("astro.json")
 local client_mod = require("astro._core.client")
 local engine = require("astro._core.engine")
+local secrets = require("astro._core.secrets")
 
 local M = {}
 
@@ -43,6 +44,39 @@ local function _kind(v)
   if type(v) == "string" then return "a string" end
   if type(v) == "boolean" then return "a boolean" end
   return "a number"
+end
+
+--- The field of a list page that holds its items, for a listing whose key is not given: the
+-- last segment of path when the page holds a list there (".../users" -> "users"), else the one
+-- field of the page that holds a list. Returns the key, or nil, err naming why none can be told.
+---@param path string
+---@param data any the decoded first page
+function M.list_key(path, data)
+  if _kind(data) ~= "an object" then
+    return nil, errors.new("the API answered a page that is " .. _kind(data) .. ", not an object", { code = "api" })
+  end
+  local last = path:gsub("%?.*$", ""):match("([^/]+)/*$")
+  if last and _kind(data[last]) == "a list" then return last end
+  local found = {}
+  for k, v in pairs(data) do
+    if type(k) == "string" and _kind(v) == "a list" then found[#found + 1] = k end
+  end
+  table.sort(found)
+  if #found == 1 then return found[1] end
+  if #found == 0 then
+    return nil, errors.new("the answer holds no list to page through (no field of the page is a list)",
+      { code = "api" })
+  end
+  return nil, errors.new("the answer holds several lists (" .. table.concat(found, ", ") ..
+    "): cannot tell which one to page through", { code = "api" })
+end
+
+-- The raw record of a page for a raw listing: its decoded data, its text and its headers
+-- (values), both cleaned of this process's secrets, and the list's key.
+local function _raw(result, key)
+  local headers = {}
+  for k, v in pairs(result.headers or {}) do headers[k] = secrets.redact(v) end
+  return { data = result.data, body = secrets.redact(result.body), headers = headers, key = key }
 end
 
 -- Checks the shape of a page as it comes in: an object whose `key` is a list of objects and
@@ -88,8 +122,12 @@ end
 ---@param key string
 ---@param on_page fun(items: table[], offset: integer)
 -- opts.on_first_page(data), when given, gets the whole first page (fields beside the list,
--- such as the defaultRoles of a roles listing) before its items are handed over.
----@param opts? {query?: table, page_size?: integer, concurrency?: integer, window?: integer, max_pages?: integer, pacer?: table, policy?: table, on_first_page?: fun(data: table)}
+-- such as the defaultRoles of a roles listing) before its items are handed over. With
+-- opts.raw, on_page gets a third argument { data = the decoded page, body = its text as the
+-- API sent it, headers = its response headers, key = the list's field } (body and header
+-- values cleaned of this process's secrets). key nil: the list's field is told from the first page (M.list_key). opts.headers:
+-- request headers every page request carries.
+---@param opts? {query?: table, page_size?: integer, concurrency?: integer, window?: integer, max_pages?: integer, pacer?: table, policy?: table, on_first_page?: fun(data: table), raw?: boolean, headers?: table}
 function M.stream(client, path, key, on_page, opts)
   opts = opts or {}
   local size = opts.page_size or client_mod.MAX_PAGE_SIZE
@@ -103,7 +141,7 @@ function M.stream(client, path, key, on_page, opts)
   local next_offset = 0      -- the next page to plan
   local deliver = 0          -- the offset of the next page to hand over
   local stop_at              -- an empty page came at this offset: nothing is planned past it
-  local waiting = {}         -- offset -> items, pages come before an earlier one
+  local waiting = {}         -- offset -> { items, raw }, pages come before an earlier one
   local pages, count, failure = 0, 0, nil
 
   local function fail(err) if not failure then failure = err end end
@@ -127,15 +165,16 @@ function M.stream(client, path, key, on_page, opts)
     pages = pages + 1
     local offset = next_offset
     next_offset = next_offset + (step or size)
-    return { offset = offset, job = { method = "GET", path = path, query = _page_query(opts.query, size, offset) } }
+    return { offset = offset, job = { method = "GET", path = path, query = _page_query(opts.query, size, offset),
+                                      headers = opts.headers } }
   end
 
   local function deliver_ready()
     while waiting[deliver] and not failure do
       local page = waiting[deliver]
       waiting[deliver] = nil
-      count = count + #page
-      on_page(page, deliver)
+      count = count + #page.items
+      on_page(page.items, deliver, page.raw)
       deliver = deliver + step
     end
   end
@@ -144,6 +183,11 @@ function M.stream(client, path, key, on_page, opts)
     if failure then return end
     local offset = item.offset
     if not result.ok then return fail(result.err) end
+    if not key then
+      local k, kerr = M.list_key(path, result.data)
+      if not k then return fail(kerr) end
+      key = k
+    end
     local items, total = _page(result.data, key, string.format(" (offset %d)", offset))
     if not items then return fail(total) end
     if #items > size then
@@ -156,13 +200,15 @@ function M.stream(client, path, key, on_page, opts)
       if opts.on_first_page then opts.on_first_page(result.data) end
       if #items == 0 then
         step, plan_end = size, 0
+        -- A raw listing shows every page it got, an empty first page too.
+        if opts.raw then on_page(items, 0, _raw(result, key)) end
         return
       end
       step = #items
       plan_end = latest or math.huge
       next_offset = step
       count = #items
-      on_page(items, 0)
+      on_page(items, 0, opts.raw and _raw(result, key) or nil)
       deliver = step
       if #items < size and not latest then plan_end = #items end   -- a short first page without a count: all
       return
@@ -175,7 +221,7 @@ function M.stream(client, path, key, on_page, opts)
       -- The count overstated (or the list shrank): the list ends here.
       stop_at = offset
       for o, page in pairs(waiting) do
-        if o > offset then return fail(_disagree(offset, o, #page)) end
+        if o > offset then return fail(_disagree(offset, o, #page.items)) end
       end
       return
     end
@@ -183,12 +229,12 @@ function M.stream(client, path, key, on_page, opts)
       -- A short page is the last one: nothing past it is planned.
       stop_at = offset + step
     end
-    waiting[offset] = items
+    waiting[offset] = { items = items, raw = opts.raw and _raw(result, key) or nil }
     deliver_ready()
   end
 
   local stopped = engine.drive(client, {
-    pacer = opts.pacer, policy = opts.policy, concurrency = concurrency,
+    pacer = opts.pacer, policy = opts.policy, concurrency = concurrency, raw = opts.raw,
     feed = feed, on_final = on_final,
   })
   if stopped then return nil, stopped end

@@ -10,7 +10,7 @@ for _, f in ipairs(M.SPEC_FIELDS) do known_field[f] = true end
 
 --- The fields of a flag declaration, and the flag types the command line knows.
 M.FLAG_FIELDS = { "name", "short", "type", "default", "help" }
-M.FLAG_TYPES = { string = true, bool = true }
+M.FLAG_TYPES = { string = true, bool = true, strings = true }
 local known_flag_field = {}
 for _, f in ipairs(M.FLAG_FIELDS) do known_flag_field[f] = true end
 
@@ -41,11 +41,14 @@ function M.flags(flags, path)
     what = string.format("%s: flag --%s", path, f.name)
     local t = f.type or "string"
     if not M.FLAG_TYPES[t] then
-      return nil, string.format('%s: type %q is not one the command line knows: use "string" or "bool"',
+      return nil, string.format('%s: type %q is not one the command line knows: use "string", "bool" or "strings"',
         what, tostring(f.type))
     end
     if f.short ~= nil and (type(f.short) ~= "string" or not f.short:match("^%a$")) then
       return nil, what .. ": short must be one letter"
+    end
+    if t == "strings" and f.default ~= nil then
+      return nil, what .. ": a strings flag has no default (it holds the values given, in order, or an empty list)"
     end
     if f.default ~= nil and type(f.default) ~= (t == "bool" and "boolean" or "string") then
       return nil, string.format("%s: default must be a %s", what, t == "bool" and "boolean" or "string")

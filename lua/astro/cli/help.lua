@@ -9,7 +9,7 @@ local function _flag_lines(flags, help_for)
   table.sort(sorted, function(a, b) return a.name < b.name end)
   for _, f in ipairs(sorted) do
     local left = (f.short and ("  -" .. f.short .. ", ") or "      ") .. "--" .. f.name
-    if f.type ~= "bool" then left = left .. " " .. (f.type or "string") end
+    if f.type ~= "bool" then left = left .. " " .. (f.type == "strings" and "stringArray" or f.type or "string") end
     local help = f.help or ""
     if f.name == "help" then help = "help for " .. help_for end
     if f.type ~= "bool" and f.default ~= nil and f.default ~= "" then

@@ -1,7 +1,8 @@
 --- Arguments parsed the way the astro CLI (cobra/pflag) parses them, against the command tree:
 -- command words (names and aliases), long and short flags (-abc, -ovalue, -o=value, -o value,
 -- --name=value, --name value), "--", positionals. opts holds each flag under its name with
--- "-" turned into "_", plus opts.args (positionals).
+-- "-" turned into "_", plus opts.args (positionals). A flag of type "strings" may be given
+-- many times: opts holds the list of its values in order (pflag's stringArray).
 local errors = require("astro.errors")
 local tree = require("astro.cli.tree")
 
@@ -40,6 +41,9 @@ local function _set_flag(opts, f, value, shown)
       end
     end
     opts[f.name:gsub("-", "_")] = b
+  elseif f.type == "strings" then
+    local list = opts[f.name:gsub("-", "_")]
+    list[#list + 1] = value
   else
     opts[f.name:gsub("-", "_")] = value
   end
@@ -97,7 +101,8 @@ function M.parse(root, args)
   -- Pass 2: flags against the command that was found.
   local opts = {}
   for _, f in ipairs(_flags_of(node)) do
-    if f.default ~= nil then opts[f.name:gsub("-", "_")] = f.default end
+    if f.type == "strings" then opts[f.name:gsub("-", "_")] = {}
+    elseif f.default ~= nil then opts[f.name:gsub("-", "_")] = f.default end
   end
   for _, f in ipairs(tree.GLOBAL_FLAGS) do opts[f.name:gsub("-", "_")] = f.default end
   -- A flag given twice with different values is a mistake (which one was meant?), not "last wins".
@@ -105,6 +110,7 @@ function M.parse(root, args)
   local function set(f, value, shown)
     local err = _set_flag(opts, f, value, shown)
     if err then return err end
+    if f.type == "strings" then return nil end
     local v = opts[f.name:gsub("-", "_")]
     if given[f.name] ~= nil and given[f.name] ~= v then
       return errors.usage("flag --" .. f.name .. " given twice")
