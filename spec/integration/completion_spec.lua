@@ -73,7 +73,7 @@ describe("shell completion", function()
   lazy_teardown(function() h.cleanup() end)
 
   it("completes the top-level commands, help and completion included, and a prefix", function()
-    assert.are.same({ "completion", "help", "organization", "plugin", "run", "version" }, sorted(complete("astro ")))
+    assert.are.same({ "api", "completion", "help", "organization", "plugin", "run", "version" }, sorted(complete("astro ")))
     assert.are.same({ "organization" }, complete("astro or"))
     assert.are.same({ "version" }, complete("astro v"))
     assert.are.same({}, complete("astro zz"))
@@ -135,6 +135,18 @@ describe("shell completion", function()
     assert.are.same({ "csv" }, complete("astro organization token list --output=c"))
     assert.are.same({ "debug" }, complete("astro --verbosity d"))
     assert.are.same({ "organization" }, complete("astro --verbosity debug or"))
+  end)
+
+  it("completes astro api: its flags, repeatable ones again, -X methods and the --input file", function()
+    local cwd = h.tmpdir()
+    h.write_file(cwd .. "/body.json", "{}")
+    local flags = complete("astro api -f a=1 -")
+    for _, f in ipairs({ "-f", "-F", "-H", "-X", "-q", "--jq", "--paginate", "--slurp", "--input", "--organization" }) do
+      assert.is_true(has(flags, f), f)
+    end
+    assert.are.same({ "DELETE" }, complete("astro api -X D"))
+    assert.are.same({ "PATCH", "POST", "PUT" }, sorted(complete("astro api --method P")))
+    assert.are.same({ "body.json" }, complete("astro api x --input bo", { cwd = cwd }))
   end)
 
   it("completes file names for --file, --report, audit-logs export -o and astro run FILE", function()

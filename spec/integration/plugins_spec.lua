@@ -74,6 +74,22 @@ describe("astro plugins", function()
     end
   end)
 
+  it("sends the dry-run plan of a stdout_data command to stderr, leaving stdout to its data", function()
+    local home = box.sb:home()
+    plugin(home, "offboard.lua", OFFBOARD)
+    plugin(home, "offboard_data.lua", (OFFBOARD:gsub('"organization user offboard"', '"organization user offboard2"')
+      :gsub('use = "offboard EMAIL"', 'use = "offboard2 EMAIL"'):gsub("mutates = true,", "mutates = true, stdout_data = true,")))
+    local plan = "dry run: POST /organizations/" .. ACME .. "/users/" .. MEI .. '/roles {"organizationRole":"ORGANIZATION_MEMBER"}\n'
+    local r = h.run({ "organization", "user", "offboard", "mei.lin@acme.io", "--dry-run" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal(plan .. "offboarded mei.lin@acme.io\n", r.stdout)
+    r = h.run({ "organization", "user", "offboard2", "mei.lin@acme.io", "--dry-run" }, { home = home })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("offboarded mei.lin@acme.io\n", r.stdout)
+    assert.are.equal(plan, r.stderr)
+    assert.are.same({}, h.writes(box.sb))
+  end)
+
   it("prints a plugin's nil, err as Error: with exit 1", function()
     local home = box.sb:home()
     plugin(home, "offboard.lua", OFFBOARD)

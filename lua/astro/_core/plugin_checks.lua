@@ -4,7 +4,7 @@ local M = {}
 
 --- The fields a plugin's command table may have.
 M.SPEC_FIELDS = { "command", "use", "aliases", "short", "long", "example", "flags", "args", "mutates",
-                  "wrap", "run" }
+                  "stdout_data", "wrap", "run" }
 local known_field = {}
 for _, f in ipairs(M.SPEC_FIELDS) do known_field[f] = true end
 

@@ -29,10 +29,11 @@ M.VALUES = {
   role = roles.VALID,
   output = { "table", "json", "csv" },
   verbosity = { "debug", "info", "warn", "error", "fatal", "panic", "trace" },
+  method = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" },
 }
 
 --- The flags whose value is a file name.
-M.FILE_FLAGS = { file = true, report = true, ["output-file"] = true }
+M.FILE_FLAGS = { file = true, report = true, ["output-file"] = true, input = true }
 
 --- The shells a script is made for.
 M.SHELLS = { "bash", "fish", "zsh" }
@@ -70,7 +71,8 @@ local function _values(f, cur, lead)
   return out, M.NO_FILES
 end
 
--- The flags of node (its own, the global ones, --help) that start with cur, but those in given.
+-- The flags of node (its own, the global ones, --help) that start with cur, but those in given
+-- (a flag that may be given many times, type "strings", is offered again).
 local function _flags(node, cur, given)
   local all = {}
   for _, set in ipairs({ node.flags, tree.GLOBAL_FLAGS, { tree.HELP_FLAG } }) do
@@ -79,7 +81,7 @@ local function _flags(node, cur, given)
   table.sort(all, function(a, b) return a.name < b.name end)
   local out = {}
   for _, f in ipairs(all) do
-    if not given[f.name] then
+    if not given[f.name] or f.type == "strings" then
       local help = f.name == "help" and ("help for " .. node.name) or _one_line(f.help)
       if _starts("--" .. f.name, cur) then out[#out + 1] = { "--" .. f.name, help } end
       if f.short and _starts("-" .. f.short, cur) then out[#out + 1] = { "-" .. f.short, help } end

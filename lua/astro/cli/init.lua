@@ -92,13 +92,14 @@ function M.verbosity(opts)
   return level:lower()
 end
 
---- Tells whether a run's standard output carries data (--json, -o json or csv, --clean-output, or a command
--- whose arguments pass through to a script, such as astro run): dry-run plan lines then go
+--- Tells whether a run's standard output carries data (--json, -o json or csv, --clean-output, a command
+-- whose arguments pass through to a script, such as astro run, or one whose table says
+-- stdout_data, such as astro api): dry-run plan lines then go
 -- to stderr, so that the data stays whole.
 ---@param node table
 ---@param opts table parsed options
 function M.stdout_carries_data(node, opts)
-  if opts.json == true or opts.clean_output == true then return true end
+  if opts.json == true or opts.clean_output == true or node.spec.stdout_data == true then return true end
   if type(opts.output) == "string" and opts.output ~= "" and opts.output ~= "table" then return true end
   return node.spec.args ~= nil and node.spec.args.passthrough == true
 end

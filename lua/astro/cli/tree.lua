@@ -8,6 +8,8 @@
 --   flags    { { name = "role", short = "r", type = "string"|"bool", default = ..., help = ... } }
 --   args     { min = 0, max = 1 }   (positional arguments required / accepted; default 0 and 0)
 --   mutates  true when it changes something (it gets --dry-run)
+--   stdout_data  true when its standard output carries data, as an API answer: dry-run plan
+--            lines then go to stderr, as they do for --json
 --   run      function(opts, ctx) -> nil | true | exit code | nil, err
 -- A table without `run` is a group: it only holds subcommands and prints its help.
 --

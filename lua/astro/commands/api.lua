@@ -413,6 +413,7 @@ return {
     "  astro api -X DELETE organizations/{organizationId}/teams/clteam123 --dry-run",
   args = { min = 1, max = 1 },
   mutates = true,
+  stdout_data = true, -- the answer: dry-run plan lines go to stderr
   flags = {
     { name = "method", short = "X", type = "string", default = "", help = "The HTTP method (default GET, or POST with fields or --input)" },
     { name = "raw-field", short = "f", type = "strings", help = "Add a string field key=value" },
