@@ -51,6 +51,18 @@ describe("astro api", function()
       assert.are.equal("", reqs[1].body)
     end)
 
+    it("fills {organizationId} with the organization --organization or ASTRO_ORGANIZATION names", function()
+      local globex = h.ids.GLOBEX
+      local r = api({ "--organization", "Globex", "/organizations/{organizationId}" })
+      ok(r)
+      assert.are.equal(globex, decode(r.stdout).id)
+      assert.are.same({ "GET /v1/organizations", "GET /v1/organizations/" .. globex }, h.trace(box.sb:requests()))
+      r = api({ "organizations/{organizationId}/users", "--jq", ".totalCount" }, { env = { ASTRO_ORGANIZATION = globex } })
+      ok(r)
+      local trace = h.trace(box.sb:requests())
+      assert.are.equal("GET /v1/organizations/" .. globex .. "/users", trace[#trace]:gsub("%?.*", ""))
+    end)
+
     it("takes the path with or without its leading /, or as a URL under the API base", function()
       ok(api({ "organizations/{organizationId}/workspaces" }))
       ok(api({ box.sb.url .. "/v1/organizations/{organizationId}/workspaces" }))
