@@ -17,6 +17,8 @@
  *     polled after each output). `halt` ends the run with the outputs so far.
  *
  * Numbers pass through libjq's doubles: integers beyond 2^53 lose precision, as in jq 1.6.
+ * libjq is opened (dlopen, libjq.so.1) at the first jq.compile, not at start-up; when it cannot
+ * be, jq.compile returns nil and a message naming it.
  * The jq state lives in a userdata whose finalizer tears it down; every jv a call makes is
  * freed before the call returns or raises.
  */
