@@ -32,5 +32,8 @@ run organization token rotate --name "CI deploys" --force --clean-output
 run organization token delete --name "CI deploys" --force
 run organization role list --include-default-roles
 run organization audit-logs export --include 7 --output-file "$work/audit.ndjson.gz"
+run organization user list --organization Globex
+run api --paginate --jq '.users[] | select(.organizationRole == "ORGANIZATION_OWNER") | .username' 'organizations/{organizationId}/users'
+run api -X POST 'organizations/{organizationId}/teams' -f name=Ops --dry-run
 run organization switch Globex
 run organization list
