@@ -76,7 +76,21 @@ function M.install_plugin(home, name, src, mode)
   return path
 end
 
---- Runs the astro binary.
+-- PATH without the folders that hold an `astro` (the astro CLI a developer has installed, or a
+-- link to this build): a spec that types a command this tool does not have then gets this
+-- tool's own answer, not the astro CLI's (passthrough specs set PATH themselves).
+local function _path_without_astro()
+  local keep = {}
+  for dir in ((os.getenv("PATH") or "") .. ":"):gmatch("([^:]*):") do
+    local f = dir ~= "" and io.open(dir .. "/astro", "rb")
+    if f then f:close() elseif dir ~= "" then keep[#keep + 1] = dir end
+  end
+  return table.concat(keep, ":")
+end
+M.path_without_astro = _path_without_astro()
+
+--- Runs the astro binary, with PATH cleared of other astro programs (M.path_without_astro)
+-- unless opts.env sets PATH.
 -- opts.env: table of environment variables to set (false to unset);
 -- opts.stdin: text fed to standard input (default: empty, i.e. /dev/null);
 -- opts.pipe: true to feed opts.stdin through a pipe (cat) instead of a file;
@@ -89,6 +103,7 @@ function M.run(args, opts)
   local parts = { "env", "-u", "ASTRO_API_TOKEN", "-u", "ASTRO_DOMAIN", "-u", "ASTRO_DEBUG",
                   "-u", "ASTRO_LUA_DIR", "-u", "ASTRO_CLI", "-u", "ASTRO_LUA_PASSTHROUGH", "NO_COLOR=" }
   parts[#parts + 1] = "HOME=" .. shell_quote(opts.home or dir)
+  if not (opts.env and opts.env.PATH ~= nil) then parts[#parts + 1] = "PATH=" .. shell_quote(M.path_without_astro) end
   if opts.home then parts[#parts + 1] = "ASTRO_HOME=" .. shell_quote(opts.home) end
   for k, v in pairs(opts.env or {}) do
     if v == false then
