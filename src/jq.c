@@ -180,7 +180,8 @@ static int jq_compile_lua(lua_State *L) {
     if (missing != NULL) {
         lua_pushnil(L);
         lua_pushfstring(L, "jq: %s", missing);
-        return 2;
+        lua_pushliteral(L, "library");
+        return 3;
     }
     jq_box *box = astro_udata_new(L, sizeof *box, JQ_MT, jq_box_gc);
     box->errors = J(jv_invalid)();

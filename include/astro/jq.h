@@ -1,7 +1,7 @@
 /*
  * jq filters through Debian's libjq: the module "astro.core.jq" (src/jq.c). From Lua:
  *
- *   jq.compile(expr [, vars]) -> filter | nil, message
+ *   jq.compile(expr [, vars]) -> filter | nil, message [, "library"]
  *     compiles a jq program. vars, a table of name -> JSON text, binds each name as $name
  *     (the text is parsed as JSON; a text that is not JSON raises). The filter cannot read
  *     the process environment: `env` and `$ENV` are both {} (the environment holds the API
@@ -18,7 +18,8 @@
  *
  * Numbers pass through libjq's doubles: integers beyond 2^53 lose precision, as in jq 1.6.
  * libjq is opened (dlopen, libjq.so.1) at the first jq.compile, not at start-up; when it cannot
- * be, jq.compile returns nil and a message naming it.
+ * be (missing, or without a function this module calls), jq.compile returns nil, a message
+ * naming it, and "library".
  * The jq state lives in a userdata whose finalizer tears it down; every jv a call makes is
  * freed before the call returns or raises.
  */

@@ -36,15 +36,16 @@ local function _vars(vars)
 end
 
 --- Compiles a jq filter. vars binds $name for each name = value (any Lua value JSON can hold).
--- Returns a filter, or nil, err (code "jq") naming what jq refused.
+-- Returns a filter, or nil, err (code "jq") naming what jq refused; code "jq_library" when libjq
+-- cannot be opened (jq filters need Debian's libjq1).
 ---@param expr string
 ---@param vars? table
 ---@return table|nil filter
 ---@return table|nil err
 function M.compile(expr, vars)
   if type(expr) ~= "string" then error("astro.jq.compile: the filter must be a string", 2) end
-  local f, msg = core.compile(expr, _vars(vars))
-  if not f then return nil, errors.new(msg, { code = "jq" }) end
+  local f, msg, why = core.compile(expr, _vars(vars))
+  if not f then return nil, errors.new(msg, { code = why == "library" and "jq_library" or "jq" }) end
   return setmetatable({ expr = expr, _f = f }, Filter)
 end
 

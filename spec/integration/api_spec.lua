@@ -281,6 +281,20 @@ describe("astro api", function()
     end
   end)
 
+  it("--jq without a usable libjq: the error names the library, exit 1, nothing sent", function()
+    local lib = h.tmpdir()
+    h.write_file(lib .. "/empty.c", "int astro_spec_empty_library;\n")
+    assert.are.equal(0, h.sh("cc -shared -fPIC -o " .. h.shell_quote(lib .. "/libjq.so.1") .. " " ..
+      h.shell_quote(lib .. "/empty.c")))
+    local r = api({ "--jq", ".", "/organizations" }, { env = { LD_LIBRARY_PATH = lib } })
+    assert.are.equal(1, r.code, r.stderr)
+    assert.are.equal("Error: --jq: jq: libjq.so.1 lacks the function jq_init\n", r.stderr)
+    assert.are.equal("", r.stdout)
+    assert.are.same({}, box.sb:requests())
+    -- without --jq the library is never opened
+    ok(api({ "/organizations" }, { env = { LD_LIBRARY_PATH = lib } }))
+  end)
+
   describe("--paginate", function()
     local function page_requests() return h.recorded(box.sb, { method = "GET", path = USERS }) end
 

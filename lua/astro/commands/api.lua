@@ -441,7 +441,10 @@ return {
     if opts.jq ~= "" then
       local ferr
       filter, ferr = jq.compile(opts.jq)
-      if not filter then return nil, usage("--jq: " .. ferr.message) end
+      if not filter then
+        if ferr.code == "jq_library" then return nil, errors.new("--jq: " .. ferr.message) end
+        return nil, usage("--jq: " .. ferr.message)
+      end
     end
     if opts.rate_limit ~= "" then
       local rates, rerr = astro.bulk.parse_rates(opts.rate_limit)
