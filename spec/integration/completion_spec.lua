@@ -21,7 +21,8 @@ local function bash(script, opts)
   local cmd = table.concat({
     "cd " .. q(opts.cwd or h.tmpdir()) .. " &&",
     "env -u ASTRO_API_TOKEN -u ASTRO_DOMAIN -u ASTRO_DEBUG -u ASTRO_LUA_DIR",
-    "HOME=" .. q(home), "ASTRO_HOME=" .. q(home), "PATH=" .. q(BIN_DIR .. ":/usr/bin:/bin"),
+    "HOME=" .. q(home), "ASTRO_HOME=" .. q(home),
+    "PATH=" .. q(BIN_DIR .. (opts.path_after and (":" .. opts.path_after) or "") .. ":/usr/bin:/bin"),
     "bash --norc --noprofile -c " .. q(script),
     ">" .. dir .. "/stdout 2>" .. dir .. "/stderr </dev/null",
   }, " ")
@@ -147,6 +148,25 @@ describe("shell completion", function()
     assert.are.same({ "DELETE" }, complete("astro api -X D"))
     assert.are.same({ "PATCH", "POST", "PUT" }, sorted(complete("astro api --method P")))
     assert.are.same({ "body.json" }, complete("astro api x --input bo", { cwd = cwd }))
+  end)
+
+  it("hands the completion of the astro CLI's commands to that CLI's own __complete", function()
+    local cli = h.tmpdir()
+    h.write_file(cli .. "/astro", "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$(dirname \"$0\")/argv\"\n" ..
+      "printf 'dev\\tRun a local Airflow\\ndeploy\\tDeploy a project\\n:4\\n'\n")
+    h.sh("chmod 755 " .. q(cli .. "/astro"))
+    -- the first word: this tool's commands, and the astro CLI's by name (that CLI is not run)
+    assert.are.same({ "deploy", "deployment", "dev" }, sorted(complete("astro de", { path_after = cli })))
+    assert.is_nil(io.open(cli .. "/argv"))
+    local top = complete("astro ", { path_after = cli })
+    for _, w in ipairs({ "login", "workspace", "organization", "api", "run" }) do assert.is_true(has(top, w), w) end
+    -- after a command word of the astro CLI: that CLI's own __complete answers
+    assert.are.same({ "deploy", "dev" }, sorted(complete("astro --verbosity debug workspace list ", { path_after = cli })))
+    assert.are.equal("__complete\n--verbosity\ndebug\nworkspace\nlist\n\n", h.read_file(cli .. "/argv"))
+    -- this tool's own commands stay its own; without an astro CLI the astro CLI's words get nothing
+    assert.are.same({ "organization" }, complete("astro or", { path_after = cli }))
+    assert.are.same({}, complete("astro de"))
+    assert.are.same({}, complete("astro workspace "))
   end)
 
   it("completes file names for --file, --report, audit-logs export -o and astro run FILE", function()

@@ -115,6 +115,21 @@ function M.hand_over(args, unknown)
   return errors.new(string.format("%s: cannot run the astro CLI %s", head, why), { exit = M.EXIT })
 end
 
+--- Hands a completion request whose first command word this tool does not have (`astro
+-- __complete deploy ...`) to the astro CLI's own `__complete` (cobra's, the same protocol), by
+-- exec: the shell then gets that CLI's candidates. Returns only when nothing was handed over
+-- (no CLI, ASTRO_CLI unusable, a run the CLI started, the exec failing): the caller then
+-- offers nothing.
+---@param words string[] the words after __complete, the one being completed last
+function M.complete(words)
+  if env.get(M.MARKER) then return end
+  local path = M.find()
+  if not path then return end
+  local argv = { path, "__complete" }
+  for i = 1, #words do argv[#argv + 1] = words[i] end
+  proc.exec(path, argv, { [M.MARKER] = path })
+end
+
 --- The astro CLI beside this tool and its version, for `astro version`: { path, version =
 -- the first non-empty line `<path> version` printed within M.VERSION_TIMEOUT seconds (nil
 -- when none), problem = why there is no version (timed out, exit status, not asked) }, or

@@ -24,6 +24,10 @@ local M = {}
 --- The directives of the last line (cobra's values).
 M.FILES, M.NO_FILES = 0, 4
 
+--- What M.candidates gives (with nil) for a line whose first command word this tool does not
+-- have: that command belongs to the astro CLI, which the command line hands it to.
+M.FOREIGN = "foreign"
+
 --- The values a flag takes, by flag name (a plugin's flag of the same name gets them too).
 M.VALUES = {
   role = roles.VALID,
@@ -91,15 +95,29 @@ local function _flags(node, cur, given)
 end
 
 -- The subcommands of node whose name starts with cur; when none does, those with an alias that
--- does (as the alias). At the top, `help` too.
-local function _commands(node, cur)
-  local out = {}
+-- does (as the alias). At the top, `help` too, and with foreign, the astro CLI's commands when
+-- there is one.
+local function _commands(node, cur, foreign)
+  local out, mine = {}, {}
   local children = tree.children(node)
   for _, c in ipairs(children) do
+    mine[c.name] = true
     if _typable(c.name) and _starts(c.name, cur) then out[#out + 1] = { c.name, _one_line(c.spec.short) } end
   end
   if node.parent == nil and not node.by_name.help and _starts("help", cur) then
     out[#out + 1] = { "help", "Help about any command" }
+  end
+  -- At the top, with an astro CLI beside this tool: the commands it would be handed (their
+  -- names from a list, not by asking that CLI, whose start at each Tab would cost too much).
+  if foreign and node.parent == nil then
+    local passthrough = require("astro._core.passthrough")
+    local names = {}
+    for name in pairs(passthrough.ASTRO_CLI_COMMANDS) do
+      if not mine[name] and _starts(name, cur) then names[#names + 1] = name end
+    end
+    if #names > 0 and passthrough.find() then
+      for _, name in ipairs(names) do out[#out + 1] = { name, "a command of the astro CLI" } end
+    end
   end
   if #out == 0 then
     for _, c in ipairs(children) do
@@ -116,7 +134,8 @@ end
 
 --- The candidates for the last of words, the others being the words typed before it (after
 -- `astro`), against the command tree root. Returns a list of { value, description } and the
--- directive (M.FILES or M.NO_FILES).
+-- directive (M.FILES or M.NO_FILES); or nil, M.FOREIGN when the first command word is not one
+-- of this tool's.
 ---@param root table
 ---@param words string[]
 ---@return table[] candidates
@@ -158,6 +177,8 @@ function M.candidates(root, words)
       end
     elseif positional == 0 and tree.child(node, a) then
       node = tree.child(node, a)
+    elseif node == root and positional == 0 and not help_mode then
+      return nil, M.FOREIGN -- a command of the astro CLI's (passthrough)
     else
       positional = positional + 1
     end
@@ -179,18 +200,25 @@ function M.candidates(root, words)
     return _flags(node, cur, given), M.NO_FILES
   end
   if passthrough and node.spec.run then return {}, M.FILES end
-  if positional == 0 and tree.has_children(node) then return _commands(node, cur), M.NO_FILES end
+  if positional == 0 and tree.has_children(node) then return _commands(node, cur, true), M.NO_FILES end
   return {}, M.NO_FILES
 end
 
 --- Answers `astro __complete WORD... CURRENT` on out: the candidates, one a line with a tab and
--- their description when they have one, then ":<directive>". Returns 0.
+-- their description when they have one, then ":<directive>". Returns 0. A line whose first
+-- command word is the astro CLI's is handed to that CLI's own __complete (exec), so
+-- `astro deploy <Tab>` completes as the astro CLI does.
 ---@param root table the command tree, plugins mounted
 ---@param words string[]
 ---@param out file*
 function M.complete(root, words, out)
   if not tree.child(root, "completion") then M.mount(root) end
   local list, directive = M.candidates(root, words)
+  if list == nil then
+    -- Completed by the astro CLI the command would be handed to, when there is one.
+    require("astro._core.passthrough").complete(words)
+    list, directive = {}, M.NO_FILES
+  end
   for _, c in ipairs(list) do
     out:write(c[1], c[2] ~= "" and ("\t" .. c[2]) or "", "\n")
   end
