@@ -724,9 +724,10 @@ function M.dispatch(kind, opts, ctx)
       end
     elseif #opts.args > 0 then
       return true, nil, errors.usage("give either an email or --file, not both")
-    elseif opts.role ~= nil and opts.role ~= "" then
+    elseif opts.role ~= nil and (opts.role ~= "" or kind == "invite") then
       -- --role (the role of the rows without one) is checked as the flag it is; a row's role
-      -- that is not valid fails that row only.
+      -- that is not valid fails that row only. invite's --role has a default, so an empty one
+      -- was typed, and is refused as the single invite refuses it (update's default is empty).
       local ok, err = roles.validate(opts.role, true)
       if not ok then return true, nil, err end
     end

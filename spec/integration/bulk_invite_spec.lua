@@ -123,6 +123,15 @@ describe("user invite --file", function()
     assert.are.same({ inviteeEmail = "in3@acme.io", role = "ORGANIZATION_MEMBER" }, invite_bodies(box.sb)[3])
   end)
 
+  it("refuses an empty --role as the single invite does, before reading the file or sending anything", function()
+    local r = invite({ "-f", "-", "--role", "" }, { stdin = "email\nempty.role@acme.io\n" })
+    assert.are.equal(2, r.code)
+    assert.are.equal("Error: requested role is invalid. Possible values are ORGANIZATION_MEMBER, " ..
+      "ORGANIZATION_BILLING_ADMIN and ORGANIZATION_OWNER \nRun 'astro organization user invite --help' for usage.\n",
+      r.stderr)
+    assert.are.same({}, box.sb:requests())
+  end)
+
   it("is idempotent: the second run of the same file sends no POST and skips everyone", function()
     local path = file("again.csv", "email\nrep1@acme.io\nrep2@acme.io\njane.doe@acme.io\n")
     assert.are.equal(0, invite({ "--file", path }).code)
