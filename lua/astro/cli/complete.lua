@@ -42,15 +42,7 @@ M.FILE_FLAGS = { file = true, report = true, ["output-file"] = true, input = tru
 --- The shells a script is made for.
 M.SHELLS = { "bash", "fish", "zsh" }
 
--- The flag of node (or a global one, or --help) named name, or with the short name short.
-local function _find_flag(node, name, short)
-  for _, set in ipairs({ node.flags, tree.GLOBAL_FLAGS, { tree.HELP_FLAG } }) do
-    for _, f in ipairs(set) do
-      if (name and f.name == name) or (short and f.short == short) then return f end
-    end
-  end
-  return nil
-end
+local _find_flag = tree.find_flag
 
 -- A description on one line, safe for a terminal (a plugin's text shown by zsh and fish).
 local function _one_line(text)

@@ -14,15 +14,7 @@ local function _flags_of(node)
   return list
 end
 
-local function _find_flag(node, name, short)
-  local sets = { node.flags, tree.GLOBAL_FLAGS, { tree.HELP_FLAG } }
-  for _, set in ipairs(sets) do
-    for _, f in ipairs(set) do
-      if (name and f.name == name) or (short and f.short == short) then return f end
-    end
-  end
-  return nil
-end
+local _find_flag = tree.find_flag
 
 local function _parse_bool(s)
   if s == "true" or s == "1" or s == "t" or s == "T" or s == "TRUE" or s == "True" then return true end

@@ -38,6 +38,20 @@ M.GLOBAL_FLAGS = {
 --- The -h/--help flag every command has.
 M.HELP_FLAG = { name = "help", short = "h", type = "bool" }
 
+--- The flag of node (its own, else a global one, else --help) named name, or with the short
+-- name short; nil when there is none.
+---@param node table
+---@param name? string
+---@param short? string
+function M.find_flag(node, name, short)
+  for _, set in ipairs({ node.flags, M.GLOBAL_FLAGS, { M.HELP_FLAG } }) do
+    for _, f in ipairs(set) do
+      if (name and f.name == name) or (short and f.short == short) then return f end
+    end
+  end
+  return nil
+end
+
 --- The flag every command that changes something (spec.mutates = true) gets.
 M.DRY_RUN_FLAG = { name = "dry-run", type = "bool",
   help = "Print each request that would change something (method, path, body) instead of sending it" }
