@@ -96,8 +96,8 @@ local function _commands(node, cur, foreign)
     mine[c.name] = true
     if _typable(c.name) and _starts(c.name, cur) then out[#out + 1] = { c.name, _one_line(c.spec.short) } end
   end
-  if node.parent == nil and not node.by_name.help and _starts("help", cur) then
-    out[#out + 1] = { "help", "Help about any command" }
+  for _, b in ipairs(tree.builtins(node)) do
+    if _starts(b.name, cur) then out[#out + 1] = { b.name, b.short } end
   end
   -- At the top, with an astro CLI beside this tool: the commands it would be handed (their
   -- names from a list, not by asking that CLI, whose start at each Tab would cost too much).

@@ -55,14 +55,8 @@ function M.usage(node)
     out[#out + 1] = "Available Commands:"
     local rows = {}
     for _, c in ipairs(children) do rows[#rows + 1] = { c.name, c.spec.short or "" } end
-    -- The root lists `help` too, as cobra does (astro.cli answers `astro help [command...]`).
-    if node.parent == nil and not node.by_name.help then
-      rows[#rows + 1] = { "help", "Help about any command" }
-    end
-    -- And `completion` (astro.cli.complete mounts it when a command line starts with it).
-    if node.parent == nil and not node.by_name.completion then
-      rows[#rows + 1] = { "completion", "Generate the autocompletion script for the specified shell" }
-    end
+    -- The root lists `help` and `completion` too, as cobra does (tree.builtins).
+    for _, b in ipairs(tree.builtins(node)) do rows[#rows + 1] = { b.name, b.short } end
     table.sort(rows, function(a, b) return a[1] < b[1] end)
     local w = 11
     for _, r in ipairs(rows) do w = math.max(w, #r[1] + 1) end

@@ -38,6 +38,27 @@ M.GLOBAL_FLAGS = {
 --- The -h/--help flag every command has.
 M.HELP_FLAG = { name = "help", short = "h", type = "bool" }
 
+--- The words the command line answers itself at the top, as cobra does: `help [command...]`
+-- (astro.cli) and `completion SHELL` (astro.cli.complete, mounted only when a command line
+-- starts with it). Root help lists them, completion offers them, a typo is told about them.
+M.BUILTINS = {
+  { name = "help", short = "Help about any command" },
+  { name = "completion", short = "Generate the autocompletion script for the specified shell" },
+}
+
+--- The entries of M.BUILTINS that node answers without a node of their own: at the root, those
+-- no command (a plugin's, or completion once mounted) has taken; elsewhere none.
+---@param node table
+---@return table[]
+function M.builtins(node)
+  local out = {}
+  if node.parent ~= nil then return out end
+  for _, b in ipairs(M.BUILTINS) do
+    if not node.by_name[b.name] then out[#out + 1] = b end
+  end
+  return out
+end
+
 --- The flag of node (its own, else a global one, else --help) named name, or with the short
 -- name short; nil when there is none.
 ---@param node table
@@ -150,7 +171,7 @@ end
 
 --- The subcommands of node a mistyped word may have meant, as cobra suggests them: those whose
 -- name is at most 2 edits from it (case ignored) or starts with it. Sorted names. At the top,
--- the words the command line answers itself (help, completion) count too.
+-- the words the command line answers itself (M.builtins) count too.
 ---@param node table
 ---@param word string
 ---@return string[]
@@ -159,10 +180,7 @@ function M.suggestions(node, word)
   local out, seen = {}, {}
   local names = {}
   for _, c in ipairs(M.children(node)) do names[#names + 1] = c.name end
-  if node.parent == nil then
-    names[#names + 1] = "help"
-    names[#names + 1] = "completion"
-  end
+  for _, b in ipairs(M.builtins(node)) do names[#names + 1] = b.name end
   for _, n in ipairs(names) do
     local name = n:lower()
     if not seen[name] and (_distance(w, name) <= 2 or (#w > 0 and name:sub(1, #w) == w)) then
