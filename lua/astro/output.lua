@@ -306,7 +306,8 @@ end
 -- commands' --json and -o csv. spec: key and order (the JSON key and key order), json(item) ->
 -- the item as a JSON table, header (the CSV column names), csv(item) -> its cells as strings
 -- (on a terminal shown through M.printable, as the table shows them; a file or a pipe gets them
--- as they are). Returns an object with :add(item) and :close() (-> true, or nil, message).
+-- as they are). Returns an object with :add(item) and :close() (-> true, or nil, message: what a
+-- command's run may return as it is).
 ---@param stream file*
 ---@param format string "json" or "csv"
 ---@param spec {key: string, order?: string[], json: fun(item: any): table, header: string[], csv: fun(item: any): string[]}

@@ -57,9 +57,6 @@ return {
       for _, t in ipairs(page) do w:add(t) end
     end)
     if not count then return nil, err end
-    local ok
-    ok, err = w:close()
-    if not ok then return nil, err end
-    return true
+    return w:close()
   end,
 }

@@ -45,8 +45,7 @@ return {
         csv = function(r) return { r.entityType, r.entityId, r.role, r.deploymentId } end,
       })
       for _, r in ipairs(items) do w:add(r) end
-      local ok, werr = w:close()
-      if not ok then return nil, werr end
+      return w:close()
     end
     return true
   end,

@@ -66,9 +66,6 @@ return {
       for _, u in ipairs(page) do w:add(u) end
     end)
     if not count then return nil, err end
-    local ok
-    ok, err = w:close()
-    if not ok then return nil, err end
-    return true
+    return w:close()
   end,
 }

@@ -52,9 +52,6 @@ return {
       end,
     })
     for _, m in ipairs(members) do w:add(m) end
-    local ok
-    ok, err = w:close()
-    if not ok then return nil, err end
-    return true
+    return w:close()
   end,
 }
