@@ -70,6 +70,15 @@ static inline lua_State *fuzz_newstate(fuzz_alloc *a, size_t limit, unsigned lon
     return lua_newstate(fuzz_lua_alloc, a);
 }
 
+/* Closes a state made by fuzz_newstate (nothing for NULL) with failure injection off, so that
+ * finalizers can run, and checks that every byte Lua took has been given back. */
+static inline void fuzz_close_state(lua_State *L, fuzz_alloc *a) {
+    if (L == NULL) return;
+    a->fail_at = 0;
+    lua_close(L);
+    FUZZ_CHECK(a->used == 0, "Lua memory left after lua_close: %zu bytes", a->used);
+}
+
 /* FNV-1a of the input: picks the allocation an injected failure hits, deterministically. */
 static inline uint64_t fuzz_hash(const uint8_t *data, size_t size) {
     uint64_t h = 1469598103934665603ull;

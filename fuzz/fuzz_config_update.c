@@ -211,9 +211,7 @@ static void run(const uint8_t *data, size_t size, unsigned long fail_at, unsigne
         FUZZ_CHECK(status == LUA_ERRMEM || a.count < fail_at,
                    "allocation failure gave status %d", status);
     }
-    a.fail_at = 0;
-    lua_close(L);
-    FUZZ_CHECK(a.used == 0, "Lua memory left after lua_close: %zu bytes", a.used);
+    fuzz_close_state(L, &a);
     check_no_leftovers();
     if (!ok) {
         FUZZ_CHECK(file_is(data, ylen), "a failed update changed the file");

@@ -59,9 +59,7 @@ static void run(const uint8_t *data, size_t size, unsigned long fail_at, unsigne
         FUZZ_CHECK(status == LUA_ERRMEM || (status == LUA_OK && a.count < fail_at),
                    "allocation failure gave status %d", status);
     }
-    a.fail_at = 0;
-    lua_close(L);
-    FUZZ_CHECK(a.used == 0, "Lua memory left after lua_close: %zu bytes", a.used);
+    fuzz_close_state(L, &a);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

@@ -109,13 +109,6 @@ static int run(lua_CFunction fn, const char *tok, size_t size, unsigned long fai
     return status;
 }
 
-static void close_state(lua_State *L, fuzz_alloc *a) {
-    if (L == NULL) return;
-    a->fail_at = 0;
-    lua_close(L);
-    FUZZ_CHECK(a->used == 0, "Lua memory left after lua_close: %zu bytes", a->used);
-}
-
 static void check_jwt_decode(const uint8_t *data, size_t size, const direct *d) {
     const char *tok = (const char *)data;
     fuzz_alloc a;
@@ -144,14 +137,14 @@ static void check_jwt_decode(const uint8_t *data, size_t size, const direct *d) 
         FUZZ_CHECK(size < 8 || memchr(tok, '.', size) == NULL || memmem(msg, ml, tok, size) == NULL,
                    "message holds the token");
     }
-    close_state(L, &a);
+    fuzz_close_state(L, &a);
     if (last >= first && first > 0) {
         unsigned long fail_at = first + (unsigned long)(fuzz_hash(data, size) % (last - first + 1));
         status = run(call_jwt_decode, tok, size, fail_at, &a, &L, NULL, NULL);
         if (L != NULL)
             FUZZ_CHECK(status == LUA_ERRMEM || (status == LUA_OK && a.count < fail_at),
                        "allocation failure gave status %d", status);
-        close_state(L, &a);
+        fuzz_close_state(L, &a);
     }
 }
 
@@ -176,7 +169,7 @@ static void check_resolve(const uint8_t *data, size_t size) {
                        "resolve gave %d values", n);
         }
     }
-    close_state(L, &a);
+    fuzz_close_state(L, &a);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

@@ -137,13 +137,6 @@ static int run(const char *data, size_t size, int lines, unsigned long fail_at, 
     return status;
 }
 
-static void close_state(lua_State *L, fuzz_alloc *a) {
-    if (L == NULL) return;
-    a->fail_at = 0;
-    lua_close(L);
-    FUZZ_CHECK(a->used == 0, "Lua memory left after lua_close: %zu bytes", a->used);
-}
-
 /* term.escape agrees with astro_term_escape, and unwinds cleanly when memory runs out. */
 static void check_lua(const uint8_t *data, size_t size, int lines, const char *want, size_t want_len) {
     fuzz_alloc a;
@@ -158,14 +151,14 @@ static void check_lua(const uint8_t *data, size_t size, int lines, const char *w
         FUZZ_CHECK(got != NULL && got_len == want_len && memcmp(got, want, want_len) == 0,
                    "term.escape disagrees with astro_term_escape");
     }
-    close_state(L, &a);
+    fuzz_close_state(L, &a);
     if (last >= first && first > 0) {
         unsigned long fail_at = first + (unsigned long)(fuzz_hash(data, size) % (last - first + 1));
         status = run((const char *)data, size, lines, fail_at, &a, &L, NULL, NULL);
         if (L != NULL)
             FUZZ_CHECK(status == LUA_ERRMEM || (status == LUA_OK && a.count < fail_at),
                        "allocation failure gave status %d", status);
-        close_state(L, &a);
+        fuzz_close_state(L, &a);
     }
 }
 

@@ -89,9 +89,7 @@ static void run(const uint8_t *data, size_t size, unsigned long fail_at, unsigne
                        "message does not start with the name: %s", lua_tostring(L, 2));
         }
     }
-    a.fail_at = 0;                                       /* let the finalizers run */
-    lua_close(L);
-    FUZZ_CHECK(a.used == 0, "Lua memory left after lua_close: %zu bytes", a.used);
+    fuzz_close_state(L, &a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
