@@ -5,41 +5,26 @@
 -- nothing. Loaded only when the flag is given or the command passes its arguments through.
 local errors = require("astro.errors")
 local connect = require("astro._core.connect")
+local parse = require("astro.cli.parse")
 
 local M = {}
 
 --- For a command whose arguments pass through to a script (astro run FILE ARGS): takes
 -- `--organization NAME`, `--organization=NAME` typed after FILE, up to a "--", as astro's own
--- flag (as parse.late_dry_run takes --dry-run): a script run against the context's
+-- flag (parse.take_late, as parse.late_dry_run takes --dry-run): a script run against the context's
 -- organization when another was asked for could change the wrong one. Returns true, or nil
 -- and a usage error (no value, or two different values).
 ---@param node table the command found
 ---@param opts table its parsed options (opts.args: FILE first)
 function M.late(node, opts)
   local spec = node.spec
-  if not (spec.args and spec.args.passthrough) or #opts.args < 2 then return true end
-  local kept, looking, i = { opts.args[1] }, true, 2
-  while i <= #opts.args do
-    local a = opts.args[i]
-    if a == "--" then looking = false end
-    local value = looking and a:match("^%-%-organization=(.*)$")
-    if looking and a == "--organization" then
-      if i == #opts.args then return nil, errors.usage("flag needs an argument: --organization") end
-      i = i + 1
-      value = opts.args[i]
+  if not (spec.args and spec.args.passthrough) then return true end
+  return parse.take_late(opts, "organization", true, function(value)
+    if opts.organization ~= nil and opts.organization ~= value then
+      return errors.usage("flag --organization given twice")
     end
-    if value then
-      if opts.organization ~= nil and opts.organization ~= value then
-        return nil, errors.usage("flag --organization given twice")
-      end
-      opts.organization = value
-    else
-      kept[#kept + 1] = a
-    end
-    i = i + 1
-  end
-  opts.args = kept
-  return true
+    opts.organization = value
+  end)
 end
 
 --- Takes the run's --organization (after M.late) and hands it to the connection. Returns true,

@@ -161,6 +161,47 @@ function M.parse(root, args)
   return node, opts
 end
 
+--- For a command whose arguments pass through to a script (astro run FILE ARGS): takes astro's
+-- own flag --<name> typed after FILE, up to a "--", out of the script's arguments (opts.args,
+-- FILE first), calling take(value) for each: `--name=value`, or `--name` alone ("true" for a
+-- flag without a value, else the next word). take returns nil, or a usage error that ends the
+-- scan. Returns true, or nil and that error (or "flag needs an argument" for a value flag
+-- last on the line).
+---@param opts table
+---@param name string
+---@param wants_value boolean
+---@param take fun(value: string): table|nil
+function M.take_late(opts, name, wants_value, take)
+  if #opts.args < 2 then return true end
+  local long = "--" .. name
+  local prefix = long .. "="
+  local kept, looking, i = { opts.args[1] }, true, 2
+  while i <= #opts.args do
+    local a = opts.args[i]
+    if a == "--" then looking = false end
+    local value = looking and a:sub(1, #prefix) == prefix and a:sub(#prefix + 1) or nil
+    if looking and a == long then
+      if not wants_value then
+        value = "true"
+      elseif i == #opts.args then
+        return nil, errors.usage("flag needs an argument: " .. long)
+      else
+        i = i + 1
+        value = opts.args[i]
+      end
+    end
+    if value then
+      local err = take(value)
+      if err then return nil, err end
+    else
+      kept[#kept + 1] = a
+    end
+    i = i + 1
+  end
+  opts.args = kept
+  return true
+end
+
 --- A command whose arguments pass through to a script (astro run FILE ARGS) takes --dry-run
 -- typed after FILE as its own, as people type flags after the file with cobra, gh or kubectl:
 -- a dry run asked for must never run for real. The words after FILE up to a "--" are looked
@@ -171,25 +212,15 @@ end
 ---@param opts table its parsed options (opts.args: FILE first)
 function M.late_dry_run(node, opts)
   local spec = node.spec
-  if not (spec.args and spec.args.passthrough and spec.mutates) or #opts.args < 2 then return true end
-  local kept, looking = { opts.args[1] }, true
-  for i = 2, #opts.args do
-    local a = opts.args[i]
-    if a == "--" then looking = false end
-    local value = looking and (a == "--dry-run" and "true" or a:match("^%-%-dry%-run=(.*)$"))
-    if value then
-      local b = _parse_bool(value)
-      if b == nil then
-        return nil, errors.usage(string.format('invalid argument "%s" for "--dry-run" flag: not a boolean (true or false)',
-          value))
-      end
-      if b then opts.dry_run = true end
-    else
-      kept[#kept + 1] = a
+  if not (spec.args and spec.args.passthrough and spec.mutates) then return true end
+  return M.take_late(opts, "dry-run", false, function(value)
+    local b = _parse_bool(value)
+    if b == nil then
+      return errors.usage(string.format('invalid argument "%s" for "--dry-run" flag: not a boolean (true or false)',
+        value))
     end
-  end
-  opts.args = kept
-  return true
+    if b then opts.dry_run = true end
+  end)
 end
 
 --- The usage error of a word that names no subcommand of node, with cobra's suggestions
