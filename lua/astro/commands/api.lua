@@ -163,16 +163,20 @@ local function _query_text(v)
   return tostring(v)
 end
 
+-- Puts v under k in a query table: a key given again becomes a list of its values (sent as
+-- the key repeated); list = true makes it a list from its first value.
+local function _put(query, k, v, list)
+  local prev = query[k]
+  if prev == nil then query[k] = list and { v } or v
+  elseif type(prev) == "table" then prev[#prev + 1] = v
+  else query[k] = { prev, v } end
+end
+
 -- Adds fields to a query table: name[] repeats name, other keys are kept as typed.
 local function _add_query(query, fields)
   for _, f in ipairs(fields) do
-    local k = f.key:gsub("%[%]$", "")
     if f.value ~= nil then
-      local prev = query[k]
-      local v = _query_text(f.value)
-      if prev == nil then query[k] = f.key:match("%[%]$") and { v } or v
-      elseif type(prev) == "table" then prev[#prev + 1] = v
-      else query[k] = { prev, v } end
+      _put(query, (f.key:gsub("%[%]$", "")), _query_text(f.value), f.key:match("%[%]$") ~= nil)
     end
   end
 end
@@ -216,11 +220,7 @@ local function _path(arg, base_url)
   if q then
     for pair in p:sub(q + 1):gmatch("[^&]+") do
       local k, v = pair:match("^([^=]*)=?(.*)$")
-      k, v = _unescape(k), _unescape(v)
-      local prev = query[k]
-      if prev == nil then query[k] = v
-      elseif type(prev) == "table" then prev[#prev + 1] = v
-      else query[k] = { prev, v } end
+      _put(query, _unescape(k), _unescape(v))
     end
     p = p:sub(1, q - 1)
   end
