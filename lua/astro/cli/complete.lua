@@ -384,12 +384,10 @@ local LONG = {
          "You will need to start a new shell for this setup to take effect.",
 }
 
---- The completion script for shell ("bash", "zsh" or "fish"), or nil.
----@param shell string
----@return string|nil
-function M.script(shell) return SCRIPTS[shell] end
-
-local function _shell_list() return "bash, fish or zsh" end
+-- The shells of M.SHELLS as a message names them: "bash, fish or zsh".
+local function _shell_list()
+  return table.concat(M.SHELLS, ", ", 1, #M.SHELLS - 1) .. " or " .. M.SHELLS[#M.SHELLS]
+end
 
 --- Adds the `completion` group (bash, fish, zsh) under root; astro.cli calls it when the
 -- command line starts with `completion` and no plugin took that word.
