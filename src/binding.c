@@ -12,6 +12,13 @@ int astro_module_new(lua_State *L, const luaL_Reg *funcs) {
     return 1;
 }
 
+int astro_push_errno(lua_State *L, const char *path, int err) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(err));
+    lua_pushliteral(L, "io");
+    return 3;
+}
+
 void *astro_udata_new(lua_State *L, size_t size, const char *tname, lua_CFunction gc) {
     void *p = lua_newuserdatauv(L, size, 0);
     memset(p, 0, size);

@@ -22,14 +22,6 @@
 #define RUN_MAX_DEFAULT 65536
 #define RUN_MAX_LIMIT (1024 * 1024)
 
-/* Pushes nil, "<path>: <strerror(err)>", "io" and returns 3. */
-static int push_errno(lua_State *L, const char *path, int err) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(err));
-    lua_pushliteral(L, "io");
-    return 3;
-}
-
 /* Pushes nil, "interrupted", "interrupted" and returns 3. */
 static int push_interrupted(lua_State *L) {
     lua_pushnil(L);
@@ -123,10 +115,10 @@ static int proc_exec(lua_State *L) {
     env_set e;
     check_env(L, 3, &e);
     if (astro_interrupted()) return push_interrupted(L);
-    if (env_apply(&e) != 0) return push_errno(L, path, errno);
+    if (env_apply(&e) != 0) return astro_push_errno(L, path, errno);
     fflush(NULL);
     execv(path, argv);
-    return push_errno(L, path, errno);
+    return astro_push_errno(L, path, errno);
 }
 
 /* Sets FD_CLOEXEC on both ends of a pipe. Returns 0, or -1 with errno set. */
@@ -193,12 +185,12 @@ static int proc_run(lua_State *L) {
     if (astro_interrupted()) return push_interrupted(L);
 
     int out[2], report[2];
-    if (make_pipe(out) != 0) return push_errno(L, path, errno);
+    if (make_pipe(out) != 0) return astro_push_errno(L, path, errno);
     if (make_pipe(report) != 0) {
         int err = errno;
         close(out[0]);
         close(out[1]);
-        return push_errno(L, path, err);
+        return astro_push_errno(L, path, err);
     }
     fflush(NULL);                          /* nothing buffered is written twice by the child */
     pid_t pid = fork();
@@ -209,7 +201,7 @@ static int proc_run(lua_State *L) {
     if (pid < 0) {
         close(out[0]);
         close(report[0]);
-        return push_errno(L, path, fork_err);
+        return astro_push_errno(L, path, fork_err);
     }
     setpgid(pid, pid);                     /* as the child does: whichever runs first */
 
@@ -256,7 +248,7 @@ static int proc_run(lua_State *L) {
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     }
     if (interrupted) return push_interrupted(L);
-    if (exec_err != 0) return push_errno(L, path, exec_err);
+    if (exec_err != 0) return astro_push_errno(L, path, exec_err);
 
     lua_createtable(L, 0, 4);
     lua_pushlstring(L, buf, len);

@@ -140,14 +140,6 @@ static int sys_uname(lua_State *L) {
     return 2;
 }
 
-/* Pushes nil, "<path>: <strerror(err)>", "io" and returns 3. */
-static int push_errno(lua_State *L, const char *path, int err) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(err));
-    lua_pushliteral(L, "io");
-    return 3;
-}
-
 /* Pushes the sys.stat table of st: { type, mode, uid, size, dev, ino, mtime_ns }. */
 static void push_stat(lua_State *L, const struct stat *st) {
     lua_createtable(L, 0, 7);
@@ -175,7 +167,7 @@ static int sys_stat(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     int follow = lua_isnone(L, 2) || lua_toboolean(L, 2);
     struct stat st;
-    if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return push_errno(L, path, errno);
+    if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return astro_push_errno(L, path, errno);
     push_stat(L, &st);
     return 1;
 }
@@ -202,7 +194,7 @@ static int sys_listdir(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     DIR **box = astro_udata_new(L, sizeof *box, DIR_MT, dir_gc);   /* [box], *box NULL */
     *box = opendir(path);
-    if (*box == NULL) return push_errno(L, path, errno);
+    if (*box == NULL) return astro_push_errno(L, path, errno);
     lua_newtable(L);                                        /* [box, names] */
     lua_Integer n = 0;
     struct dirent *e;
@@ -280,7 +272,7 @@ static int push_write_stream(lua_State *L, int fd, const char *path) {
     if (p->f == NULL) {
         int err = errno;
         close(fd);
-        return push_errno(L, path, err);
+        return astro_push_errno(L, path, err);
     }
     p->closef = stream_close;
     return 1;
@@ -300,7 +292,7 @@ static int sys_create_temp(lua_State *L) {
     int err = EEXIST;
     for (int tries = 0; tries < TEMP_TRIES && err == EEXIST; tries++) {
         unsigned char rnd[TEMP_RANDOM_BYTES];
-        if (astro_random_bytes(rnd, sizeof rnd) != 0) return push_errno(L, "/dev/urandom", errno);
+        if (astro_random_bytes(rnd, sizeof rnd) != 0) return astro_push_errno(L, "/dev/urandom", errno);
         char hex[2 * TEMP_RANDOM_BYTES + 1];
         for (size_t i = 0; i < sizeof rnd; i++) snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
         const char *name = lua_pushfstring(L, "%s.astro-tmp-%s", base, hex);
@@ -311,7 +303,7 @@ static int sys_create_temp(lua_State *L) {
                 err = errno;
                 close(fd);
                 unlink(name);
-                return push_errno(L, name, err);
+                return astro_push_errno(L, name, err);
             }
             if (push_write_stream(L, fd, name) != 1) {
                 unlink(name);
@@ -321,10 +313,10 @@ static int sys_create_temp(lua_State *L) {
             return 2;
         }
         err = errno;
-        if (err != EEXIST) return push_errno(L, name, err);
+        if (err != EEXIST) return astro_push_errno(L, name, err);
         lua_pop(L, 1);
     }
-    return push_errno(L, base, err);
+    return astro_push_errno(L, base, err);
 }
 
 /* sys.open_write(path, how) -> file | nil, message, "io". Opens path for writing in place
@@ -355,14 +347,14 @@ static int sys_open_write(lua_State *L) {
             lua_pushliteral(L, "io");
             return 3;
         }
-        return push_errno(L, path, err);
+        return astro_push_errno(L, path, err);
     }
     struct stat st;
     const char *problem = NULL;
     if (fstat(fd, &st) != 0) {
         int err = errno;
         close(fd);
-        return push_errno(L, path, err);
+        return astro_push_errno(L, path, err);
     }
     if (!S_ISREG(st.st_mode))
         problem = lua_pushfstring(L, "%s is not a regular file (a FIFO, device or folder): remove "
@@ -382,7 +374,7 @@ static int sys_open_write(lua_State *L) {
         (!append && ftruncate(fd, 0) != 0)) {
         int err = errno;
         close(fd);
-        return push_errno(L, path, err);
+        return astro_push_errno(L, path, err);
     }
     return push_write_stream(L, fd, path);
 }
@@ -408,10 +400,10 @@ static int sys_read_file(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     int *box = astro_udata_new(L, sizeof *box, FD_MT, fd_gc);  /* [box]; holds fd + 1 */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return push_errno(L, path, errno);
+    if (fd < 0) return astro_push_errno(L, path, errno);
     *box = fd + 1;
     struct stat st;
-    if (fstat(fd, &st) != 0) return push_errno(L, path, errno);
+    if (fstat(fd, &st) != 0) return astro_push_errno(L, path, errno);
     if (!S_ISREG(st.st_mode)) {
         lua_pushnil(L);
         lua_pushfstring(L, "%s is refused: it is not a regular file (a FIFO, device or folder)",
@@ -425,7 +417,7 @@ static int sys_read_file(lua_State *L) {
         char *dst = luaL_prepbuffer(&b);
         ssize_t n = read(fd, dst, LUAL_BUFFERSIZE);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return push_errno(L, path, errno);
+        if (n < 0) return astro_push_errno(L, path, errno);
         if (n == 0) break;
         luaL_addsize(&b, (size_t)n);
     }
@@ -452,7 +444,7 @@ static int sys_read_file(lua_State *L) {
 static int sys_realpath(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     char real[PATH_MAX];
-    if (realpath(path, real) == NULL) return push_errno(L, path, errno);
+    if (realpath(path, real) == NULL) return astro_push_errno(L, path, errno);
     lua_pushstring(L, real);
     return 1;
 }

@@ -16,4 +16,8 @@ int astro_module_new(lua_State *L, const luaL_Reg *funcs);
  * gc as __gc, and returns it. Raises on memory errors. */
 void *astro_udata_new(lua_State *L, size_t size, const char *tname, lua_CFunction gc);
 
+/* Pushes nil, "<path>: <strerror(err)>", "io" (a failed file or process call, as the Lua
+ * modules return it) and returns 3. */
+int astro_push_errno(lua_State *L, const char *path, int err);
+
 #endif
